@@ -1,0 +1,45 @@
+"""The two shapes every push takes: as it arrived, and as it was understood.
+
+A `RawPush` is what a transport hands over — it knows nothing of payloads.
+A `PushRecord` is what the decoder makes of it — always, even for garbage,
+so that the journal can keep every push and say what was wrong with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Source = Literal["mqtt", "webhook"]
+Kind = Literal["location", "alarm", "event", "command", "sublock", "unknown"]
+KINDS: tuple[Kind, ...] = ("location", "alarm", "event", "command", "sublock", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class RawPush:
+    """One push exactly as a transport received it."""
+
+    source: Source
+    topic: str  # MQTT topic, or the URL path for a webhook POST
+    payload: bytes
+    received_at: float  # seconds since the epoch, UTC
+    profile: str = ""  # name of the connection profile it came through
+    # Opaque handle the transport uses to acknowledge after the journal commit.
+    ack_token: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(slots=True)
+class PushRecord:
+    """A decoded push. `data` is JSON-ready; `errors` lists what was wrong."""
+
+    raw: RawPush
+    kind: Kind
+    device: str | None
+    sublock: str | None
+    data: dict[str, Any]
+    errors: list[str]
+    model: Any = None  # the validated pydantic model, when validation succeeded
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors

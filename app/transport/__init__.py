@@ -1,0 +1,1 @@
+"""Transports deliver (source, topic, bytes, received_at) and report their own state."""

@@ -1,0 +1,105 @@
+"""What it takes to reach a broker. Plain data: profiles, the CLI and tests all build one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+from dataclasses import dataclass, field, replace
+
+_MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+def md5_hex(password: str) -> str:
+    """The vendor's broker wants the MD5-32 of the web password, never the password itself."""
+    return hashlib.md5(password.encode("utf-8")).hexdigest()
+
+
+def default_client_id(access_key: str, role: str) -> str:
+    """Stable per machine and role, so a persistent session survives restarts."""
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
+    key = (access_key or "nokey")[:12]
+    return f"{key}_sealdesk_{role}_{host}"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    access_key: str = ""
+    username: str | None = None
+    password_md5: str | None = None  # what goes on the wire; never logged
+    tls: bool = False
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    tls_insecure: bool = False  # only ever set explicitly by the user
+    qos: int = 1
+    client_id: str = ""
+    clean_session: bool = False
+    topics: tuple[str, ...] = field(default_factory=tuple)
+    profile: str = ""
+    keepalive: int = 30
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        host: str,
+        port: int | None,
+        access_key: str,
+        username: str | None = None,
+        password: str | None = None,
+        password_md5: str | None = None,
+        tls: bool = False,
+        cafile: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        qos: int = 1,
+        client_id: str | None = None,
+        clean_session: bool = False,
+        topics: list[str] | None = None,
+        role: str = "console",
+        profile: str = "",
+    ) -> ConnectionSettings:
+        if not host:
+            raise ValueError("a broker host is required")
+        if port is None:
+            port = 8883 if tls else 1883
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range 1-65535")
+        if qos not in (0, 1):
+            raise ValueError("QoS must be 0 or 1")
+        if password_md5 is not None and not _MD5_RE.match(password_md5):
+            raise ValueError("--password-md5 must be 32 hexadecimal characters")
+        for path in (cafile, certfile, keyfile):
+            if path and not os.path.isfile(path):
+                raise ValueError(f"file not found: {path}")
+        wire = password_md5.lower() if password_md5 else (md5_hex(password) if password else None)
+        return cls(
+            host=host,
+            port=port,
+            access_key=access_key,
+            username=username,
+            password_md5=wire,
+            tls=tls or bool(cafile),
+            cafile=cafile,
+            certfile=certfile,
+            keyfile=keyfile,
+            qos=qos,
+            client_id=client_id or default_client_id(access_key, role),
+            clean_session=clean_session,
+            topics=tuple(topics or ()) or ((f"upload/{access_key}/#",) if access_key else ()),
+            profile=profile,
+        )
+
+    def with_topics(self, topics: list[str]) -> ConnectionSettings:
+        return replace(self, topics=tuple(topics))
+
+    def __repr__(self) -> str:  # keep the password digest out of logs and tracebacks
+        return (
+            f"ConnectionSettings(host={self.host!r}, port={self.port}, "
+            f"access_key={self.access_key!r}, username={self.username!r}, tls={self.tls}, "
+            f"qos={self.qos}, client_id={self.client_id!r}, profile={self.profile!r})"
+        )
