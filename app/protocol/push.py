@@ -7,6 +7,7 @@ so that the journal can keep every push and say what was wrong with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,8 +25,8 @@ class RawPush:
     payload: bytes
     received_at: float  # seconds since the epoch, UTC
     profile: str = ""  # name of the connection profile it came through
-    # Opaque handle the transport uses to acknowledge after the journal commit.
-    ack_token: Any = field(default=None, compare=False, repr=False)
+    # Called by the journal writer after the commit (MQTT QoS 1 manual acknowledgement).
+    ack_token: Callable[[], object] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

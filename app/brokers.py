@@ -1,0 +1,159 @@
+"""Private brokers for the demo, the tests and the benchmark — never the vendor's.
+
+mosquitto is preferred where installed (fast, the real thing); the embedded
+amqtt broker (pure Python, a dependency) runs everywhere else, either inside
+the window's own asyncio loop (the demo) or as a child process (tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def find_mosquitto() -> str | None:
+    for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def amqtt_config(host: str, port: int) -> dict[str, Any]:
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+
+
+@dataclass
+class BrokerProcess:
+    """A private broker in a child process on a free loopback port; restartable."""
+
+    kind: str = "auto"  # "mosquitto", "amqtt" or "auto"
+    host: str = "127.0.0.1"
+    port: int = 0
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _dir: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind == "auto":
+            self.kind = "mosquitto" if find_mosquitto() else "amqtt"
+        if not self.port:
+            self.port = free_port(self.host)
+        self._dir = tempfile.mkdtemp(prefix="sealdesk-broker-")
+
+    def start(self, timeout: float = 15.0) -> BrokerProcess:
+        if self.kind == "mosquitto":
+            conf = Path(self._dir, "mosquitto.conf")
+            conf.write_text(
+                f"listener {self.port} {self.host}\n"
+                "allow_anonymous true\n"
+                "persistence false\n"
+                # A private test broker must not drop QoS 1 pushes for a slow subscriber.
+                "max_queued_messages 0\n"
+                "max_inflight_messages 1000\n"
+                "log_dest none\n"
+            )
+            cmd = [find_mosquitto() or "mosquitto", "-c", str(conf)]
+        else:
+            cmd = [sys.executable, "-m", "app.brokers", "--host", self.host, "--port", str(self.port)]
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
+        if not wait_for_port(self.host, self.port, timeout):
+            self.stop()
+            raise RuntimeError(f"{self.kind} broker did not start on {self.host}:{self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> BrokerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class EmbeddedBroker:
+    """amqtt inside the current asyncio loop: the demo's broker, no install needed."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._broker: Any = None
+
+    async def start(self) -> None:
+        from amqtt.broker import Broker
+
+        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        self._broker = Broker(amqtt_config(self.host, self.port))
+        await self._broker.start()
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            await self._broker.shutdown()
+            self._broker = None
+
+
+def _serve(host: str, port: int) -> None:
+    async def run() -> None:
+        broker = EmbeddedBroker(host, port)
+        await broker.start()
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the embedded amqtt broker")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1883)
+    ns = parser.parse_args()
+    _serve(ns.host, ns.port)

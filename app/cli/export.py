@@ -1,0 +1,56 @@
+"""`export`: journal rows to standard output as JSONL or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.journal.export import write_csv, write_jsonl
+from app.journal.store import Journal
+from app.protocol.push import KINDS
+
+
+def _since(text: str) -> float:
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write journaled pushes to standard output")
+    p.add_argument("--journal", required=True)
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--device")
+    p.add_argument("--source", choices=("mqtt", "webhook"))
+    p.add_argument("--since", type=_since, help="ISO-8601 time, UTC unless it says otherwise")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not Path(args.journal).is_file():
+        print(f"sealdesk: error: no journal at {args.journal}", file=sys.stderr)
+        return 1
+    try:
+        journal = Journal(args.journal, readonly=True)
+        rows = journal.rows(kind=args.kind, device=args.device, since=args.since,
+                            source=args.source)
+        out = sys.stdout
+        if args.format == "csv":
+            out.reconfigure(newline="")  # type: ignore[attr-defined]
+            write_csv(rows, out)
+        else:
+            write_jsonl(rows, out)
+        out.flush()
+    except BrokenPipeError:  # `export … | head` is normal use
+        return 0
+    except Exception as exc:
+        print(f"sealdesk: error: cannot read journal {args.journal}: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,60 @@
+"""Journal schema and its migrations, versioned with PRAGMA user_version.
+
+Each migration is applied once, in order, inside one transaction, so an old
+journal opened by a newer SealDesk is upgraded in place and never half-way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: pushes, indexed for "by device", "by kind" and "by time".
+    """
+    CREATE TABLE push (
+        id          INTEGER PRIMARY KEY,
+        received_at REAL    NOT NULL,
+        source      TEXT    NOT NULL,
+        profile     TEXT    NOT NULL DEFAULT '',
+        topic       TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,
+        device      TEXT,
+        sublock     TEXT,
+        raw         BLOB    NOT NULL,
+        data        TEXT    NOT NULL,
+        errors      TEXT
+    );
+    CREATE INDEX push_time ON push (received_at);
+    CREATE INDEX push_device_time ON push (device, received_at);
+    CREATE INDEX push_kind_time ON push (kind, received_at);
+    """,
+    # 2: alarm acknowledgements survive restarts; one row per acknowledged alarm push.
+    """
+    CREATE TABLE alarm_ack (
+        push_id  INTEGER PRIMARY KEY REFERENCES push (id),
+        acked_at REAL NOT NULL,
+        operator TEXT NOT NULL DEFAULT ''
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the journal up to SCHEMA_VERSION; returns the version found before."""
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"journal schema {found} is newer than this SealDesk understands ({SCHEMA_VERSION})"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        try:  # one transaction per migration
+            conn.executescript(
+                f"BEGIN;{MIGRATIONS[version]}PRAGMA user_version={version + 1};COMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+    return found

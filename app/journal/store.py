@@ -1,0 +1,211 @@
+"""Reading and writing the journal. One `Journal` per thread: SQLite connections are not shared."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.journal.schema import migrate
+from app.protocol.push import PushRecord, RawPush
+
+_INSERT = (
+    "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock, raw, data, errors)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+_COLUMNS = "id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
+
+
+@dataclass(slots=True)
+class JournalRow:
+    """One stored push, as read back."""
+
+    id: int
+    received_at: float
+    source: str
+    profile: str
+    topic: str
+    kind: str
+    device: str | None
+    sublock: str | None
+    raw: bytes
+    data: dict[str, Any]
+    errors: list[str]
+
+    @classmethod
+    def from_sql(cls, row: Sequence[Any]) -> JournalRow:
+        return cls(
+            id=row[0],
+            received_at=row[1],
+            source=row[2],
+            profile=row[3],
+            topic=row[4],
+            kind=row[5],
+            device=row[6],
+            sublock=row[7],
+            raw=bytes(row[8]),
+            data=json.loads(row[9]) if row[9] else {},
+            errors=json.loads(row[10]) if row[10] else [],
+        )
+
+    def to_raw_push(self) -> RawPush:
+        return RawPush(self.source, self.topic, self.raw, self.received_at, self.profile)  # type: ignore[arg-type]
+
+
+def _dumps(obj: Any) -> str:
+    # allow_nan=False keeps the journal strict JSON; the decoder already nulls NaN.
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:  # never lose the push over its decoded form
+        return json.dumps({"_unserialisable": str(exc)})
+
+
+class Journal:
+    """A SQLite journal in WAL mode. Writes come in batches, one transaction each."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = str(path)
+        if readonly:
+            uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL: a commit survives an application crash; only an OS
+            # crash or power cut can roll back the last transactions.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            migrate(self.conn)
+        self.conn.execute("PRAGMA busy_timeout=5000")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------
+
+    def write(self, records: Iterable[PushRecord]) -> list[int]:
+        """Store a batch of records in one transaction; returns their row ids in order."""
+        rows = [
+            (
+                r.raw.received_at,
+                r.raw.source,
+                r.raw.profile,
+                r.raw.topic,
+                r.kind,
+                r.device,
+                r.sublock,
+                r.raw.payload,
+                _dumps(r.data),
+                _dumps(r.errors) if r.errors else None,
+            )
+            for r in records
+        ]
+        if not rows:
+            return []
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            first = None
+            for row in rows:  # executemany cannot return ids; one prepared insert is as fast
+                cur.execute(_INSERT, row)
+                if first is None:
+                    first = cur.lastrowid
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        assert first is not None
+        # Rows were inserted in one transaction on one connection: ids are consecutive.
+        return list(range(first, first + len(rows)))
+
+    # -- reading -------------------------------------------------------------
+
+    def count(self, **filters: Any) -> int:
+        where, params = _where(**filters)
+        return self.conn.execute(f"SELECT count(*) FROM push{where}", params).fetchone()[0]
+
+    def rows(
+        self,
+        *,
+        kind: str | None = None,
+        device: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        source: str | None = None,
+        after_id: int | None = None,
+        before_id: int | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[JournalRow]:
+        """Stream rows matching the filters, oldest first unless asked otherwise."""
+        where, params = _where(
+            kind=kind, device=device, since=since, until=until, source=source,
+            after_id=after_id, before_id=before_id,
+        )
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT {_COLUMNS} FROM push{where} ORDER BY id {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for row in self.conn.execute(sql, params):
+            yield JournalRow.from_sql(row)
+
+    def get(self, push_id: int) -> JournalRow | None:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM push WHERE id=?", (push_id,)).fetchone()
+        return JournalRow.from_sql(row) if row else None
+
+    # -- alarm acknowledgement ----------------------------------------------
+
+    def acknowledge(self, push_ids: Iterable[int], *, at: float, operator: str) -> int:
+        ids = list(push_ids)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO alarm_ack (push_id, acked_at, operator) VALUES (?,?,?)",
+                [(i, at, operator) for i in ids],
+            )
+        return len(ids)
+
+    def unacknowledged_alarms(self, limit: int = 10000) -> list[JournalRow]:
+        sql = (
+            f"SELECT {', '.join('p.' + c.strip() for c in _COLUMNS.split(','))} FROM push p"
+            " LEFT JOIN alarm_ack a ON a.push_id = p.id"
+            " WHERE p.kind='alarm' AND a.push_id IS NULL ORDER BY p.id DESC LIMIT ?"
+        )
+        return [JournalRow.from_sql(r) for r in self.conn.execute(sql, (limit,))]
+
+
+def _where(
+    *,
+    kind: str | None = None,
+    device: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    source: str | None = None,
+    after_id: int | None = None,
+    before_id: int | None = None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, op, value in (
+        ("kind", "=", kind),
+        ("device", "=", device),
+        ("received_at", ">=", since),
+        ("received_at", "<", until),
+        ("source", "=", source),
+        ("id", ">", after_id),
+        ("id", "<", before_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

@@ -1,0 +1,52 @@
+"""The headless pipeline: transports → journal writer (decode, commit, acknowledge) → listeners.
+
+The window, `record`, the webhook receiver and the benchmark all stand on this,
+so a push takes one way through whatever channel it came by.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.journal.writer import BatchListener, JournalWriter
+from app.transport.mqtt import MqttTransport, StateListener
+from app.transport.settings import ConnectionSettings
+
+
+class Recorder:
+    """One journal writer fed by any number of MQTT profiles (and webhooks)."""
+
+    def __init__(self, journal_path: str | Path) -> None:
+        self.writer = JournalWriter(journal_path)
+        self.transports: dict[str, MqttTransport] = {}
+
+    def start(self) -> Recorder:
+        self.writer.start()
+        return self
+
+    def add_listener(self, listener: BatchListener) -> None:
+        self.writer.add_listener(listener)
+
+    def connect(
+        self, settings: ConnectionSettings, on_state: StateListener | None = None
+    ) -> MqttTransport:
+        """Start (or restart) the transport of one profile."""
+        name = settings.profile or settings.client_id
+        if name in self.transports:
+            self.transports.pop(name).stop()
+        transport = MqttTransport(settings, self.writer.submit, on_state=on_state)
+        self.transports[name] = transport
+        transport.start()
+        return transport
+
+    def disconnect(self, name: str) -> None:
+        transport = self.transports.pop(name, None)
+        if transport:
+            self.writer.flush(10)  # acknowledge what we have before we hang up
+            transport.stop()
+
+    def stop(self) -> None:
+        self.writer.flush(30)
+        for name in list(self.transports):
+            self.transports.pop(name).stop()
+        self.writer.stop()

@@ -1,0 +1,34 @@
+"""Connection state as a transport reports it, in words a dispatcher understands."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Phase(enum.Enum):
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    WAITING = "waiting"  # backing off before the next attempt
+    REFUSED = "refused"  # the broker answered and said no (credentials, client id…)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    phase: Phase
+    reason: str = ""
+    retry_in: float | None = None  # seconds until the next attempt, when WAITING
+    attempt: int = 0
+
+    def describe(self) -> str:
+        if self.phase is Phase.CONNECTED:
+            return "connected"
+        if self.phase is Phase.CONNECTING:
+            return "connecting…" if self.attempt <= 1 else f"connecting (attempt {self.attempt})…"
+        if self.phase is Phase.WAITING:
+            why = f"{self.reason}; " if self.reason else ""
+            return f"{why}retrying in {self.retry_in:.0f} s"
+        if self.phase is Phase.REFUSED:
+            return f"refused: {self.reason}"
+        return f"disconnected: {self.reason}" if self.reason else "disconnected"
