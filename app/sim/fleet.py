@@ -311,7 +311,8 @@ class Fleet:
         if dev.model != "GP":
             dev.voltage = round(3.5 + dev.battery * 0.007, 2)
         if dev.temperature is not None:
-            dev.temperature = round(max(-30.0, min(70.0, dev.temperature + r.uniform(-0.3, 0.3))), 1)
+            t = dev.temperature + r.uniform(-0.3, 0.3)
+            dev.temperature = round(max(-30.0, min(70.0, t)), 1)
         if dev.humidity is not None:
             dev.humidity = max(5.0, min(99.0, dev.humidity + r.choice((-1, 0, 0, 1))))
         dev.cell_signal = max(0, min(31, dev.cell_signal + r.choice((-1, 0, 0, 1))))
@@ -330,9 +331,8 @@ class Fleet:
             return compact_json(
                 {"acc": dev.acc, "door": dev.door, "engine": dev.engine, "fuelCut": dev.fuel_cut}
             )
-        if dev.model == "KS20A":
-            return compact_json({"lockBar": -1, "lockRope": -1, "lockStatus": dev.lock_status})
-        return compact_json({"lockBar": -1, "lockRope": dev.lock_rope, "lockStatus": dev.lock_status})
+        rope = -1 if dev.model == "KS20A" else dev.lock_rope
+        return compact_json({"lockBar": -1, "lockRope": rope, "lockStatus": dev.lock_status})
 
     def _expand_info(self, dev: Device, report_type: int) -> str:
         r = self.rng
@@ -350,7 +350,8 @@ class Fleet:
         if dev.model == "GP":
             info["fuels"] = f"{r.randint(20, 95)},-1,-1"
         if r.random() < 0.2:
-            info["posture"] = f"x:{r.randint(-40, 40)};y:{r.randint(-40, 40)};z:-29{r.randint(0, 9)}0"
+            x, y = r.randint(-40, 40), r.randint(-40, 40)
+            info["posture"] = f"x:{x};y:{y};z:-29{r.randint(0, 9)}0"
         return compact_json(dict(sorted(info.items())))
 
     def _ks_info(self, dev: Device, now: float) -> str:

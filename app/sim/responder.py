@@ -108,7 +108,9 @@ class CommandResponder:
 
     # ---- (deviceId,version,serial,CMD,index[,params]) --------------------------------
 
-    def _long(self, dev: Device, serial: str, cmd: str, index: str, params: list[str]) -> list[Push]:
+    def _long(
+        self, dev: Device, serial: str, cmd: str, index: str, params: list[str]
+    ) -> list[Push]:
         head = [dev.device_id, "8", serial, cmd, index]
         now = self.fleet.now()
         extra: list[Push] = []
