@@ -41,7 +41,8 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
 
 
 def find_mosquitto() -> str | None:
-    for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
+    places = (shutil.which("mosquitto"), "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+    for candidate in places:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -85,7 +86,8 @@ class BrokerProcess:
             )
             cmd = [find_mosquitto() or "mosquitto", "-c", str(conf)]
         else:
-            cmd = [sys.executable, "-m", "app.brokers", "--host", self.host, "--port", str(self.port)]
+            cmd = [sys.executable, "-m", "app.brokers", "--host", self.host,
+                   "--port", str(self.port)]
         self._proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
         )

@@ -13,8 +13,8 @@ from app.journal.schema import migrate
 from app.protocol.push import PushRecord, RawPush
 
 _INSERT = (
-    "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock, raw, data, errors)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock, raw, data,"
+    " errors) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
 _COLUMNS = "id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
 
