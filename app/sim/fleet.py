@@ -9,6 +9,7 @@ stream of (topic, payload) pairs is reproducible, so tests can rely on it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -43,25 +44,33 @@ NOT_ONLINE = "Device not online！"
 NOT_REGISTERED = "Device has not been registered！"
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def compact_json(obj: Any) -> str:
     """Compact JSON as the vendor's Java stack writes it (no spaces, non-ASCII kept)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(obj)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_whole(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def iso_seconds(ts: float) -> str:
     """UTC ISO-8601 with Z and whole seconds: gpsTime, dateTime of alarms and events."""
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_whole(math.floor(ts)) + "Z"
 
 
 def iso_millis(ts: float) -> str:
     """UTC ISO-8601 with Z and milliseconds: recvTime, dateTime of command responses."""
-    dt = datetime.fromtimestamp(ts, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    whole = math.floor(ts)
+    return f"{_iso_whole(whole)}.{min(999, int((ts - whole) * 1000)):03d}Z"
 
 
 def compact_time(ts: float) -> str:
     """`yyyyMMddHHmmss` UTC, as BASE,2 reports the device clock."""
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y%m%d%H%M%S")
+    return datetime.fromtimestamp(math.floor(ts), UTC).strftime("%Y%m%d%H%M%S")
 
 
 @dataclass
