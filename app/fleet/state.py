@@ -1,0 +1,253 @@
+"""The latest of each device and sub-lock, and which alarms await acknowledgement.
+
+Views read this; they never keep a second copy of the truth. `apply()` takes a
+decoded batch and returns a `FleetChange` saying exactly what moved, so the Qt
+models can emit one notification per batch instead of one per push.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from app.protocol.push import PushRecord
+
+# Alarm types that need a person now (codes from the seed's alarm table).
+DEFAULT_CRITICAL_ALARMS: frozenset[int] = frozenset(
+    {
+        40,  # Lock rope cut
+        46,  # Back cover opened
+        51,  # SOS
+        204,  # Chain saw off
+        205,  # lock bar missing
+        203,  # Lock bar bent
+        52,  # Towing alarm
+        26,  # Vehicle theft
+    }
+)
+
+
+class Status(Enum):
+    ONLINE = "online"
+    QUIET = "quiet"
+    OFFLINE = "offline"
+
+
+@dataclass
+class Thresholds:
+    """Seconds since the last push after which a device counts as quiet, then offline."""
+
+    quiet_after: float = 300.0
+    offline_after: float = 1800.0
+
+    def status(self, last_seen: float, now: float) -> Status:
+        age = now - last_seen
+        if age < self.quiet_after:
+            return Status.ONLINE
+        if age < self.offline_after:
+            return Status.QUIET
+        return Status.OFFLINE
+
+
+@dataclass
+class SubLockState:
+    sublock_id: str
+    device_id: str
+    last_seen: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DeviceState:
+    device_id: str
+    profile: str = ""
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    pushes: int = 0
+    latest: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> data
+    latest_at: dict[str, float] = field(default_factory=dict)
+    sublocks: dict[str, SubLockState] = field(default_factory=dict)
+    last_alarm: AlarmEntry | None = None
+    last_event: dict[str, Any] | None = None
+
+    # Convenience views over the latest location push, for columns and the map.
+    @property
+    def location(self) -> dict[str, Any]:
+        return self.latest.get("location", {})
+
+    @property
+    def lock_status(self) -> int | None:
+        status = self.location.get("statusJson")
+        return status.get("lockStatus") if isinstance(status, dict) else None
+
+    @property
+    def lock_rope(self) -> int | None:
+        status = self.location.get("statusJson")
+        return status.get("lockRope") if isinstance(status, dict) else None
+
+    @property
+    def battery(self) -> int | None:
+        return self.location.get("battery")
+
+    @property
+    def charging(self) -> bool:
+        return bool(self.location.get("charging"))
+
+    @property
+    def position(self) -> tuple[float, float] | None:
+        """(lat, lon) of the last fix; None when the device has no fix (0,0 or locType 0)."""
+        loc = self.location
+        lat, lon = loc.get("latitude"), loc.get("longitude")
+        if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+            return None
+        if loc.get("locType") == 0 or (abs(lat) < 1e-9 and abs(lon) < 1e-9):
+            return None
+        return float(lat), float(lon)
+
+
+@dataclass
+class AlarmEntry:
+    push_id: int
+    device_id: str
+    received_at: float
+    alarm_type: int | None
+    name: str
+    data: dict[str, Any]
+    critical: bool = False
+    acknowledged: bool = False
+
+
+@dataclass
+class FleetChange:
+    """What one batch changed; an empty change means nothing to repaint."""
+
+    new_devices: list[str] = field(default_factory=list)
+    changed_devices: set[str] = field(default_factory=set)
+    new_sublocks: list[tuple[str, str]] = field(default_factory=list)
+    alarms: list[AlarmEntry] = field(default_factory=list)
+    events: list[tuple[int, PushRecord]] = field(default_factory=list)
+    commands: list[tuple[int, PushRecord]] = field(default_factory=list)
+    records: list[tuple[int, PushRecord]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.records or self.changed_devices)
+
+
+class FleetState:
+    """Latest state per device; bounded where it could grow without end."""
+
+    def __init__(
+        self,
+        thresholds: Thresholds | None = None,
+        critical_alarms: frozenset[int] = DEFAULT_CRITICAL_ALARMS,
+        max_unacknowledged: int = 50_000,
+    ) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.critical_alarms = set(critical_alarms)
+        self.devices: dict[str, DeviceState] = {}
+        self.unacknowledged: OrderedDict[int, AlarmEntry] = OrderedDict()
+        self.max_unacknowledged = max_unacknowledged
+        self.dropped_unacknowledged = 0  # shown on screen when non-zero
+
+    # -- feeding -------------------------------------------------------------
+
+    def apply(self, records: list[PushRecord], ids: list[int]) -> FleetChange:
+        change = FleetChange()
+        devices = self.devices
+        for push_id, record in zip(ids, records, strict=False):
+            change.records.append((push_id, record))
+            device_id = record.device
+            if not device_id:
+                continue
+            at = record.raw.received_at
+            dev = devices.get(device_id)
+            if dev is None:
+                dev = devices[device_id] = DeviceState(device_id, record.raw.profile, at, at)
+                change.new_devices.append(device_id)
+            if at >= dev.last_seen:
+                dev.last_seen = at
+            dev.pushes += 1
+            if record.raw.profile:
+                dev.profile = record.raw.profile
+            change.changed_devices.add(device_id)
+            kind = record.kind
+            if kind == "unknown":
+                continue
+            data = record.data
+            if kind == "sublock":
+                sub_id = record.sublock or str(data.get("subAssetID") or "?")
+                sub = dev.sublocks.get(sub_id)
+                if sub is None:
+                    sub = dev.sublocks[sub_id] = SubLockState(sub_id, device_id)
+                    change.new_sublocks.append((device_id, sub_id))
+                sub.last_seen = at
+                sub.data = data
+            dev.latest[kind] = data
+            dev.latest_at[kind] = at
+            if kind == "alarm":
+                entry = self._alarm_entry(push_id, record)
+                dev.last_alarm = entry
+                change.alarms.append(entry)
+                self._remember_unacknowledged(entry)
+            elif kind == "event":
+                dev.last_event = data
+                change.events.append((push_id, record))
+            elif kind == "command":
+                change.commands.append((push_id, record))
+        return change
+
+    def _alarm_entry(self, push_id: int, record: PushRecord) -> AlarmEntry:
+        data = record.data
+        code = data.get("alarmType")
+        code = code if isinstance(code, int) else None
+        return AlarmEntry(
+            push_id=push_id,
+            device_id=record.device or "",
+            received_at=record.raw.received_at,
+            alarm_type=code,
+            name=str(data.get("alarmName") or f"Unknown alarm {code}"),
+            data=data,
+            critical=code in self.critical_alarms,
+        )
+
+    def _remember_unacknowledged(self, entry: AlarmEntry) -> None:
+        self.unacknowledged[entry.push_id] = entry
+        while len(self.unacknowledged) > self.max_unacknowledged:
+            self.unacknowledged.popitem(last=False)
+            self.dropped_unacknowledged += 1
+
+    def restore_unacknowledged(self, entries: list[AlarmEntry]) -> None:
+        """Alarms nobody acknowledged before the last exit come back from the journal."""
+        for entry in sorted(entries, key=lambda e: e.push_id):
+            entry.critical = entry.alarm_type in self.critical_alarms
+            self._remember_unacknowledged(entry)
+
+    # -- acting ----------------------------------------------------------------
+
+    def acknowledge(self, push_ids: list[int]) -> list[AlarmEntry]:
+        done = []
+        for push_id in push_ids:
+            entry = self.unacknowledged.pop(push_id, None)
+            if entry is not None:
+                entry.acknowledged = True
+                done.append(entry)
+        return done
+
+    def unacknowledged_of(self, device_id: str) -> list[int]:
+        return [pid for pid, e in self.unacknowledged.items() if e.device_id == device_id]
+
+    # -- reading -----------------------------------------------------------------
+
+    def status(self, device_id: str, now: float | None = None) -> Status:
+        dev = self.devices[device_id]
+        return self.thresholds.status(dev.last_seen, time.time() if now is None else now)
+
+    def status_counts(self, now: float | None = None) -> dict[Status, int]:
+        now = time.time() if now is None else now
+        counts = dict.fromkeys(Status, 0)
+        for dev in self.devices.values():
+            counts[self.thresholds.status(dev.last_seen, now)] += 1
+        return counts

@@ -1,0 +1,89 @@
+"""What every panel is given: shared state and signals, never another panel's widgets."""
+
+from __future__ import annotations
+
+import getpass
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from app.fleet.state import FleetState
+from app.journal.store import Journal
+from app.recorder import Recorder
+from app.transport.settings import ConnectionSettings
+from app.transport.state import ConnectionState, Phase
+from app.ui.feed import LiveFeed
+
+
+class Selection(QObject):
+    """The device (and sub-lock) the dispatcher is looking at, shared by every panel."""
+
+    sig_device_selected = Signal(str)  # device id ('' when cleared)
+    sig_devices_selected = Signal(list)  # all selected device ids (charts overlay several)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.device_id = ""
+        self.device_ids: list[str] = []
+
+    def select(self, device_id: str) -> None:
+        self.select_many([device_id] if device_id else [])
+
+    def select_many(self, device_ids: list[str]) -> None:
+        current = device_ids[0] if device_ids else ""
+        if device_ids == self.device_ids:
+            return
+        self.device_ids = list(device_ids)
+        if current != self.device_id:
+            self.device_id = current
+            self.sig_device_selected.emit(current)
+        self.sig_devices_selected.emit(list(device_ids))
+
+
+class Connections(QObject):
+    """Connected profiles and their states; the one owner of the recorder's transports."""
+
+    sig_state_changed = Signal(str, object)  # profile name, ConnectionState
+
+    def __init__(self, recorder: Recorder, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.recorder = recorder
+        self.states: dict[str, ConnectionState] = {}
+        self.settings: dict[str, ConnectionSettings] = {}
+
+    def connect_profile(self, settings: ConnectionSettings) -> None:
+        name = settings.profile or settings.client_id
+        self.settings[name] = settings
+        # Called on paho's thread; the signal is delivered on the GUI thread.
+        self.recorder.connect(settings, lambda st, n=name: self.sig_state_changed.emit(n, st))
+
+    def disconnect_profile(self, name: str) -> None:
+        self.recorder.disconnect(name)
+        self.settings.pop(name, None)
+        self.sig_state_changed.emit(name, ConnectionState(Phase.DISCONNECTED, "by user"))
+
+    def publish(self, profile: str, topic: str, payload: str | bytes, qos: int = 1):
+        transport = self.recorder.transports.get(profile)
+        if transport is None:
+            raise RuntimeError(f"profile {profile!r} is not connected")
+        return transport.publish(topic, payload, qos)
+
+    def track(self, name: str, state: ConnectionState) -> None:
+        self.states[name] = state
+
+
+@dataclass
+class AppContext:
+    fleet: FleetState
+    feed: LiveFeed
+    connections: Connections
+    selection: Selection
+    journal_path: str
+    settings: QSettings
+    operator: str = field(default_factory=getpass.getuser)
+    started_at: float = field(default_factory=time.time)
+
+    def open_journal(self) -> Journal:
+        """A read connection for the calling thread (SQLite connections are not shared)."""
+        return Journal(self.journal_path)

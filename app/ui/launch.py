@@ -1,0 +1,144 @@
+"""Start the window: `python main.py [--demo] [connection options] [--profile NAME]`.
+
+The window runs on a qasync event loop so asyncio services (the demo's embedded
+broker, the webhook receiver) share the GUI thread's loop; MQTT runs on paho's
+own network thread (see app/transport/mqtt.py for why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from app import APP_NAME, __version__
+from app.cli.common import add_connection_args, settings_from_args
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sealdesk",
+        description="SealDesk window. Headless commands: record, export, simulate, send "
+        "(python main.py COMMAND --help).",
+    )
+    p.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    p.add_argument("--demo", action="store_true",
+                   help="embedded broker and a simulated fleet: try every panel")
+    p.add_argument("--devices", type=int, default=30, help="demo fleet size (default 30)")
+    p.add_argument("--rate", type=float, default=40.0, help="demo pushes per second (default 40)")
+    p.add_argument("--profile", help="connect with a saved connection profile")
+    p.add_argument("--journal", help="journal file (default: in the user data folder)")
+    p.add_argument("--theme", choices=("system", "light", "dark"), default=None)
+    p.add_argument("--screenshot", metavar="FILE", help="save the window to a PNG, see --quit-after")
+    p.add_argument("--quit-after", type=float, metavar="SECONDS",
+                   help="quit after this many seconds (with --screenshot: take it first)")
+    add_connection_args(p, need_key=False)
+    p.add_argument("--topic", action="append", metavar="FILTER")
+    return p
+
+
+def user_data_dir() -> Path:
+    from PySide6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    path = Path(base or Path.home() / ".sealdesk")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.screenshot and args.quit_after is None:
+        args.quit_after = 10.0
+
+    import qasync
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(APP_NAME)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    settings = QSettings()
+    from app.ui.theme import apply_theme, follow_system
+
+    theme = args.theme or str(settings.value("ui/theme", "system"))
+    apply_theme(app, theme)
+    follow_system(app, lambda: args.theme or str(settings.value("ui/theme", "system")))
+
+    if args.journal:
+        journal_path = Path(args.journal)
+    elif args.demo:
+        journal_path = Path(tempfile.mkdtemp(prefix="sealdesk-demo-")) / "demo-journal.sqlite"
+    else:
+        journal_path = user_data_dir() / "journal.sqlite"
+
+    from app.ui.session import Session
+
+    session = Session(journal_path, settings)
+    window = session.open_window()
+    window.show()
+
+    closing = asyncio.Event()
+    app.aboutToQuit.connect(closing.set)
+    exit_code = 0
+
+    async def start_connections() -> None:
+        nonlocal exit_code
+        try:
+            if args.demo:
+                await session.start_demo(devices=args.devices, rate=args.rate)
+            elif args.profile:
+                session.connect_saved_profile(args.profile)
+            elif args.access_key:
+                session.connections.connect_profile(
+                    _with_profile(settings_from_args(args), args.host)
+                )
+        except Exception as exc:  # shown, never a crash
+            log.exception("start-up connection failed")
+            window.statusBar().showMessage(f"Could not start: {exc}", 15000)
+            if args.quit_after is not None:
+                exit_code = 1
+
+    def finish() -> None:
+        if args.screenshot:
+            Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
+            ok = window.grab().save(args.screenshot, "PNG")
+            print(f"screenshot {'saved to' if ok else 'FAILED:'} {args.screenshot}")
+        window.close()
+        app.quit()
+
+    if args.quit_after is not None:
+        QTimer.singleShot(int(args.quit_after * 1000), finish)
+
+    started = time.monotonic()
+    with loop:
+        loop.create_task(start_connections())
+        loop.run_until_complete(closing.wait())
+        loop.run_until_complete(session.close())
+    log.debug("ran %.1f s", time.monotonic() - started)
+    # Tear Qt down in a known order: left to the interpreter's final garbage
+    # collection, PySide6 can free objects twice and abort at exit.
+    window.deleteLater()
+    del window, session
+    app.processEvents()
+    asyncio.set_event_loop(None)
+    import gc
+
+    gc.collect()
+    return exit_code
+
+
+def _with_profile(settings, host: str):
+    from dataclasses import replace
+
+    return replace(settings, profile=settings.profile or host)

@@ -1,0 +1,1 @@
+"""One package per panel. Panels never call each other: they share an AppContext."""

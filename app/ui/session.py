@@ -1,0 +1,110 @@
+"""One running console: journal, fleet state, feed, connections and the window, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from app.fleet.state import AlarmEntry, FleetState, Thresholds
+from app.journal.store import Journal
+from app.recorder import Recorder
+from app.transport.settings import ConnectionSettings
+from app.ui.context import AppContext, Connections, Selection
+from app.ui.feed import LiveFeed
+
+log = logging.getLogger(__name__)
+
+DEMO_KEY = "DEMO0ACCESS0KEY"
+
+
+class Session:
+    def __init__(self, journal_path: str | Path, settings: QSettings) -> None:
+        self.journal_path = str(journal_path)
+        self.settings = settings
+        self.recorder = Recorder(self.journal_path).start()
+        thresholds = Thresholds(
+            quiet_after=float(settings.value("devices/quiet_after_s", 300)),
+            offline_after=float(settings.value("devices/offline_after_s", 1800)),
+        )
+        self.fleet = FleetState(thresholds)
+        self._restore_alarms()
+        self.feed = LiveFeed(self.fleet)
+        self.recorder.add_listener(self.feed.push)
+        self.connections = Connections(self.recorder)
+        self.selection = Selection()
+        self.ctx = AppContext(
+            fleet=self.fleet,
+            feed=self.feed,
+            connections=self.connections,
+            selection=self.selection,
+            journal_path=self.journal_path,
+            settings=settings,
+        )
+        self.window = None
+        self.broker = None
+        self.simulator = None
+
+    def _restore_alarms(self) -> None:
+        with Journal(self.journal_path) as journal:
+            rows = journal.unacknowledged_alarms(limit=self.fleet.max_unacknowledged)
+        self.fleet.restore_unacknowledged(
+            [
+                AlarmEntry(
+                    push_id=r.id,
+                    device_id=r.device or "",
+                    received_at=r.received_at,
+                    alarm_type=r.data.get("alarmType") if isinstance(
+                        r.data.get("alarmType"), int) else None,
+                    name=str(r.data.get("alarmName") or "Unknown alarm"),
+                    data=r.data,
+                )
+                for r in rows
+            ]
+        )
+
+    def open_window(self):
+        from app.ui.main_window import MainWindow
+
+        self.window = MainWindow(self.ctx)
+        return self.window
+
+    # -- demo ----------------------------------------------------------------------------
+
+    async def start_demo(self, *, devices: int = 30, rate: float = 40.0) -> ConnectionSettings:
+        """Embedded amqtt broker in this loop, the simulated fleet on a thread, and a profile."""
+        from app.brokers import EmbeddedBroker
+        from app.sim.runner import Simulator
+
+        self.broker = EmbeddedBroker()
+        await self.broker.start()
+        sim_settings = ConnectionSettings.from_options(
+            host=self.broker.host, port=self.broker.port, access_key=DEMO_KEY,
+            qos=1, client_id="sealdesk-demo-fleet", clean_session=True, role="simulator",
+        )
+        self.simulator = Simulator(sim_settings, devices=devices, seed=7, rate=rate)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.simulator.start)
+        settings = ConnectionSettings.from_options(
+            host=self.broker.host, port=self.broker.port, access_key=DEMO_KEY, qos=1,
+            client_id="sealdesk-demo-console", clean_session=True, profile="Demo",
+        )
+        self.connections.connect_profile(settings)
+        return settings
+
+    def connect_saved_profile(self, name: str) -> None:
+        from app.ui.panels.connection.profiles import ProfileStore
+
+        store = ProfileStore(self.settings)
+        self.connections.connect_profile(store.connection_settings(name))
+
+    async def close(self) -> None:
+        self.feed.stop()
+        loop = asyncio.get_running_loop()
+        if self.simulator is not None:
+            await loop.run_in_executor(None, lambda: self.simulator.stop(timeout=2.0))
+        await loop.run_in_executor(None, self.recorder.stop)
+        if self.broker is not None:
+            await self.broker.stop()
