@@ -36,6 +36,29 @@ MIGRATIONS: list[str] = [
         operator TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 3: command audit — every command sent, by whom, and what became of it.
+    """
+    CREATE TABLE command (
+        id            INTEGER PRIMARY KEY,
+        profile       TEXT    NOT NULL DEFAULT '',
+        device        TEXT    NOT NULL,
+        sublock       TEXT,
+        operator      TEXT    NOT NULL DEFAULT '',
+        text          TEXT    NOT NULL,
+        name          TEXT    NOT NULL,
+        serial        TEXT,
+        dangerous     INTEGER NOT NULL DEFAULT 0,
+        created_at    REAL    NOT NULL,
+        sent_at       REAL,
+        state         TEXT    NOT NULL,
+        reason        TEXT,
+        reply_push_id INTEGER,
+        reply         TEXT,
+        answered_at   REAL
+    );
+    CREATE INDEX command_device_time ON command (device, created_at);
+    CREATE INDEX command_time ON command (created_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
