@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="connect with a saved connection profile")
     p.add_argument("--journal", help="journal file (default: in the user data folder)")
     p.add_argument("--theme", choices=("system", "light", "dark"), default=None)
-    p.add_argument("--screenshot", metavar="FILE", help="save the window to a PNG, see --quit-after")
+    p.add_argument("--screenshot", metavar="FILE",
+                   help="save the window to a PNG, see --quit-after")
     p.add_argument("--quit-after", type=float, metavar="SECONDS",
                    help="quit after this many seconds (with --screenshot: take it first)")
     add_connection_args(p, need_key=False)
@@ -88,7 +89,10 @@ def main(argv: list[str]) -> int:
     window = session.open_window()
     window.show()
 
+    # Closing the window ends the session; services stop while the loop still runs.
     closing = asyncio.Event()
+    app.setQuitOnLastWindowClosed(False)
+    window.sig_closed.connect(closing.set)
     app.aboutToQuit.connect(closing.set)
     exit_code = 0
 
@@ -115,7 +119,6 @@ def main(argv: list[str]) -> int:
             ok = window.grab().save(args.screenshot, "PNG")
             print(f"screenshot {'saved to' if ok else 'FAILED:'} {args.screenshot}")
         window.close()
-        app.quit()
 
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), finish)
@@ -123,13 +126,17 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     with loop:
         loop.create_task(start_connections())
-        loop.run_until_complete(closing.wait())
-        loop.run_until_complete(session.close())
+
+        async def run() -> None:
+            await closing.wait()
+            await session.close()
+
+        loop.run_until_complete(run())
     log.debug("ran %.1f s", time.monotonic() - started)
     # Tear Qt down in a known order: left to the interpreter's final garbage
     # collection, PySide6 can free objects twice and abort at exit.
     window.deleteLater()
-    del window, session
+    session.window = None
     app.processEvents()
     asyncio.set_event_loop(None)
     import gc

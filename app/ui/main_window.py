@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -61,6 +61,8 @@ LAYOUT_VERSION = 1
 
 
 class MainWindow(QMainWindow):
+    sig_closed = Signal()
+
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -287,6 +289,7 @@ class MainWindow(QMainWindow):
                 except Exception:
                     log.exception("panel shutdown failed")
         super().closeEvent(event)
+        self.sig_closed.emit()
 
 
 def _severity(phase: Phase) -> int:
