@@ -12,7 +12,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from app.protocol.models import validate
-from app.protocol.normalize import clean_top, json_error, normalize, show
+from app.protocol.normalize import clean_top, json_error, loads, normalize, show
 from app.protocol.push import KINDS, Kind, PushRecord, RawPush
 from app.protocol.topics import parse_topic, webhook_kind
 
@@ -113,7 +113,7 @@ def _parse(payload: bytes, errors: list[str]) -> tuple[dict[str, Any], bool]:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        obj = json.loads(text)
+        obj = loads(text)
     except (ValueError, RecursionError) as exc:
         errors.append(f"payload is not valid JSON: {json_error(exc)}")
         obj = salvage(text)

@@ -7,6 +7,7 @@ The parser never raises: a topic that fits no known form still yields a `TopicIn
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 
 from app.protocol.push import Kind
@@ -70,8 +71,14 @@ def _unknown(
 
 def parse_topic(topic: object) -> TopicInfo:
     """Split an MQTT topic into its parts; unknown shapes give kind "unknown" and an error."""
-    if not isinstance(topic, str):
+    if type(topic) is not str:
         return _unknown(f"topic is not text: {type(topic).__name__}")
+    if len(topic) > 512:  # not worth a cache slot; real topics are short
+        return _parse_topic(topic)
+    return _parse_topic_cached(topic)
+
+
+def _parse_topic(topic: str) -> TopicInfo:
     if not topic:
         return _unknown("empty topic")
     parts = topic.split("/")
@@ -109,6 +116,10 @@ def parse_topic(topic: object) -> TopicInfo:
             f"unknown data type {_short(leaf)} in topic {_short(topic)}", direction, key, device
         )
     return TopicInfo("upload", key, device, None, kind)
+
+
+# Topics repeat (one per device and kind), and TopicInfo is immutable: cache them.
+_parse_topic_cached = lru_cache(maxsize=8192)(_parse_topic)
 
 
 def _check_level(name: str, value: str) -> None:
