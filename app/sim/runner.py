@@ -79,6 +79,7 @@ class Simulator:
         self.stats = SimStats()  # written only by the thread that owns the client
         self._inbox: deque[Push] = deque()
         self._connected = False
+        self._subscribed = False
         self._connect_rc: mqtt.ReasonCode | None = None
         self._retry_at = 0.0
         self._retry_delay = 1.0
@@ -117,6 +118,7 @@ class Simulator:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(
@@ -133,6 +135,16 @@ class Simulator:
             self._retry_delay = 1.0
             # (Re)subscribe on every connect: a reconnect may have lost the session.
             client.subscribe(f"download/{self.settings.access_key}/+/cmd", qos=self.settings.qos)
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[mqtt.ReasonCode],
+        properties: mqtt.Properties | None,
+    ) -> None:
+        self._subscribed = True
 
     def _on_disconnect(
         self,
@@ -160,7 +172,10 @@ class Simulator:
             self._publish(topic, payload, reply=True)
 
     def connect(self) -> None:
-        """Connect (blocking until CONNACK); SimulatorError when the broker is unusable."""
+        """Connect and subscribe (blocking until SUBACK, so no command is missed after this).
+
+        Raises SimulatorError when the broker is unreachable, refuses us, or stays silent.
+        """
         s = self.settings
         where = f"{s.host}:{s.port}"
         try:
@@ -171,7 +186,7 @@ class Simulator:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise SimulatorError(f"cannot reach broker {where}: {reason}") from exc
         deadline = time.monotonic() + self.connect_timeout
-        while not self._connected:
+        while not (self._connected and self._subscribed):
             rc = self._client.loop(0.05)
             if self._connect_rc is not None and self._connect_rc.is_failure:
                 self._close_client()
