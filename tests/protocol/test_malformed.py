@@ -116,8 +116,10 @@ def test_kind_hint_used_when_topic_says_nothing() -> None:
 
 
 def test_nan_and_infinity_become_null() -> None:
-    payload = b'{"assetId": "8052400203", "longitude": NaN, "latitude": Infinity,' \
+    payload = (
+        b'{"assetId": "8052400203", "longitude": NaN, "latitude": Infinity,'
         b' "extra": [1, -Infinity, {"a": NaN}], "speed": 1e999}'
+    )
     record = _check(decode(_raw(payload)))
     assert record.data["longitude"] is None and record.data["latitude"] is None
     assert record.data["extra"] == [1, None, {"a": None}]
@@ -153,8 +155,9 @@ def test_one_megabyte_body() -> None:
 @pytest.mark.parametrize("opener", ["[", '{"a":'])
 def test_deep_nesting(opener: str) -> None:
     closer = "]" if opener == "[" else "}"
-    payload = ("{" + '"assetId": "8052400203", "x": ' + opener * 100_000 + "1"
-               + closer * 100_000 + "}").encode()
+    payload = (
+        "{" + '"assetId": "8052400203", "x": ' + opener * 100_000 + "1" + closer * 100_000 + "}"
+    ).encode()
     record = _check(decode(_raw(payload)))
     assert record.errors[0].startswith("payload is not valid JSON: nested too deeply")
     assert record.data.get("assetId") == "8052400203"
@@ -176,9 +179,7 @@ def test_json_in_string_fields_that_fail() -> None:
     assert record.data["ksInfo"] is None
 
 
-@pytest.mark.parametrize(
-    "payload", [b"x", b"{}", b"{\"assetId\": null}", b"\x80", b"{\"a\":" * 5000]
-)
+@pytest.mark.parametrize("payload", [b"x", b"{}", b'{"assetId": null}', b"\x80", b'{"a":' * 5000])
 @pytest.mark.parametrize(
     "topic",
     ["", "upload", "upload/K/D/location", "upload/K/D/S/sublock", "download/K/D/cmd", "/", "#"],
