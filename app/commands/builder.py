@@ -254,7 +254,7 @@ def format_serial(serial: int | str) -> str:
     return f"{int(s):03d}"
 
 
-def _check_device(device_id: str) -> str:
+def check_device(device_id: str) -> str:
     d = (device_id or "").strip()
     if not _DEVICE_RE.fullmatch(d):
         raise CommandError(f"device id {device_id!r} must be 1–32 letters or digits", "device")
@@ -296,7 +296,7 @@ def _make(device: str, cmd: str, index: str | None, params: Sequence[str], seria
 def build(tpl: CommandTemplate, device_id: str, serial: int | str | None = None,
           **params: Any) -> Command:
     """Validate the parameters and compose the exact text. Raises CommandError."""
-    device = _check_device(device_id)
+    device = check_device(device_id)
     known = {p.name for p in tpl.params}
     unknown = sorted(set(params) - known)
     if unknown:
@@ -362,7 +362,7 @@ def parse_command_text(text: str) -> ParsedText:
             f"cannot read {text!r}: expected CMD,index (BASE,1), a P-command (P01) "
             f"or (deviceId,1,serial,CMD,index,…)", "text")
     device, version, serial, cmd, index = fields[:5]
-    _check_device(device)
+    check_device(device)
     if not version.isdigit():
         raise CommandError(f"version {version!r} must be a number", "text")
     if not _CMD_RE.fullmatch(cmd):
@@ -406,7 +406,7 @@ def _check_against(tpl: CommandTemplate, params: Sequence[str]) -> None:
 def build_text(text: str, device_id: str, serial: int | str | None = None,
                templates: Iterable[CommandTemplate] = LIBRARY) -> Command:
     """Compose free text for `device_id`. A typed full form keeps its own serial."""
-    device = _check_device(device_id)
+    device = check_device(device_id)
     parsed = parse_command_text(text)
     if parsed.device is not None and parsed.device != device:
         raise CommandError(
@@ -503,6 +503,7 @@ __all__ = [
     "ParsedText",
     "build",
     "build_text",
+    "check_device",
     "classify",
     "format_serial",
     "load_templates",

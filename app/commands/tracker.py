@@ -223,11 +223,15 @@ class CommandTracker:
         if getattr(record, "kind", None) != "command":
             return ReplyMatch("ignored")
         data = record.data or {}
+        raw = getattr(record, "raw", None)
+        if "commandType" not in data or str(getattr(raw, "topic", "")).startswith("download/"):
+            return ReplyMatch("ignored")  # our own command echoed back, not a reply
         device = record.device
         ctype = data.get("commandType")
         content = data.get("content")
-        perr = data.get("platformError")
-        raw = getattr(record, "raw", None)
+        # Plain-text content is the platform speaking only under its own type, MQTT_CMD;
+        # a device answering P01 with plain text is still an answer to P01.
+        perr = data.get("platformError") if ctype in (None, "", "MQTT_CMD") else None
         profile = getattr(raw, "profile", "") or ""
         with self._lock:
             candidates = [c for c in self._commands.values()
