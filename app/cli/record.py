@@ -1,4 +1,8 @@
-"""`record`: subscribe, journal every push, show progress, end with one summary line."""
+"""`record`: subscribe, journal every push, show progress, end with one summary line.
+
+With `--webhook-port` it also receives the platform's webhook POSTs into the same journal;
+with `--webhook-port` and no `--access-key` it records webhooks only.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ import time
 from app.cli.common import add_connection_args, settings_from_args
 from app.recorder import Recorder
 from app.transport.state import ConnectionState, Phase
+from app.webhook import WebhookConfig, WebhookServer, parse_header_option
+from app.webhook.config import DEFAULT_BIND, DEFAULT_MAX_BODY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="subscribe and journal every push")
-    add_connection_args(p)
+    # --access-key is required unless --webhook-port is given: checked in run().
+    add_connection_args(p, need_key=False)
     p.add_argument("--topic", action="append", metavar="FILTER",
                    help="topic filter (repeatable; default upload/KEY/#)")
     p.add_argument("--journal", required=True, help="SQLite journal file (created if missing)")
@@ -22,34 +29,101 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     p.add_argument("--connect-timeout", type=float, default=15.0,
                    help="give up if the first connection fails for this long (default 15 s)")
+    w = p.add_argument_group("webhook", "receive the platform's webhook POSTs too (or only, "
+                             "without --access-key)")
+    w.add_argument("--webhook-port", type=int, default=None, metavar="PORT",
+                   help="listen for webhook POSTs on this port (0: any free port)")
+    w.add_argument("--webhook-bind", default=DEFAULT_BIND, metavar="ADDR",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every "
+                   "interface)")
+    w.add_argument("--webhook-header", default=None, metavar="NAME:VALUE",
+                   help="require this message header, as set in the vendor's rule")
+    w.add_argument("--webhook-max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES",
+                   help=f"largest body accepted (default {DEFAULT_MAX_BODY}); larger gets 413")
+    w.add_argument("--webhook-cert", default=None, metavar="FILE", help="HTTPS certificate")
+    w.add_argument("--webhook-key", default=None, metavar="FILE", help="HTTPS private key")
     p.set_defaults(func=run)
+
+
+def webhook_config(args: argparse.Namespace) -> WebhookConfig:
+    """The receiver's settings from the options; raises ValueError with a user message."""
+    name = value = None
+    if args.webhook_header is not None:
+        name, value = parse_header_option(args.webhook_header)
+    return WebhookConfig(
+        port=args.webhook_port,
+        bind=args.webhook_bind,
+        header_name=name,
+        header_value=value,
+        max_body=args.webhook_max_body,
+        certfile=args.webhook_cert,
+        keyfile=args.webhook_key,
+        profile="webhook",
+    )
+
+
+def _start_webhook(args: argparse.Namespace, recorder: Recorder) -> WebhookServer:
+    """Start the receiver; prints where it listens (stderr) — or why it cannot (raises)."""
+    server = WebhookServer(webhook_config(args), recorder.writer.submit).start_in_thread()
+    paths = ", ".join(f"{path} ({kind})" for path, kind in server.config.paths.items())
+    print(f"webhook: listening on {server.url} — {paths}, {server.config.catch_all} (any)",
+          file=sys.stderr, flush=True)
+    if server.exposed:
+        print(f"webhook: warning: {server.config.bind} is reachable from the network"
+              + ("" if server.config.header_name else "; no header is required"),
+              file=sys.stderr, flush=True)
+    return server
 
 
 def run(args: argparse.Namespace) -> int:
     if args.count is not None and args.count <= 0:
         print("sealdesk: error: --count must be positive", file=sys.stderr)
         return 2
-    settings = settings_from_args(args, role="recorder")
+    use_webhook = args.webhook_port is not None
+    use_mqtt = bool(args.access_key) or not use_webhook
+    if use_mqtt and not args.access_key:
+        print("sealdesk: error: the following arguments are required: --access-key "
+              "(or --webhook-port to record webhooks only)", file=sys.stderr)
+        return 2
+    if use_webhook:
+        try:
+            webhook_config(args)
+        except ValueError as exc:
+            print(f"sealdesk: error: {exc}", file=sys.stderr)
+            return 2
+    settings = settings_from_args(args, role="recorder") if use_mqtt else None
     try:
         recorder = Recorder(args.journal).start()
     except Exception as exc:
         print(f"sealdesk: error: cannot open journal {args.journal}: {exc}", file=sys.stderr)
         return 1
+    webhook: WebhookServer | None = None
+    if use_webhook:
+        try:
+            webhook = _start_webhook(args, recorder)
+        except Exception as exc:  # port taken, certificate unreadable…
+            print(f"sealdesk: error: cannot start the webhook receiver on "
+                  f"{args.webhook_bind}:{args.webhook_port}: {exc}", file=sys.stderr)
+            recorder.stop()
+            return 1
     tty = sys.stderr.isatty()
     last_state: list[ConnectionState] = []
+    where = f"{settings.host}:{settings.port}" if settings is not None else ""
 
     def on_state(state: ConnectionState) -> None:
         last_state[:] = [state]
         if state.phase is not Phase.CONNECTED or tty:
-            print(f"\r{settings.host}:{settings.port}: {state.describe()}", file=sys.stderr)
+            print(f"\r{where}: {state.describe()}", file=sys.stderr)
 
-    transport = recorder.connect(settings, on_state)
-    if not transport.wait_connected(args.connect_timeout):
-        why = last_state[0].describe() if last_state else "no answer"
-        print(f"sealdesk: error: could not connect to {settings.host}:{settings.port} ({why})",
-              file=sys.stderr)
-        recorder.stop()
-        return 1
+    if settings is not None:
+        transport = recorder.connect(settings, on_state)
+        if not transport.wait_connected(args.connect_timeout):
+            why = last_state[0].describe() if last_state else "no answer"
+            print(f"sealdesk: error: could not connect to {where} ({why})", file=sys.stderr)
+            if webhook is not None:
+                webhook.stop()
+            recorder.stop()
+            return 1
 
     started = time.monotonic()
     done = threading.Event()
@@ -70,9 +144,13 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if webhook is not None:
+            webhook.stop()  # first: requests in flight still get their commit and their 200
         recorder.stop()
     elapsed = time.monotonic() - started
     if tty:
         print(file=sys.stderr)
+    if webhook is not None:
+        print(f"webhook: {webhook.stats.describe()}", file=sys.stderr)
     print(f"recorded {stats.written} messages ({stats.with_errors} with errors) in {elapsed:.1f} s")
     return 0
