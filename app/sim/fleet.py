@@ -304,9 +304,10 @@ class Fleet:
             dev.mileage += step_km
             # stay within ~20 km of home
             if abs(dev.lat - dev.home_lat) > 0.2 or abs(dev.lon - dev.home_lon) > 0.2:
-                dev.direction = int(
-                    math.degrees(math.atan2(dev.home_lon - dev.lon, dev.home_lat - dev.lat))
-                ) % 360
+                dev.direction = (
+                    int(math.degrees(math.atan2(dev.home_lon - dev.lon, dev.home_lat - dev.lat)))
+                    % 360
+                )
         if dev.charging:
             if r.random() < 0.2:
                 dev.battery = min(100, dev.battery + 1)

@@ -376,9 +376,7 @@ def run_simulator(
     sim.connect()
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            sim.pump(
-                duration=duration, count=count, stop_event=stop_event, on_progress=on_progress
-            )
+            sim.pump(duration=duration, count=count, stop_event=stop_event, on_progress=on_progress)
         with contextlib.suppress(KeyboardInterrupt):
             sim.wait_acknowledged(ack_timeout)
         return sim.snapshot()

@@ -161,9 +161,7 @@ def test_lock_cycle_states() -> None:
     events = [json.loads(p) for t, p in pushes if t.endswith("/event")]
     assert events[0]["eventType"] == 1 and events[0]["unLockType"] == 2
     assert events[-1]["eventType"] == 2 and events[-1]["unLockType"] == -1
-    states = [
-        json.loads(json.loads(p)["statusJson"]) for t, p in pushes if t.endswith("/location")
-    ]
+    states = [json.loads(json.loads(p)["statusJson"]) for t, p in pushes if t.endswith("/location")]
     seq = [(s["lockStatus"], s["lockRope"]) for s in states]
     assert seq[0] == (1, 0) and (1, 1) in seq and seq[-1] == (0, 0)
     assert (lock.lock_status, lock.lock_rope) == (0, 0)
