@@ -5,6 +5,7 @@
 
 from app.sim.fleet import NOT_ONLINE, NOT_REGISTERED, Device, Fleet, SubLock
 from app.sim.responder import CommandResponder
+from app.sim.runner import SimStats, Simulator, SimulatorError, run_simulator
 
 __all__ = [
     "NOT_ONLINE",
@@ -12,5 +13,9 @@ __all__ = [
     "CommandResponder",
     "Device",
     "Fleet",
+    "SimStats",
+    "Simulator",
+    "SimulatorError",
     "SubLock",
+    "run_simulator",
 ]
