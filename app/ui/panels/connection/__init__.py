@@ -1,0 +1,1 @@
+"""Connection panel: saved broker profiles (QSettings + OS keyring) and their live state."""
