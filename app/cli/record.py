@@ -13,7 +13,7 @@ import time
 
 from app.cli.common import add_connection_args, settings_from_args
 from app.recorder import Recorder
-from app.transport.state import ConnectionState, Phase
+from app.transport.state import ConnectionState
 from app.webhook import WebhookConfig, WebhookServer, parse_header_option
 from app.webhook.config import DEFAULT_BIND, DEFAULT_MAX_BODY
 
@@ -112,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     def on_state(state: ConnectionState) -> None:
         last_state[:] = [state]
-        if state.phase is not Phase.CONNECTED or tty:
-            print(f"\r{where}: {state.describe()}", file=sys.stderr)
+        print(f"\r{where}: {state.describe()}", file=sys.stderr)
 
     if settings is not None:
         transport = recorder.connect(settings, on_state)

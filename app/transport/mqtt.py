@@ -149,6 +149,7 @@ class MqttTransport:
         client.on_connect_fail = self._on_connect_fail
         client.on_pre_connect = self._on_pre_connect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_pre_connect(self, client, userdata) -> None:
@@ -162,9 +163,21 @@ class MqttTransport:
         self._attempt = 0
         self._next_delay = None
         # Resubscribe on every connect: a persistent session may have been dropped.
+        # "Connected" is reported once the broker confirms the subscription, so nothing
+        # published after that moment can be missed.
         topics = [(t, self.settings.qos) for t in self.settings.topics]
         if topics:
             client.subscribe(topics)
+        else:
+            self._mark_connected()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [rc for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.warning("broker refused %d of %d topic filters", len(failed), len(reason_codes))
+        self._mark_connected()
+
+    def _mark_connected(self) -> None:
         self._connected.set()
         self._set_state(ConnectionState(Phase.CONNECTED))
 

@@ -1,0 +1,87 @@
+"""The journal keeps every push, raw and decoded, and upgrades its schema in place."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from app.journal.schema import SCHEMA_VERSION, migrate
+from app.journal.store import Journal
+from app.protocol.push import PushRecord, RawPush
+
+
+def _record(i: int, kind: str = "location", device: str = "D1", errors=None) -> PushRecord:
+    raw = RawPush("mqtt", f"upload/K/{device}/{kind}", b'{"n":%d}' % i, 1000.0 + i, "p1")
+    return PushRecord(raw, kind, device, None, {"n": i}, list(errors or []))  # type: ignore[arg-type]
+
+
+def test_fresh_journal_is_at_current_schema_in_wal(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    assert j.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert j.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_old_journal_is_migrated_without_losing_rows(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(
+        "BEGIN;" + __import__("app.journal.schema", fromlist=["MIGRATIONS"]).MIGRATIONS[0]
+        + "PRAGMA user_version=1;COMMIT;"
+    )
+    conn.execute(
+        "INSERT INTO push (received_at, source, topic, kind, raw, data) VALUES (1, 'mqtt', 't',"
+        " 'alarm', x'00', '{}')"
+    )
+    conn.close()
+    j = Journal(path)
+    assert j.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert j.count() == 1
+    assert [r.id for r in j.unacknowledged_alarms()] == [1]
+
+
+def test_a_journal_from_the_future_is_refused(tmp_path):
+    conn = sqlite3.connect(tmp_path / "f.sqlite")
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    conn = sqlite3.connect(tmp_path / "f.sqlite")
+    try:
+        migrate(conn)
+    except RuntimeError as exc:
+        assert "newer" in str(exc)
+    else:
+        raise AssertionError("a newer schema must not be touched")
+
+
+def test_batch_round_trip_keeps_raw_bytes_and_errors(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    recs = [_record(i) for i in range(3)]
+    bad_raw = RawPush("webhook", "/x", b"\xff\xfe not utf-8", 5.0)
+    recs.append(PushRecord(bad_raw, "unknown", None, None, {}, ["payload is not UTF-8"]))
+    ids = j.write(recs)
+    assert len(ids) == 4 and ids == sorted(ids)
+    rows = list(j.rows())
+    assert [r.data.get("n") for r in rows[:3]] == [0, 1, 2]
+    assert rows[3].raw == b"\xff\xfe not utf-8"
+    assert rows[3].errors == ["payload is not UTF-8"]
+    assert rows[3].source == "webhook"
+
+
+def test_filters_by_device_kind_time_and_paging(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    j.write([_record(i, kind="alarm" if i % 2 else "location", device=f"D{i % 3}")
+             for i in range(30)])
+    assert j.count(device="D1") == 10
+    assert j.count(kind="alarm") == 15
+    assert j.count(since=1020.0) == 10
+    page = list(j.rows(newest_first=True, limit=5))
+    assert [r.id for r in page] == [30, 29, 28, 27, 26]
+    nxt = list(j.rows(newest_first=True, limit=5, before_id=page[-1].id))
+    assert nxt[0].id == 25
+
+
+def test_acknowledged_alarms_stay_acknowledged_after_reopen(tmp_path):
+    path = tmp_path / "j.sqlite"
+    j = Journal(path)
+    ids = j.write([_record(i, kind="alarm") for i in range(4)])
+    j.acknowledge(ids[:3], at=2000.0, operator="tester")
+    j.close()
+    assert [r.id for r in Journal(path).unacknowledged_alarms()] == [ids[3]]
