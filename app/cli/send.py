@@ -53,26 +53,41 @@ def default_journal_path() -> Path:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "send", help="send one command and wait for its reply",
+        "send",
+        help="send one command and wait for its reply",
         description="Send one command to a device, wait for the paired reply or the timeout.",
         epilog="exit status: 0 answered, 1 failed (platform reason, publish refused or no "
-               "broker), 2 bad usage or not confirmed (nothing sent), 3 timed out",
+        "broker), 2 bad usage or not confirmed (nothing sent), 3 timed out",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_connection_args(p)
     p.add_argument("--device", required=True, help="target device id")
-    p.add_argument("text", metavar="COMMAND",
-                   help='"BASE,1", "WLNET,1,0", "P01", "(P04,1,60,30)" or the full text '
-                        '"(deviceId,1,serial,CMD,index,…)"')
-    p.add_argument("--timeout", type=float, default=60.0,
-                   help="seconds to wait for the reply (default 60)")
-    p.add_argument("--journal", default=None,
-                   help="journal file for the reply and the audit row "
-                        "(default: $SEALDESK_JOURNAL or the per-user journal)")
-    p.add_argument("--yes", action="store_true",
-                   help="confirm a dangerous command (unlock, bind, restart) without a prompt")
-    p.add_argument("--connect-timeout", type=float, default=15.0,
-                   help="give up if the broker cannot be reached for this long (default 15 s)")
+    p.add_argument(
+        "text",
+        metavar="COMMAND",
+        help='"BASE,1", "WLNET,1,0", "P01", "(P04,1,60,30)" or the full text '
+        '"(deviceId,1,serial,CMD,index,…)"',
+    )
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the reply (default 60)"
+    )
+    p.add_argument(
+        "--journal",
+        default=None,
+        help="journal file for the reply and the audit row "
+        "(default: $SEALDESK_JOURNAL or the per-user journal)",
+    )
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm a dangerous command (unlock, bind, restart) without a prompt",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=15.0,
+        help="give up if the broker cannot be reached for this long (default 15 s)",
+    )
     p.set_defaults(func=run)
 
 
@@ -106,8 +121,10 @@ def _print_outcome(tc: TrackedCommand, elapsed: float, timeout: float) -> int:
             print(f"  {label:<{width}}  {value}")
         return EXIT_ANSWERED
     if tc.state is CommandState.TIMED_OUT:
-        print(f"timed out after {timeout:g} s: no reply from {tc.device} "
-              f"(the device may be asleep; it may still act on the command)")
+        print(
+            f"timed out after {timeout:g} s: no reply from {tc.device} "
+            f"(the device may be asleep; it may still act on the command)"
+        )
         return EXIT_TIMED_OUT
     print(f"failed: {tc.reason}")
     return EXIT_FAILED
@@ -131,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
     # with this command. An explicit --client-id is the user's choice and kept.
     client_id = args.client_id or f"{default_client_id(key, 'send')}_{secrets.token_hex(3)}"
     settings = dataclasses.replace(
-        settings, topics=(f"upload/{key}/{device}/cmd",), client_id=client_id,
+        settings,
+        topics=(f"upload/{key}/{device}/cmd",),
+        client_id=client_id,
         clean_session=True if not args.client_id else settings.clean_session,
         profile=settings.profile or f"{settings.host}:{settings.port}",
     )
@@ -158,13 +177,16 @@ def _send(args, parsed, device, settings, recorder, audit) -> int:  # type: igno
     try:
         if parsed.index is not None and parsed.serial is not None:
             if serials.would_repeat(device, parsed.serial):
-                _err(f"serial {parsed.serial} repeats the previous command to {device}; "
-                     "the platform would drop it as a duplicate")
+                _err(
+                    f"serial {parsed.serial} repeats the previous command to {device}; "
+                    "the platform would drop it as a duplicate"
+                )
                 return EXIT_USAGE
             command = build_text(args.text, device)
         else:
-            command = build_text(args.text, device,
-                                 serials.next(device) if parsed.index is not None else None)
+            command = build_text(
+                args.text, device, serials.next(device) if parsed.index is not None else None
+            )
     except CommandError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -177,20 +199,26 @@ def _send(args, parsed, device, settings, recorder, audit) -> int:  # type: igno
     audit.attach(tracker)
     closed = threading.Event()
     target: list[int] = []
-    tracker.add_listener(lambda tc: closed.set() if target and tc.id == target[0]
-                         and not tc.open else None)
+    tracker.add_listener(
+        lambda tc: closed.set() if target and tc.id == target[0] and not tc.open else None
+    )
 
     def on_unsolicited(u: UnsolicitedReply) -> None:
-        print(f"note: unsolicited reply from {u.device}: {u.command_type} "
-              f"{u.platform_error or u.content}", file=sys.stderr)
+        print(
+            f"note: unsolicited reply from {u.device}: {u.command_type} "
+            f"{u.platform_error or u.content}",
+            file=sys.stderr,
+        )
 
     tracker.add_unsolicited_listener(on_unsolicited)
     recorder.add_listener(tracker.on_batch)
 
     transport = recorder.connect(settings)
     if not transport.wait_connected(args.connect_timeout):
-        _err(f"could not connect to {settings.host}:{settings.port} "
-             f"({transport.state.describe()}); nothing sent")
+        _err(
+            f"could not connect to {settings.host}:{settings.port} "
+            f"({transport.state.describe()}); nothing sent"
+        )
         return EXIT_FAILED
 
     topic = command.topic(settings.access_key)

@@ -22,8 +22,10 @@ from typing import IO, Any
 from app.commands.tracker import CommandTracker, TrackedCommand
 from app.journal.schema import migrate
 
-_COLUMNS = ("id, profile, device, sublock, operator, text, name, serial, dangerous, created_at,"
-            " sent_at, state, reason, reply_push_id, reply, answered_at")
+_COLUMNS = (
+    "id, profile, device, sublock, operator, text, name, serial, dangerous, created_at,"
+    " sent_at, state, reason, reply_push_id, reply, answered_at"
+)
 
 
 def current_operator() -> str:
@@ -56,8 +58,24 @@ class AuditRow:
     @classmethod
     def from_sql(cls, r: tuple[Any, ...]) -> AuditRow:
         reply = json.loads(r[14]) if r[14] else None
-        return cls(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10],
-                   r[11], r[12], r[13], reply, r[15])
+        return cls(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            bool(r[8]),
+            r[9],
+            r[10],
+            r[11],
+            r[12],
+            r[13],
+            reply,
+            r[15],
+        )
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -80,8 +98,9 @@ class AuditLog:
     """Writes tracker state changes as audit rows: one insert per command, then updates."""
 
     def __init__(self, conn_or_path: sqlite3.Connection | str | Path) -> None:
-        self.conn = conn_or_path if isinstance(conn_or_path, sqlite3.Connection) \
-            else connect(conn_or_path)
+        self.conn = (
+            conn_or_path if isinstance(conn_or_path, sqlite3.Connection) else connect(conn_or_path)
+        )
         self._lock = threading.Lock()
         self._rows: dict[int, int] = {}  # tracker id → audit row id
 
@@ -93,24 +112,41 @@ class AuditLog:
     def write(self, tc: TrackedCommand) -> int:
         """Insert or update the row of one tracked command; returns the row id."""
         c = tc.command
-        values = (tc.profile, c.device, c.sublock, tc.operator or current_operator(), c.text,
-                  c.name, c.serial, int(c.dangerous), tc.created_at, tc.sent_at,
-                  tc.state.value, tc.reason or None, tc.reply_push_id, _reply_json(tc.reply),
-                  tc.answered_at)
+        values = (
+            tc.profile,
+            c.device,
+            c.sublock,
+            tc.operator or current_operator(),
+            c.text,
+            c.name,
+            c.serial,
+            int(c.dangerous),
+            tc.created_at,
+            tc.sent_at,
+            tc.state.value,
+            tc.reason or None,
+            tc.reply_push_id,
+            _reply_json(tc.reply),
+            tc.answered_at,
+        )
         with self._lock:
             row = self._rows.get(tc.id)
             if row is None:
                 cur = self.conn.execute(
                     "INSERT INTO command (profile, device, sublock, operator, text, name, serial,"
                     " dangerous, created_at, sent_at, state, reason, reply_push_id, reply,"
-                    " answered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values)
+                    " answered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    values,
+                )
                 row = int(cur.lastrowid or 0)
                 self._rows[tc.id] = row
             else:
                 self.conn.execute(
                     "UPDATE command SET profile=?, device=?, sublock=?, operator=?, text=?,"
                     " name=?, serial=?, dangerous=?, created_at=?, sent_at=?, state=?, reason=?,"
-                    " reply_push_id=?, reply=?, answered_at=? WHERE id=?", (*values, row))
+                    " reply_push_id=?, reply=?, answered_at=? WHERE id=?",
+                    (*values, row),
+                )
             return row
 
     def row_id(self, tracker_id: int) -> int | None:
@@ -122,9 +158,17 @@ class AuditLog:
             self.conn.close()
 
 
-def search(conn: sqlite3.Connection, *, device: str | None = None, text: str | None = None,
-           since: float | None = None, until: float | None = None, state: str | None = None,
-           operator: str | None = None, limit: int = 1000) -> list[AuditRow]:
+def search(
+    conn: sqlite3.Connection,
+    *,
+    device: str | None = None,
+    text: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    state: str | None = None,
+    operator: str | None = None,
+    limit: int = 1000,
+) -> list[AuditRow]:
     """Newest first. `text` matches anywhere in the command text or the reply."""
     where, args = [], []
     if device:
@@ -162,13 +206,30 @@ def last_serial(conn: sqlite3.Connection, device: str) -> str | None:
     """The serial of the device's latest long-form command, to seed a SerialCounter."""
     row = conn.execute(
         "SELECT serial FROM command WHERE device = ? AND serial IS NOT NULL"
-        " ORDER BY created_at DESC, id DESC LIMIT 1", (device,)).fetchone()
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        (device,),
+    ).fetchone()
     return row[0] if row else None
 
 
-CSV_HEADER = ("id", "profile", "device", "sublock", "operator", "text", "name", "serial",
-              "dangerous", "created_at", "sent_at", "state", "reason", "reply_push_id",
-              "reply", "answered_at")
+CSV_HEADER = (
+    "id",
+    "profile",
+    "device",
+    "sublock",
+    "operator",
+    "text",
+    "name",
+    "serial",
+    "dangerous",
+    "created_at",
+    "sent_at",
+    "state",
+    "reason",
+    "reply_push_id",
+    "reply",
+    "answered_at",
+)
 
 
 def _iso(ts: float | None) -> str:
@@ -186,10 +247,26 @@ def export_csv(rows: Iterable[AuditRow], out: str | Path | IO[str]) -> int:
         w.writerow(CSV_HEADER)
         n = 0
         for r in rows:
-            w.writerow((r.id, r.profile, r.device, r.sublock or "", r.operator, r.text, r.name,
-                        r.serial or "", int(r.dangerous), _iso(r.created_at), _iso(r.sent_at),
-                        r.state, r.reason or "", r.reply_push_id or "",
-                        _reply_json(r.reply) or "", _iso(r.answered_at)))
+            w.writerow(
+                (
+                    r.id,
+                    r.profile,
+                    r.device,
+                    r.sublock or "",
+                    r.operator,
+                    r.text,
+                    r.name,
+                    r.serial or "",
+                    int(r.dangerous),
+                    _iso(r.created_at),
+                    _iso(r.sent_at),
+                    r.state,
+                    r.reason or "",
+                    r.reply_push_id or "",
+                    _reply_json(r.reply) or "",
+                    _iso(r.answered_at),
+                )
+            )
             n += 1
         return n
     finally:

@@ -176,48 +176,86 @@ class Command:
         if self.short:
             return self
         s = format_serial(serial)
-        return replace(self, serial=s, text=_long_text(self.device, self.version, s, self.cmd,
-                                                       self.index or "", self.params))
+        return replace(
+            self,
+            serial=s,
+            text=_long_text(self.device, self.version, s, self.cmd, self.index or "", self.params),
+        )
 
 
 # ---- the library ---------------------------------------------------------------------
 
-_MINUTES = Param("minutes", "Unlock duration (minutes)", "int", 1, 255, default=1,
-                 help="how long the sub-lock stays open; range not given by the vendor docs")
-_SUBLOCK = Param("sublock", "Sub-lock id", "text", regex=_SUBLOCK_RE.pattern,
-                 help="4–20 letters or digits, e.g. E0171E0365")
+_MINUTES = Param(
+    "minutes",
+    "Unlock duration (minutes)",
+    "int",
+    1,
+    255,
+    default=1,
+    help="how long the sub-lock stays open; range not given by the vendor docs",
+)
+_SUBLOCK = Param(
+    "sublock",
+    "Sub-lock id",
+    "text",
+    regex=_SUBLOCK_RE.pattern,
+    help="4–20 letters or digits, e.g. E0171E0365",
+)
 
 LIBRARY: tuple[CommandTemplate, ...] = (
     CommandTemplate("version", "Version query", "BASE", "1"),
     CommandTemplate("time", "Time query", "BASE", "2"),
     CommandTemplate("sublocks", "List bound sub-locks", "WLNET", "1", fixed=("0",)),
     CommandTemplate(
-        "bind", "Bind sub-locks", "WLNET", "1", fixed=("1",),
-        params=(Param("ids", "Sub-lock ids", "ids", max=32,
-                      help="replaces the whole bound list"),),
-        dangerous=True, reason="bind replaces the whole list of bound sub-locks",
+        "bind",
+        "Bind sub-locks",
+        "WLNET",
+        "1",
+        fixed=("1",),
+        params=(Param("ids", "Sub-lock ids", "ids", max=32, help="replaces the whole bound list"),),
+        dangerous=True,
+        reason="bind replaces the whole list of bound sub-locks",
     ),
     CommandTemplate(
-        "unlock_sublock", "Unlock a sub-lock", "WLNET", "8", fixed=("1", "1"),
+        "unlock_sublock",
+        "Unlock a sub-lock",
+        "WLNET",
+        "8",
+        fixed=("1", "1"),
         params=(_MINUTES, _SUBLOCK),
-        dangerous=True, reason="unlocks a sub-lock",
+        dangerous=True,
+        reason="unlocks a sub-lock",
     ),
     CommandTemplate("p01", "Version and battery (old family)", "P01"),
     CommandTemplate("p02", "Position now (old family)", "P02"),
     CommandTemplate(
-        "p04", "Report intervals (old family)", "P04", fixed=("1",),
+        "p04",
+        "Report intervals (old family)",
+        "P04",
+        fixed=("1",),
         params=(
             Param("awake_s", "Interval while awake (s)", "int", 10, 86400, default=60),
             Param("sleep_min", "Interval while asleep (min)", "int", 1, 1440, default=30),
         ),
     ),
-    CommandTemplate("p15", "Restart (old family)", "P15", dangerous=True,
-                    reason="restarts the device"),
     CommandTemplate(
-        "p43", "Unlock with password (old family)", "P43",
-        params=(Param("password", "Unlock password", "text", regex=r"[0-9A-Za-z]{1,16}",
-                      help="1–16 letters or digits"),),
-        dangerous=True, reason="unlocks the lock",
+        "p15", "Restart (old family)", "P15", dangerous=True, reason="restarts the device"
+    ),
+    CommandTemplate(
+        "p43",
+        "Unlock with password (old family)",
+        "P43",
+        params=(
+            Param(
+                "password",
+                "Unlock password",
+                "text",
+                regex=r"[0-9A-Za-z]{1,16}",
+                help="1–16 letters or digits",
+            ),
+        ),
+        dangerous=True,
+        reason="unlocks the lock",
     ),
 )
 
@@ -261,8 +299,9 @@ def check_device(device_id: str) -> str:
     return d
 
 
-def _long_text(device: str, version: str, serial: str, cmd: str, index: str,
-               params: Sequence[str]) -> str:
+def _long_text(
+    device: str, version: str, serial: str, cmd: str, index: str, params: Sequence[str]
+) -> str:
     return "(" + ",".join([device, version, serial, cmd, index, *params]) + ")"
 
 
@@ -276,9 +315,18 @@ def _sublock_of(cmd: str, index: str | None, params: Sequence[str]) -> str | Non
     return None
 
 
-def _make(device: str, cmd: str, index: str | None, params: Sequence[str], serial: str | None,
-          *, template_name: str | None = None, dangerous: bool = False, reason: str = "",
-          version: str = PROTOCOL_VERSION) -> Command:
+def _make(
+    device: str,
+    cmd: str,
+    index: str | None,
+    params: Sequence[str],
+    serial: str | None,
+    *,
+    template_name: str | None = None,
+    dangerous: bool = False,
+    reason: str = "",
+    version: str = PROTOCOL_VERSION,
+) -> Command:
     danger, why = classify(cmd, index, params)
     if index is None:
         text, name, serial = _short_text(cmd, params), cmd, None
@@ -287,14 +335,24 @@ def _make(device: str, cmd: str, index: str | None, params: Sequence[str], seria
             raise CommandError("the long form needs a serial", "serial")
         text, name = _long_text(device, version, serial, cmd, index, params), cmd + index
     return Command(
-        device=device, text=text, name=name, cmd=cmd, index=index, params=tuple(params),
-        serial=serial, dangerous=dangerous or danger, reason=reason or why,
-        sublock=_sublock_of(cmd, index, params), template=template_name, version=version,
+        device=device,
+        text=text,
+        name=name,
+        cmd=cmd,
+        index=index,
+        params=tuple(params),
+        serial=serial,
+        dangerous=dangerous or danger,
+        reason=reason or why,
+        sublock=_sublock_of(cmd, index, params),
+        template=template_name,
+        version=version,
     )
 
 
-def build(tpl: CommandTemplate, device_id: str, serial: int | str | None = None,
-          **params: Any) -> Command:
+def build(
+    tpl: CommandTemplate, device_id: str, serial: int | str | None = None, **params: Any
+) -> Command:
     """Validate the parameters and compose the exact text. Raises CommandError."""
     device = check_device(device_id)
     known = {p.name for p in tpl.params}
@@ -305,8 +363,16 @@ def build(tpl: CommandTemplate, device_id: str, serial: int | str | None = None,
     for p in tpl.params:
         fields += p.render(params.get(p.name, p.default))
     s = None if tpl.short or serial is None else format_serial(serial)
-    return _make(device, tpl.cmd, tpl.index, fields, s, template_name=tpl.name,
-                 dangerous=tpl.dangerous, reason=tpl.reason)
+    return _make(
+        device,
+        tpl.cmd,
+        tpl.index,
+        fields,
+        s,
+        template_name=tpl.name,
+        dangerous=tpl.dangerous,
+        reason=tpl.reason,
+    )
 
 
 @dataclass(frozen=True)
@@ -347,20 +413,28 @@ def parse_command_text(text: str) -> ParsedText:
     if bad:
         raise CommandError(f"field {bad[0]!r} must not contain brackets or spaces", "text")
     head = fields[0]
-    full = (len(fields) >= 5 and fields[1].isdigit() and _SERIAL_RE.fullmatch(fields[2])
-            and _CMD_RE.fullmatch(fields[3]) is not None and _INDEX_RE.fullmatch(fields[4]))
+    full = (
+        len(fields) >= 5
+        and fields[1].isdigit()
+        and _SERIAL_RE.fullmatch(fields[2])
+        and _CMD_RE.fullmatch(fields[3]) is not None
+        and _INDEX_RE.fullmatch(fields[4])
+    )
     if not full and _SHORT_RE.fullmatch(head.upper()):
         return ParsedText(head.upper(), None, tuple(fields[1:]))
     if not full and _CMD_RE.fullmatch(head.upper()) and not head.isdigit():
         if len(fields) < 2 or not _INDEX_RE.fullmatch(fields[1]):
-            raise CommandError(f"{head.upper()} needs a numeric index, e.g. {head.upper()},1",
-                               "text")
+            raise CommandError(
+                f"{head.upper()} needs a numeric index, e.g. {head.upper()},1", "text"
+            )
         return ParsedText(head.upper(), fields[1], tuple(fields[2:]))
     # the full long form, as typed: deviceId,version,serial,CMD,index[,params]
     if len(fields) < 5:
         raise CommandError(
             f"cannot read {text!r}: expected CMD,index (BASE,1), a P-command (P01) "
-            f"or (deviceId,1,serial,CMD,index,…)", "text")
+            f"or (deviceId,1,serial,CMD,index,…)",
+            "text",
+        )
     device, version, serial, cmd, index = fields[:5]
     check_device(device)
     if not version.isdigit():
@@ -372,11 +446,15 @@ def parse_command_text(text: str) -> ParsedText:
     return ParsedText(cmd, index, tuple(fields[5:]), device, format_serial(serial), version)
 
 
-def _match_template(parsed: ParsedText,
-                    templates: Iterable[CommandTemplate]) -> CommandTemplate | None:
+def _match_template(
+    parsed: ParsedText, templates: Iterable[CommandTemplate]
+) -> CommandTemplate | None:
     for t in templates:
-        if t.cmd == parsed.cmd and t.index == parsed.index \
-                and parsed.params[: len(t.fixed)] == t.fixed:
+        if (
+            t.cmd == parsed.cmd
+            and t.index == parsed.index
+            and parsed.params[: len(t.fixed)] == t.fixed
+        ):
             return t
     return None
 
@@ -385,7 +463,7 @@ def _check_against(tpl: CommandTemplate, params: Sequence[str]) -> None:
     """Free text that is a known command gets the template's parameter checks."""
     if not tpl.params:
         return  # nothing known about extra fields (BASE,2,<time> sets the clock, say)
-    rest = list(params[len(tpl.fixed):])
+    rest = list(params[len(tpl.fixed) :])
     for p in tpl.params:
         if not rest:
             raise CommandError(f"{tpl.label}: {p.label} ({p.name}) is missing", p.name)
@@ -394,7 +472,8 @@ def _check_against(tpl: CommandTemplate, params: Sequence[str]) -> None:
             if not n.isdigit() or int(n) != len(rest):
                 raise CommandError(
                     f"{tpl.label}: the count {n!r} does not match the {len(rest)} ids that follow",
-                    p.name)
+                    p.name,
+                )
             p.render(rest)
             rest = []
         else:
@@ -403,15 +482,19 @@ def _check_against(tpl: CommandTemplate, params: Sequence[str]) -> None:
         raise CommandError(f"{tpl.label}: unexpected extra fields {','.join(rest)}", "text")
 
 
-def build_text(text: str, device_id: str, serial: int | str | None = None,
-               templates: Iterable[CommandTemplate] = LIBRARY) -> Command:
+def build_text(
+    text: str,
+    device_id: str,
+    serial: int | str | None = None,
+    templates: Iterable[CommandTemplate] = LIBRARY,
+) -> Command:
     """Compose free text for `device_id`. A typed full form keeps its own serial."""
     device = check_device(device_id)
     parsed = parse_command_text(text)
     if parsed.device is not None and parsed.device != device:
         raise CommandError(
-            f"the text is addressed to {parsed.device}, not to the target device {device}",
-            "device")
+            f"the text is addressed to {parsed.device}, not to the target device {device}", "device"
+        )
     tpl = _match_template(parsed, templates)
     if tpl is not None:
         _check_against(tpl, parsed.params)
@@ -423,9 +506,15 @@ def build_text(text: str, device_id: str, serial: int | str | None = None,
         if serial is None:
             raise CommandError("the long form needs a serial", "serial")
         s = format_serial(serial)
-    return _make(device, parsed.cmd, parsed.index, parsed.params, s,
-                 template_name=tpl.name if tpl else None,
-                 version=parsed.version or PROTOCOL_VERSION)
+    return _make(
+        device,
+        parsed.cmd,
+        parsed.index,
+        parsed.params,
+        s,
+        template_name=tpl.name if tpl else None,
+        version=parsed.version or PROTOCOL_VERSION,
+    )
 
 
 # ---- user templates --------------------------------------------------------------------
@@ -455,9 +544,15 @@ def _template_from_json(d: Mapping[str, Any]) -> CommandTemplate:
     # A saved template can never hide the danger of what it sends.
     danger, why = classify(cmd, index, fixed)
     return CommandTemplate(
-        name=name, label=str(d.get("label") or name), cmd=cmd, index=index, params=params,
-        dangerous=bool(d.get("dangerous")) or danger, reason=str(d.get("reason") or why),
-        fixed=fixed, user=True,
+        name=name,
+        label=str(d.get("label") or name),
+        cmd=cmd,
+        index=index,
+        params=params,
+        dangerous=bool(d.get("dangerous")) or danger,
+        reason=str(d.get("reason") or why),
+        fixed=fixed,
+        user=True,
     )
 
 

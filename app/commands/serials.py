@@ -20,8 +20,13 @@ class SerialCounter:
 
     MODULO = 1000
 
-    def __init__(self, seed: SeedLookup | None = None, *, first: int | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        seed: SeedLookup | None = None,
+        *,
+        first: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self._seed = seed
         self._first = first
         self._rng = rng or random.Random()

@@ -109,9 +109,15 @@ def _serial_of(content: Any) -> int | None:
 class CommandTracker:
     """Thread-safe: replies arrive on the journal writer thread, sends on the caller's."""
 
-    def __init__(self, timeout_s: float = 60.0, clock: Clock = time.monotonic, *,
-                 wall: Clock = time.time, max_unsolicited: int = 500,
-                 operator: str = "") -> None:
+    def __init__(
+        self,
+        timeout_s: float = 60.0,
+        clock: Clock = time.monotonic,
+        *,
+        wall: Clock = time.time,
+        max_unsolicited: int = 500,
+        operator: str = "",
+    ) -> None:
         self.timeout_s = float(timeout_s)
         self.clock = clock
         self.wall = wall
@@ -161,8 +167,11 @@ class CommandTracker:
     def next_deadline(self) -> float | None:
         """The earliest deadline of a sent command (tracker clock), for scheduling expire()."""
         with self._lock:
-            ds = [c.deadline for c in self._commands.values()
-                  if c.state is CommandState.SENT and c.deadline is not None]
+            ds = [
+                c.deadline
+                for c in self._commands.values()
+                if c.state is CommandState.SENT and c.deadline is not None
+            ]
         return min(ds) if ds else None
 
     # ---- transitions ---------------------------------------------------------------
@@ -176,8 +185,14 @@ class CommandTracker:
         """Register a command about to be sent; state queued."""
         with self._lock:
             cid = next(self._ids)
-            tc = TrackedCommand(cid, command, profile, CommandState.QUEUED, self.wall(),
-                                operator=self.operator if operator is None else operator)
+            tc = TrackedCommand(
+                cid,
+                command,
+                profile,
+                CommandState.QUEUED,
+                self.wall(),
+                operator=self.operator if operator is None else operator,
+            )
             self._commands[cid] = tc
         self._notify([tc])
         return cid
@@ -188,8 +203,12 @@ class CommandTracker:
             tc = self._commands[cid]
             if tc.state is not CommandState.QUEUED:
                 return tc  # a reply may have beaten us to it
-            tc = self._set(tc, state=CommandState.SENT, sent_at=self.wall(),
-                           deadline=self.clock() + self.timeout_s)
+            tc = self._set(
+                tc,
+                state=CommandState.SENT,
+                sent_at=self.wall(),
+                deadline=self.clock() + self.timeout_s,
+            )
         self._notify([tc])
         return tc
 
@@ -199,8 +218,7 @@ class CommandTracker:
             tc = self._commands[cid]
             if not tc.open:
                 return tc
-            tc = self._set(tc, state=CommandState.FAILED, reason=reason,
-                           answered_at=self.wall())
+            tc = self._set(tc, state=CommandState.FAILED, reason=reason, answered_at=self.wall())
         self._notify([tc])
         return tc
 
@@ -210,11 +228,15 @@ class CommandTracker:
         changed = []
         with self._lock:
             for tc in list(self._commands.values()):
-                if tc.state is CommandState.SENT and tc.deadline is not None \
-                        and tc.deadline <= now:
-                    changed.append(self._set(
-                        tc, state=CommandState.TIMED_OUT, answered_at=self.wall(),
-                        reason=f"no reply within {self.timeout_s:g} s"))
+                if tc.state is CommandState.SENT and tc.deadline is not None and tc.deadline <= now:
+                    changed.append(
+                        self._set(
+                            tc,
+                            state=CommandState.TIMED_OUT,
+                            answered_at=self.wall(),
+                            reason=f"no reply within {self.timeout_s:g} s",
+                        )
+                    )
         self._notify(changed)
         return changed
 
@@ -234,26 +256,44 @@ class CommandTracker:
         perr = data.get("platformError") if ctype in (None, "", "MQTT_CMD") else None
         profile = getattr(raw, "profile", "") or ""
         with self._lock:
-            candidates = [c for c in self._commands.values()
-                          if c.open and c.device == device
-                          and (not profile or not c.profile or c.profile == profile)]
+            candidates = [
+                c
+                for c in self._commands.values()
+                if c.open
+                and c.device == device
+                and (not profile or not c.profile or c.profile == profile)
+            ]
             if perr:
                 target = candidates[0] if candidates else None
                 if target is not None:
-                    tc = self._set(target, state=CommandState.FAILED, reason=str(perr),
-                                   reply=content, reply_type=ctype, reply_push_id=push_id,
-                                   answered_at=self.wall())
+                    tc = self._set(
+                        target,
+                        state=CommandState.FAILED,
+                        reason=str(perr),
+                        reply=content,
+                        reply_type=ctype,
+                        reply_push_id=push_id,
+                        answered_at=self.wall(),
+                    )
                     outcome: Literal["answered", "failed"] = "failed"
             else:
                 same = [c for c in candidates if ctype and c.command.name == ctype]
                 serial = _serial_of(content)
-                by_serial = [c for c in same if serial is not None and c.command.serial
-                             and int(c.command.serial) == serial]
+                by_serial = [
+                    c
+                    for c in same
+                    if serial is not None and c.command.serial and int(c.command.serial) == serial
+                ]
                 target = (by_serial or same or [None])[0]
                 if target is not None:
-                    tc = self._set(target, state=CommandState.ANSWERED, reply=content,
-                                   reply_type=ctype, reply_push_id=push_id,
-                                   answered_at=self.wall())
+                    tc = self._set(
+                        target,
+                        state=CommandState.ANSWERED,
+                        reply=content,
+                        reply_type=ctype,
+                        reply_push_id=push_id,
+                        answered_at=self.wall(),
+                    )
                     outcome = "answered"
             if target is None:
                 u = UnsolicitedReply(device, ctype, content, perr, self.wall(), push_id, profile)

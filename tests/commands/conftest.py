@@ -12,8 +12,15 @@ from app.protocol.push import PushRecord, RawPush
 ReplyFactory = Callable[..., PushRecord]
 
 
-def _reply(device: str, command_type: str, content: Any, *, key: str = "K",
-           platform_error: str | None = None, profile: str = "") -> PushRecord:
+def _reply(
+    device: str,
+    command_type: str,
+    content: Any,
+    *,
+    key: str = "K",
+    platform_error: str | None = None,
+    profile: str = "",
+) -> PushRecord:
     """A decoded command reply, following decode.py's contract."""
     data: dict[str, Any] = {"assetId": device, "commandType": command_type, "content": content}
     if platform_error:

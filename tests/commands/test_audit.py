@@ -27,8 +27,21 @@ def test_migration_adds_the_command_table(tmp_path) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     cols = {r[1] for r in conn.execute("PRAGMA table_info(command)")}
-    assert {"profile", "device", "sublock", "operator", "text", "name", "serial", "sent_at",
-            "state", "reason", "reply_push_id", "reply", "answered_at"} <= cols
+    assert {
+        "profile",
+        "device",
+        "sublock",
+        "operator",
+        "text",
+        "name",
+        "serial",
+        "sent_at",
+        "state",
+        "reason",
+        "reply_push_id",
+        "reply",
+        "answered_at",
+    } <= cols
     idx = {r[1] for r in conn.execute("PRAGMA index_list(command)")}
     assert {"command_device_time", "command_time"} <= idx
 
@@ -40,14 +53,17 @@ def test_rows_follow_the_states(tmp_path, long_reply, make_reply) -> None:
     log = audit.AuditLog(tmp_path / "j.sqlite").attach(tracker)
     a = tracker.track(build(template("version"), "D1", 1), "site")
     tracker.mark_sent(a)
-    b = tracker.track(build(template("unlock_sublock"), "D2", 7, minutes=1,
-                            sublock="E0171E0365"), "site")
+    b = tracker.track(
+        build(template("unlock_sublock"), "D2", 7, minutes=1, sublock="E0171E0365"), "site"
+    )
     tracker.mark_sent(b)
     c = tracker.track(build_text("P01", "D3"), "site")
     tracker.mark_sent(c)
     tracker.on_reply(long_reply("D1", "BASE", "1", "001", "FW1"), push_id=42)
-    tracker.on_reply(make_reply("D2", "MQTT_CMD", "Device not online！",
-                                platform_error="Device not online！"), push_id=43)
+    tracker.on_reply(
+        make_reply("D2", "MQTT_CMD", "Device not online！", platform_error="Device not online！"),
+        push_id=43,
+    )
     clock.t = 11
     tracker.expire()
 
@@ -85,8 +101,10 @@ def _filled(tmp_path):
 def test_search_by_device_text_and_time(tmp_path) -> None:
     log = _filled(tmp_path)
     conn = log.conn
-    assert [r.text for r in audit.device_history(conn, "D1")] == ["(D1,1,002,BASE,2)",
-                                                                  "(D1,1,001,BASE,1)"]
+    assert [r.text for r in audit.device_history(conn, "D1")] == [
+        "(D1,1,002,BASE,2)",
+        "(D1,1,001,BASE,1)",
+    ]
     assert {r.device for r in audit.search(conn, text="BASE,1")} == {"D1", "D2"}
     assert [r.created_at for r in audit.search(conn, since=200, until=400)] == [300.0, 200.0]
     assert audit.search(conn, state="answered") == []

@@ -28,10 +28,20 @@ DEV = "794308010642"
         ("version", {}, f"({DEV},1,001,BASE,1)", "BASE1", False),
         ("time", {}, f"({DEV},1,001,BASE,2)", "BASE2", False),
         ("sublocks", {}, f"({DEV},1,001,WLNET,1,0)", "WLNET1", False),
-        ("bind", {"ids": ["E0171E0365", "E0171E0366"]},
-         f"({DEV},1,001,WLNET,1,1,2,E0171E0365,E0171E0366)", "WLNET1", True),
-        ("unlock_sublock", {"minutes": 5, "sublock": "E0171E0365"},
-         f"({DEV},1,001,WLNET,8,1,1,5,E0171E0365)", "WLNET8", True),
+        (
+            "bind",
+            {"ids": ["E0171E0365", "E0171E0366"]},
+            f"({DEV},1,001,WLNET,1,1,2,E0171E0365,E0171E0366)",
+            "WLNET1",
+            True,
+        ),
+        (
+            "unlock_sublock",
+            {"minutes": 5, "sublock": "E0171E0365"},
+            f"({DEV},1,001,WLNET,8,1,1,5,E0171E0365)",
+            "WLNET8",
+            True,
+        ),
         ("p01", {}, "(P01)", "P01", False),
         ("p02", {}, "(P02)", "P02", False),
         ("p04", {"awake_s": 60, "sleep_min": 30}, "(P04,1,60,30)", "P04", False),
@@ -49,8 +59,18 @@ def test_library_text_name_and_danger(name, params, text, reply_type, dangerous)
 
 
 def test_library_covers_the_issue() -> None:
-    assert {t.name for t in LIBRARY} >= {"version", "time", "sublocks", "bind", "unlock_sublock",
-                                         "p01", "p02", "p04", "p15", "p43"}
+    assert {t.name for t in LIBRARY} >= {
+        "version",
+        "time",
+        "sublocks",
+        "bind",
+        "unlock_sublock",
+        "p01",
+        "p02",
+        "p04",
+        "p15",
+        "p43",
+    }
 
 
 def test_serial_is_three_digits_and_short_form_has_none() -> None:
@@ -112,8 +132,12 @@ def test_bad_device_ids_are_refused(device: str) -> None:
         (f"({DEV},1,123,BASE,1)", f"({DEV},1,123,BASE,1)", "BASE1", False),
         ("WLNET,8,1,1,5,E0171E0365", f"({DEV},1,005,WLNET,8,1,1,5,E0171E0365)", "WLNET8", True),
         ("WLNET,1,1,1,E0171E0365", f"({DEV},1,005,WLNET,1,1,1,E0171E0365)", "WLNET1", True),
-        (f"({DEV},1,009,WLNET,8,1,1,5,E0171E0365)", f"({DEV},1,009,WLNET,8,1,1,5,E0171E0365)",
-         "WLNET8", True),
+        (
+            f"({DEV},1,009,WLNET,8,1,1,5,E0171E0365)",
+            f"({DEV},1,009,WLNET,8,1,1,5,E0171E0365)",
+            "WLNET8",
+            True,
+        ),
         ("GPRS,3,foo", f"({DEV},1,005,GPRS,3,foo)", "GPRS3", False),
     ],
 )
@@ -147,7 +171,10 @@ def test_free_text_errors(text: str, words: str) -> None:
 
 def test_user_templates_round_trip(tmp_path) -> None:
     mine = CommandTemplate(
-        "gprs", "GPRS interval", "GPRS", "3",
+        "gprs",
+        "GPRS interval",
+        "GPRS",
+        "3",
         params=(Param("seconds", "Interval (s)", "int", 10, 3600, default=60),),
     )
     path = tmp_path / "sub" / "templates.json"
@@ -161,10 +188,22 @@ def test_user_templates_round_trip(tmp_path) -> None:
 
 def test_a_saved_template_cannot_hide_an_unlock(tmp_path) -> None:
     path = tmp_path / "t.json"
-    path.write_text(json.dumps({"templates": [
-        {"name": "innocent", "label": "Innocent", "cmd": "WLNET", "index": "8",
-         "fixed": ["1", "1", "5", "E0171E0365"], "dangerous": False},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "templates": [
+                    {
+                        "name": "innocent",
+                        "label": "Innocent",
+                        "cmd": "WLNET",
+                        "index": "8",
+                        "fixed": ["1", "1", "5", "E0171E0365"],
+                        "dangerous": False,
+                    },
+                ]
+            }
+        )
+    )
     (t,) = load_templates(path)
     assert t.dangerous
     assert build(t, DEV, 1).dangerous

@@ -14,9 +14,23 @@ from app.protocol.push import RawPush
 from app.sim.fleet import Fleet
 from app.sim.responder import CommandResponder
 
-SEED_BASE1 = ["794308010642", "8", "001", "BASE", "1", "JT709A_20241115_HW-V1.2_RFID_7600_V2_8",
-              "0", "Jointech", "LE20B05SIM7600M21-A_CUS_JT", "898604B81022C1046673",
-              "868822046635957", "460", "0", "188975300", "10352"]
+SEED_BASE1 = [
+    "794308010642",
+    "8",
+    "001",
+    "BASE",
+    "1",
+    "JT709A_20241115_HW-V1.2_RFID_7600_V2_8",
+    "0",
+    "Jointech",
+    "LE20B05SIM7600M21-A_CUS_JT",
+    "898604B81022C1046673",
+    "868822046635957",
+    "460",
+    "0",
+    "188975300",
+    "10352",
+]
 
 
 def test_base1_seed_example() -> None:
@@ -52,8 +66,9 @@ def test_base2_device_time_and_clock_difference() -> None:
 
 
 def test_base2_unreadable_time_is_said_so() -> None:
-    assert ("device time (unreadable)", "2022") in label_reply("BASE2", ["d", "8", "1", "B",
-                                                                         "2", "2022"])
+    assert ("device time (unreadable)", "2022") in label_reply(
+        "BASE2", ["d", "8", "1", "B", "2", "2022"]
+    )
 
 
 def test_wlnet1_query_lists_sublocks() -> None:
@@ -116,12 +131,23 @@ def test_simulator_p01_agrees_with_the_labels(fleet: Fleet) -> None:
 
 
 def test_seed_reply_through_the_decoder() -> None:
-    doc = {"assetId": "794308010642", "commandType": "BASE1", "content": json.dumps(SEED_BASE1),
-           "dateTime": "2025-02-07T03:52:39.964Z"}
+    doc = {
+        "assetId": "794308010642",
+        "commandType": "BASE1",
+        "content": json.dumps(SEED_BASE1),
+        "dateTime": "2025-02-07T03:52:39.964Z",
+    }
     record = decode(RawPush("mqtt", "upload/K/794308010642/cmd", json.dumps(doc).encode(), 0.0))
     assert record.data["content"] == SEED_BASE1
-    offline = {"assetId": "8294630003", "commandType": "MQTT_CMD",
-               "content": "Device not online！", "dateTime": "2025-01-07T09:49:43.158Z"}
-    record = decode(RawPush("mqtt", "upload/K/8294630003/cmd",
-                            json.dumps(offline, ensure_ascii=False).encode(), 0.0))
+    offline = {
+        "assetId": "8294630003",
+        "commandType": "MQTT_CMD",
+        "content": "Device not online！",
+        "dateTime": "2025-01-07T09:49:43.158Z",
+    }
+    record = decode(
+        RawPush(
+            "mqtt", "upload/K/8294630003/cmd", json.dumps(offline, ensure_ascii=False).encode(), 0.0
+        )
+    )
     assert record.data.get("platformError") == "Device not online！"

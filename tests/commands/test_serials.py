@@ -41,14 +41,22 @@ def test_observe_and_would_repeat() -> None:
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["A", "B", "C"]),
-              st.one_of(st.none(), st.integers(min_value=0, max_value=999))),
-    min_size=1, max_size=300,
+    st.tuples(
+        st.sampled_from(["A", "B", "C"]),
+        st.one_of(st.none(), st.integers(min_value=0, max_value=999)),
+    ),
+    min_size=1,
+    max_size=300,
 )
 
 
-@given(ops, st.one_of(st.none(), st.integers(0, 999)), st.dictionaries(
-    st.sampled_from(["A", "B", "C"]), st.integers(0, 999).map(lambda n: f"{n:03d}")))
+@given(
+    ops,
+    st.one_of(st.none(), st.integers(0, 999)),
+    st.dictionaries(
+        st.sampled_from(["A", "B", "C"]), st.integers(0, 999).map(lambda n: f"{n:03d}")
+    ),
+)
 def test_never_the_same_serial_back_to_back(steps, first, history) -> None:
     """Whatever mix of generated and observed serials, and whatever the seed history,
     a generated serial differs from the device's previous one."""

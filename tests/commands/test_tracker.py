@@ -29,8 +29,9 @@ def tracker(clock: Clock) -> CommandTracker:
     return CommandTracker(timeout_s=60, clock=clock, wall=lambda: 1.7e9, operator="alice")
 
 
-def sent(tracker: CommandTracker, device: str, name: str = "version", serial: int = 1,
-         **params) -> int:
+def sent(
+    tracker: CommandTracker, device: str, name: str = "version", serial: int = 1, **params
+) -> int:
     cid = tracker.track(build(template(name), device, serial, **params), "p1")
     tracker.mark_sent(cid)
     return cid
@@ -78,16 +79,23 @@ def test_interleaved_devices_pair_by_device(tracker, long_reply) -> None:
 def test_platform_error_fails_the_oldest_open_command_of_any_type(tracker, make_reply) -> None:
     t = sent(tracker, "D1", "time", serial=1)
     v = sent(tracker, "D1", serial=2)
-    m = tracker.on_reply(make_reply("D1", "MQTT_CMD", "Device not online！",
-                                    platform_error="Device not online！"))
+    m = tracker.on_reply(
+        make_reply("D1", "MQTT_CMD", "Device not online！", platform_error="Device not online！")
+    )
     assert m.outcome == "failed" and m.tracked.id == t
     assert tracker.get(t).reason == "Device not online！"
     assert tracker.get(v).state is S.SENT
 
 
 def test_platform_error_without_an_open_command_is_unsolicited(tracker, make_reply) -> None:
-    m = tracker.on_reply(make_reply("D9", "MQTT_CMD", "Device has not been registered！",
-                                    platform_error="Device has not been registered！"))
+    m = tracker.on_reply(
+        make_reply(
+            "D9",
+            "MQTT_CMD",
+            "Device has not been registered！",
+            platform_error="Device has not been registered！",
+        )
+    )
     assert m.outcome == "unsolicited"
     assert tracker.unsolicited[-1].platform_error == "Device has not been registered！"
 
@@ -177,8 +185,9 @@ def test_a_broken_listener_does_not_stop_pairing(tracker, long_reply) -> None:
 
 def test_retry_is_a_new_command_with_a_new_serial(tracker, clock) -> None:
     serials = SerialCounter(first=1)
-    cmd = build(template("unlock_sublock"), "D1", serials.next("D1"), minutes=1,
-                sublock="E0171E0365")
+    cmd = build(
+        template("unlock_sublock"), "D1", serials.next("D1"), minutes=1, sublock="E0171E0365"
+    )
     cid = tracker.track(cmd)
     tracker.mark_sent(cid)
     with pytest.raises(ValueError, match="still sent"):
