@@ -1,0 +1,1 @@
+"""Alarm table panel."""

@@ -1,0 +1,252 @@
+"""The alarm table: newest first, bounded, critical rows red until acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+
+from app.fleet.state import AlarmEntry
+from app.journal.store import Journal, JournalRow
+from app.protocol import codes
+from app.ui.widgets.live_table import (
+    LiveFilterProxy,
+    LiveTableModel,
+    iso_local,
+    local_time,
+    position_text,
+)
+
+TIME, DEVICE, ALARM, CODE, POSITION, SPEED, DESCRIPTION, ACK = range(8)
+HEADERS = ("Time", "Device", "Alarm", "Code", "Position", "Speed", "Description", "Acknowledged")
+TOOLTIPS = (
+    "When the alarm reached SealDesk (local time)",
+    "Device id",
+    "Alarm type",
+    "Alarm code (alarmType)",
+    "Latitude, longitude where the device raised it",
+    "Speed when raised",
+    "Text the device sent with the alarm",
+    "Who acknowledged it and when",
+)
+
+CRITICAL_BG = QColor("#b3261e")
+CRITICAL_FG = QColor("#ffffff")
+WAITING_FG = QColor("#d97706")
+_BOLD = QFont()
+_BOLD.setBold(True)
+
+
+@dataclass(slots=True, eq=False)
+class AlarmRow:
+    push_id: int
+    device: str
+    at: float
+    code: int | None
+    name: str
+    position: tuple[float, float] | None
+    speed: float | None
+    describe: str
+    device_time: str
+    cells: tuple[str, ...]
+    acked_at: float | None = None
+    acked_by: str = ""
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acked_at is not None
+
+    def csv(self) -> tuple[Any, ...]:
+        lat, lon = self.position if self.position else ("", "")
+        return (
+            iso_local(self.at), self.device, self.name, "" if self.code is None else self.code,
+            lat, lon, "" if self.speed is None else self.speed, self.describe,
+            iso_local(self.acked_at) if self.acked_at is not None else "", self.acked_by,
+            self.push_id,
+        )
+
+
+CSV_HEADER = ("time", "device", "alarm", "code", "latitude", "longitude", "speed",
+              "description", "acknowledged_at", "acknowledged_by", "push_id")
+
+
+def alarm_name(code: int | None, data: dict[str, Any]) -> str:
+    name = data.get("alarmName")
+    if isinstance(name, str) and name:
+        return name
+    if code is not None:
+        return codes.alarm_name(code) or f"Unknown alarm {code}"
+    raw = data.get("alarmType")
+    return codes.alarm_name(raw) or "Unknown alarm (no code)"
+
+
+def make_row(push_id: int, device: str, at: float, data: dict[str, Any],
+             acked_at: float | None = None, acked_by: str = "") -> AlarmRow:
+    code = codes.as_code(data.get("alarmType"))
+    name = alarm_name(code, data)
+    pos_text, pos = position_text(data)
+    speed = data.get("speed")
+    speed = float(speed) if isinstance(speed, int | float) and not isinstance(speed, bool) else None
+    describe = data.get("describe")
+    describe = "" if describe is None else str(describe)
+    if len(describe) > 300:
+        describe = describe[:297] + "..."
+    device_time = data.get("dateTime") if isinstance(data.get("dateTime"), str) else ""
+    cells = (
+        local_time(at),
+        device,
+        name,
+        "" if code is None else str(code),
+        pos_text,
+        "" if speed is None else f"{speed:g} km/h",
+        describe,
+        "",
+    )
+    return AlarmRow(push_id, device, at, code, name, pos, speed, describe, device_time, cells,
+                    acked_at, acked_by)
+
+
+def row_from_entry(entry: AlarmEntry) -> AlarmRow:
+    return make_row(entry.push_id, entry.device_id, entry.received_at, entry.data)
+
+
+def rows_from_journal(journal: Journal, rows: list[JournalRow]) -> list[AlarmRow]:
+    """History page → rows, with their acknowledgements (runs on the loader thread)."""
+    acks: dict[int, tuple[float, str]] = {}
+    if rows:
+        lo, hi = min(r.id for r in rows), max(r.id for r in rows)
+        # No Journal API returns who acknowledged what yet; alarm_ack is keyed by push id.
+        for push_id, at, operator in journal.conn.execute(
+            "SELECT push_id, acked_at, operator FROM alarm_ack WHERE push_id BETWEEN ? AND ?",
+            (lo, hi),
+        ):
+            acks[push_id] = (at, operator)
+    out = []
+    for r in rows:
+        at, by = acks.get(r.id, (None, ""))
+        out.append(make_row(r.id, r.device or "", r.received_at, r.data, at, by))
+    return out
+
+
+class AlarmTableModel(LiveTableModel):
+    HEADERS = HEADERS
+    TOOLTIPS = TOOLTIPS
+
+    sig_types_changed = Signal()  # a new alarm type appeared
+
+    def __init__(self, critical_codes: Callable[[], Collection[int]], max_rows: int = 20_000,
+                 parent: QObject | None = None) -> None:
+        super().__init__(max_rows, parent)
+        self.critical_codes = critical_codes
+        self.types: dict[int | None, str] = {}  # code → name, of rows ever shown
+        self.unacked: dict[int, AlarmRow] = {}  # push id → row, of rows in the table
+
+    def add_rows(self, rows: Iterable[AlarmRow]) -> int:
+        rows = list(rows)
+        added = super().add_rows(rows)
+        new_type = False
+        for r in rows:
+            if r.code not in self.types:
+                self.types[r.code] = r.name
+                new_type = True
+            if r.acked_at is None and r.push_id in self._ids:
+                self.unacked[r.push_id] = r
+        if new_type:
+            self.sig_types_changed.emit()
+        return added
+
+    def _trim(self) -> None:
+        n = len(self._rows)
+        if n > self.max_rows:
+            for r in self._rows[self.max_rows:]:
+                self.unacked.pop(r.push_id, None)
+        super()._trim()
+
+    def is_critical(self, row: AlarmRow) -> bool:
+        return row.code is not None and row.code in self.critical_codes()
+
+    def critical_unacked(self) -> list[AlarmRow]:
+        crit = self.critical_codes()
+        return [r for r in self.unacked.values() if r.code in crit]
+
+    def mark_acknowledged(self, push_ids: Iterable[int], at: float, by: str) -> list[int]:
+        done = []
+        for push_id in push_ids:
+            row = self.unacked.pop(push_id, None)
+            if row is not None:
+                row.acked_at, row.acked_by = at, by
+                done.append(push_id)
+        self.rows_changed(done)
+        return done
+
+    # -- display --------------------------------------------------------------------------
+
+    def display(self, row: AlarmRow, column: int) -> str:
+        if column == ACK:
+            if row.acked_at is None:
+                return "not yet"
+            who = f"{row.acked_by} · " if row.acked_by else ""
+            return who + local_time(row.acked_at)
+        return row.cells[column]
+
+    def sort_key(self, row: AlarmRow, column: int) -> Any:
+        if column == TIME:
+            return row.push_id
+        if column == CODE:
+            return -1 if row.code is None else row.code
+        if column == SPEED:
+            return -1.0 if row.speed is None else row.speed
+        if column == ACK:
+            return row.acked_at or 0.0
+        return row.cells[column]
+
+    def other_role(self, row: AlarmRow, column: int, role: int) -> Any:
+        hot = row.acked_at is None and self.is_critical(row)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return CRITICAL_BG if hot else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if hot:
+                return CRITICAL_FG
+            if column == ACK and row.acked_at is None:
+                return WAITING_FG
+            return None
+        if role == Qt.ItemDataRole.FontRole:
+            return _BOLD if hot else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column, hot)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (CODE, SPEED):
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        return None
+
+    def _tooltip(self, row: AlarmRow, column: int, hot: bool) -> str | None:
+        if column == TIME:
+            text = f"received {iso_local(row.at)}"
+            if row.device_time:
+                text += f"\ndevice time {row.device_time} (UTC)"
+            return text
+        if column == DESCRIPTION and row.describe:
+            return row.describe
+        if column == ACK and row.acked_at is not None:
+            return f"acknowledged {iso_local(row.acked_at)} by {row.acked_by or 'unknown'}"
+        if hot:
+            return "Critical alarm — acknowledge it (Space) once handled"
+        return None
+
+
+class AlarmFilterProxy(LiveFilterProxy):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.unacked_only = False
+
+    def set_unacked_only(self, on: bool) -> None:
+        if on != self.unacked_only:
+            self.unacked_only = on
+            self.invalidateFilter()
+
+    def accepts(self, row: AlarmRow) -> bool:
+        if self.unacked_only and row.acked_at is not None:
+            return False
+        return super().accepts(row)
