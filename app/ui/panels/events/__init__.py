@@ -1,0 +1,1 @@
+"""Event table panel."""
