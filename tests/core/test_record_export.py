@@ -17,10 +17,12 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("upload/KEY/D1/alarm", b"[1, 2, 3]"),  # JSON, not an object
     ("upload/KEY/D1/location", b'{"assetId": "D1", "speed": "12"}'),  # wrong type
     ("upload/KEY/D1/location", b"[" * 100_000 + b"]" * 100_000),  # 100 000 levels deep
-    ("upload/KEY/D1/location", b'{"assetId": "D1", "blob": "' + b"x" * 1_000_000 + b'"}'),  # 1 MB
     ("upload/KEY/D1/alarm", b'{"assetId": "OTHER", "alarmType": 46}'),  # id differs from topic
     ("something/else", b'{"assetId": "D1"}'),  # not a vendor topic
 ]
+
+
+BIG = ("upload/KEY/D1/location", b'{"assetId": "D1", "blob": "' + b"x" * 1_000_000 + b'"}')
 
 
 def _publish_all(broker, messages: list[tuple[str, bytes]], qos: int = 1) -> None:
@@ -121,16 +123,18 @@ def test_every_seed_example_round_trips_decoded(cli, broker, tmp_path):
 
 def test_malformed_pushes_are_journaled_with_errors_not_crashes(cli, broker, tmp_path):
     journal = tmp_path / "bad.sqlite"
-    out = _record_then_publish(cli, broker, journal, MALFORMED)
-    assert f"recorded {len(MALFORMED)} messages ({len(MALFORMED)} with errors)" in out
+    out = _record_then_publish(cli, broker, journal, [*MALFORMED, BIG])
+    assert f"recorded {len(MALFORMED) + 1} messages ({len(MALFORMED)} with errors)" in out
     rows = _export(cli, journal)
-    assert len(rows) == len(MALFORMED)
+    assert len(rows) == len(MALFORMED) + 1
+    big = rows.pop()
+    assert big["raw"].encode() == BIG[1] and len(big["data"]["blob"]) == 1_000_000  # never cut
     for (topic, payload), row in zip(MALFORMED, rows, strict=True):
         assert row["topic"] == topic
         assert row["errors"], f"no error for {payload[:40]!r}"
         # raw is kept losslessly, even when it is not UTF-8
         assert row["raw"].encode("utf-8", "surrogateescape") == payload
-    mismatch = rows[6]
+    mismatch = rows[5]
     assert mismatch["device"] == "D1"
     assert any("OTHER" in e for e in mismatch["errors"])
     wrong_type = rows[3]
