@@ -112,7 +112,7 @@ class ProfileEditor(QDialog):
         self._saved_secret = store.secret_location(start.name) if self.original else None
         self._extra = dict(start.extra)
         self._build(start, autoconnect, name_locked)
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(620)
 
     # -- layout --------------------------------------------------------------------------
 
@@ -129,7 +129,9 @@ class ProfileEditor(QDialog):
 
         # Broker
         broker = QGroupBox("Broker")
-        form = QFormLayout(broker)
+        broker_lay = QVBoxLayout(broker)
+        form = QFormLayout()
+        broker_lay.addLayout(form)
         self.host_edit = QLineEdit(p.host)
         self.host_edit.setPlaceholderText(VENDOR_HOST)
         self.port_edit = QLineEdit(str(p.port))
@@ -141,11 +143,13 @@ class ProfileEditor(QDialog):
         host_row.addWidget(self.host_edit, 1)
         host_row.addWidget(QLabel("Port:"))
         host_row.addWidget(self.port_edit)
-        form.addRow("&Host:", host_row)
+        form.addRow(_label("&Host:", self.host_edit), host_row)
         form.addRow("", self.tls_check)
         self.tls_box = QWidget()
-        tls_form = QFormLayout(self.tls_box)
-        tls_form.setContentsMargins(0, 0, 0, 0)
+        tls_lay = QVBoxLayout(self.tls_box)
+        tls_lay.setContentsMargins(0, 0, 0, 0)
+        tls_form = QFormLayout()
+        tls_lay.addLayout(tls_form)
         pem = "Certificates (*.pem *.crt *.cer *.key);;All files (*)"
         self.ca_row = _FileRow("CA certificate", pem)
         self.ca_row.edit.setPlaceholderText("none: the system's trusted CAs")
@@ -166,14 +170,16 @@ class ProfileEditor(QDialog):
         self.insecure_warning.setWordWrap(True)
         self.insecure_warning.setStyleSheet(f"color: {_RED}; font-weight: bold;")
         self.insecure_check.toggled.connect(self.insecure_warning.setVisible)
-        tls_form.addRow("", self.insecure_check)
-        tls_form.addRow("", self.insecure_warning)
-        form.addRow(self.tls_box)
+        tls_lay.addWidget(self.insecure_check)
+        tls_lay.addWidget(self.insecure_warning)
+        broker_lay.addWidget(self.tls_box)
         outer.addWidget(broker)
 
         # Account
         account = QGroupBox("Account (from the push rule)")
-        form = QFormLayout(account)
+        account_lay = QVBoxLayout(account)
+        form = QFormLayout()
+        account_lay.addLayout(form)
         self.user_edit = QLineEdit(p.username)
         self.user_edit.setPlaceholderText("the rule's account")
         form.addRow("&Username:", self.user_edit)
@@ -185,28 +191,30 @@ class ProfileEditor(QDialog):
         pw_row = QHBoxLayout()
         pw_row.addWidget(self.password_edit, 1)
         pw_row.addWidget(self.show_button)
-        form.addRow("&Password:", pw_row)
+        form.addRow(_label("&Password:", self.password_edit), pw_row)
         self.web_radio = QRadioButton("the web password (SealDesk sends its MD5)")
         self.md5_radio = QRadioButton("its MD5 already (32 hex characters)")
         self.kind_group = QButtonGroup(self)
         self.kind_group.addButton(self.web_radio)
         self.kind_group.addButton(self.md5_radio)
         (self.md5_radio if p.password_kind == PASSWORD_MD5 else self.web_radio).setChecked(True)
-        kind_row = QHBoxLayout()
-        kind_row.addWidget(self.web_radio)
-        kind_row.addWidget(self.md5_radio)
-        kind_row.addStretch(1)
-        form.addRow("It is:", kind_row)
+        kind_col = QVBoxLayout()
+        kind_col.setSpacing(4)
+        kind_col.addWidget(self.web_radio)
+        kind_col.addWidget(self.md5_radio)
+        form.addRow("It is:", kind_col)
         self.forget_check = QCheckBox("Forget the saved password")
         self.password_note = QLabel()
         self.password_note.setWordWrap(True)
-        form.addRow("", self.password_note)
-        form.addRow("", self.forget_check)
         self.keyring_note = QLabel(NO_KEYRING_NOTE)
         self.keyring_note.setWordWrap(True)
         self.keyring_note.setStyleSheet(f"color: {_AMBER}; font-weight: bold;")
         self.keyring_note.setVisible(not store_has_keyring(self.store))
-        form.addRow("", self.keyring_note)
+        account_lay.addWidget(self.password_note)
+        account_lay.addWidget(self.forget_check)
+        account_lay.addWidget(self.keyring_note)
+        form = QFormLayout()
+        account_lay.addLayout(form)
         self.password_edit.textChanged.connect(self._update_password_note)
         self.web_radio.toggled.connect(self._update_password_note)
         self.forget_check.toggled.connect(self._update_password_note)
@@ -232,7 +240,7 @@ class ProfileEditor(QDialog):
         self.qos_combo.setCurrentIndex(0 if p.qos == 1 else 1)
         form.addRow("&QoS:", self.qos_combo)
         self.clean_check = QCheckBox(
-            "Clean session (the broker forgets pushes that arrive while disconnected)")
+            "Clean session (pushes sent while SealDesk is away are not kept)")
         self.clean_check.setChecked(p.clean_session)
         form.addRow("", self.clean_check)
         self.topics_edit = QPlainTextEdit("\n".join(expand_topic(t, p.access_key)
@@ -460,6 +468,12 @@ class ProfileEditor(QDialog):
         self.autoconnect = self.auto_check.isChecked()
         self.password_edit.clear()  # the plain password does not outlive the dialog
         super().accept()
+
+
+def _label(text: str, buddy: QWidget) -> QLabel:
+    label = QLabel(text)
+    label.setBuddy(buddy)
+    return label
 
 
 def _is_ip(host: str) -> bool:
