@@ -1,0 +1,284 @@
+"""Devices panel: the live device tree, a search box, per-status counts, selection sync."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.fleet.state import AlarmEntry, FleetChange, Status
+from app.journal.store import Journal
+from app.ui.context import AppContext
+from app.ui.panels.devices.model import (
+    COL_DEVICE,
+    COLUMNS,
+    DEFAULT_WIDTHS,
+    ID_ROLE,
+    SUBLOCK_ROLE,
+    DevicesModel,
+    DevicesProxy,
+)
+from app.ui.theme import STATUS_COLOURS
+
+log = logging.getLogger(__name__)
+
+HEADER_KEY = "devices/header"
+STATUS_REFRESH_MS = 5_000  # online → quiet → offline happens with no push at all
+COUNTS_REFRESH_MS = 1_000
+RESORT_MS = 2_000  # a sorted tree is re-sorted at most this often while data moves
+
+
+class DevicesPanel(QWidget):
+    sig_alarms_acknowledged = Signal(list)  # AlarmEntry list acknowledged from the context menu
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("DevicesPanel")
+        self.model = DevicesModel(ctx.fleet, self)
+        self.proxy = DevicesProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self._syncing = False  # True while we select rows because another panel asked
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search device or sub-lock id  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search)
+        self.counts = QLabel("no devices yet", self)
+        self.counts.setObjectName("devicesCounts")
+        self.counts.setTextFormat(Qt.TextFormat.RichText)
+
+        self.view = QTreeView(self)
+        self.view.setModel(self.proxy)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setAllColumnsShowFocus(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        header = self.view.header()
+        header.setStretchLastSection(True)
+        header.setSectionsMovable(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setMinimumSectionSize(40)
+        for col, width in enumerate(DEFAULT_WIDTHS):
+            self.view.setColumnWidth(col, width)
+        header.setSortIndicator(COL_DEVICE, Qt.SortOrder.AscendingOrder)
+        self._restore_header()
+        self.view.setSortingEnabled(True)  # sorts once by the restored indicator
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.search, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.counts)
+
+        find = QAction("Search devices", self, shortcut=QKeySequence.StandardKey.Find)
+        find.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        find.triggered.connect(self.focus_search)
+        self.addAction(find)
+        clear = QAction("Clear search", self.search, shortcut=QKeySequence(Qt.Key.Key_Escape))
+        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.triggered.connect(self.search.clear)
+        self.search.addAction(clear)
+
+        ctx.feed.sig_batch.connect(self._on_batch)
+        ctx.selection.sig_device_selected.connect(self._on_device_selected)
+        self._status_timer = QTimer(self, interval=STATUS_REFRESH_MS, timeout=self.refresh_status)
+        self._status_timer.start()
+        self._counts_timer = QTimer(self, interval=COUNTS_REFRESH_MS, timeout=self.update_counts)
+        self._counts_timer.start()
+        self._resort_timer = QTimer(self, interval=RESORT_MS, timeout=self.model.resort)
+        self._resort_timer.start()
+        self.proxy.rowsInserted.connect(self._on_rows_inserted)
+        self.update_counts()
+
+    def sizeHint(self) -> QSize:
+        return QSize(560, 500)
+
+    # -- live data ---------------------------------------------------------------------
+
+    def _on_batch(self, change: FleetChange) -> None:
+        self.model.apply(change)
+        if change.new_devices:
+            self.update_counts()
+
+    def _on_rows_inserted(self, parent: QModelIndex, _first: int, _last: int) -> None:
+        # A device selected elsewhere before it had a row gets selected once it appears.
+        if not parent.isValid() and self.ctx.selection.device_id and not self._selected_ids():
+            self._on_device_selected(self.ctx.selection.device_id)
+
+    def refresh_status(self) -> None:
+        self.model.refresh_status()
+        self.update_counts()
+
+    def update_counts(self) -> None:
+        fleet = self.ctx.fleet
+        total = len(fleet.devices)
+        if not total:
+            self.counts.setText("no devices yet — waiting for the first push")
+            return
+        counts = fleet.status_counts()
+        parts = [f"<b>{total:,}</b> device{'s' if total != 1 else ''}"]
+        for status in Status:
+            colour = STATUS_COLOURS[status.value].name()
+            parts.append(
+                f"<span style='color:{colour}'>●</span> {counts[status]:,} {status.value}"
+            )
+        text = " · ".join(parts)
+        if self.proxy.filterRegularExpression().pattern():
+            text += f" — showing {self.proxy.rowCount():,} of {total:,}"
+        self.counts.setText(text)
+
+    def counts_text(self) -> str:
+        """The counts line as plain text (what a test or a screen reader reads)."""
+        return re.sub(r"<[^>]+>", "", self.counts.text()).replace("● ", "")
+
+    # -- search --------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _on_search(self, text: str) -> None:
+        self.proxy.set_search(text)
+        if text.strip() and self.proxy.rowCount() <= 50:
+            self.view.expandAll()  # show which sub-lock matched
+        self.update_counts()
+        current = self.ctx.selection.device_id
+        if current:
+            index = self._proxy_index(current)
+            if index.isValid():
+                self.view.scrollTo(index)
+
+    # -- selection -----------------------------------------------------------------------
+
+    def _proxy_index(self, device_id: str) -> QModelIndex:
+        return self.proxy.mapFromSource(self.model.index_of(device_id))
+
+    def _selected_ids(self) -> list[str]:
+        sel = self.view.selectionModel()
+        ids: dict[str, None] = {}
+        current = sel.currentIndex()
+        if current.isValid() and sel.isSelected(current):
+            ids[current.data(ID_ROLE)] = None
+        for index in sel.selectedRows(0):
+            ids[index.data(ID_ROLE)] = None
+        return [i for i in ids if i]
+
+    def _on_selection_changed(self, *_args) -> None:
+        if self._syncing:
+            return
+        self.ctx.selection.select_many(self._selected_ids())
+
+    def _on_device_selected(self, device_id: str) -> None:
+        if not device_id or device_id in self._selected_ids():
+            return
+        index = self._proxy_index(device_id)
+        if not index.isValid():
+            return  # not seen yet, or hidden by the search
+        sel = self.view.selectionModel()
+        self._syncing = True
+        try:
+            flags = (
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows
+            )
+            sel.setCurrentIndex(index, flags)
+            sel.select(QItemSelection(index, index), flags)
+        finally:
+            self._syncing = False
+        self.view.scrollTo(index)
+
+    # -- context menu --------------------------------------------------------------------
+
+    def _context_menu(self, pos) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        device_id = index.data(ID_ROLE)
+        sub_id = index.data(SUBLOCK_ROLE)
+        menu = QMenu(self)
+        menu.addAction(f"Copy device id {device_id}", lambda: self.copy_text(device_id))
+        if sub_id:
+            menu.addAction(f"Copy sub-lock id {sub_id}", lambda: self.copy_text(sub_id))
+        n = len(self.ctx.fleet.unacknowledged_of(device_id))
+        ack = menu.addAction(
+            f"Acknowledge all alarms of this device ({n})",
+            lambda: self.acknowledge_device(device_id),
+        )
+        ack.setEnabled(n > 0)
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    @staticmethod
+    def copy_text(text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+
+    def acknowledge_device(self, device_id: str) -> list[AlarmEntry]:
+        """Acknowledge in the fleet state now; the journal row is written off the GUI thread."""
+        done = self.ctx.fleet.acknowledge(self.ctx.fleet.unacknowledged_of(device_id))
+        if not done:
+            return done
+        ids = [e.push_id for e in done]
+        path, operator = self.ctx.journal_path, self.ctx.operator
+
+        def persist() -> None:
+            try:
+                with Journal(path) as journal:
+                    journal.acknowledge(ids, at=time.time(), operator=operator)
+            except Exception:
+                log.exception("could not store the acknowledgement of %d alarms", len(ids))
+
+        threading.Thread(target=persist, name="devices-ack", daemon=True).start()
+        self.model.dataChanged.emit(
+            self.model.index_of(device_id, 0), self.model.index_of(device_id, len(COLUMNS) - 1)
+        )
+        self.sig_alarms_acknowledged.emit(done)
+        return done
+
+    # -- settings ------------------------------------------------------------------------
+
+    def _restore_header(self) -> None:
+        state = self.ctx.settings.value(HEADER_KEY)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.view.header().restoreState(state)
+            self.view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+
+    def save_header(self) -> None:
+        self.ctx.settings.setValue(HEADER_KEY, self.view.header().saveState())
+
+    def shutdown(self) -> None:
+        for timer in (self._status_timer, self._counts_timer, self._resort_timer):
+            timer.stop()
+        self.save_header()
