@@ -203,7 +203,15 @@ class DevicesPanel(QWidget):
         self.ctx.selection.select_many(self._selected_ids())
 
     def _on_device_selected(self, device_id: str) -> None:
-        if not device_id or device_id in self._selected_ids():
+        if not device_id:
+            if self._selected_ids():
+                self._syncing = True
+                try:
+                    self.view.selectionModel().clearSelection()
+                finally:
+                    self._syncing = False
+            return
+        if device_id in self._selected_ids():
             return
         index = self._proxy_index(device_id)
         if not index.isValid():

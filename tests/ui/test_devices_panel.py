@@ -1,0 +1,348 @@
+"""Devices panel: a real fleet state and live feed, fed simulated vendor pushes, decoded."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, QSettings, Qt
+
+from app.fleet.state import FleetState
+from app.journal.store import Journal
+from app.protocol.decode import decode
+from app.protocol.push import RawPush
+from app.recorder import Recorder
+from app.sim.fleet import Fleet
+from app.ui.context import AppContext, Connections, Selection
+from app.ui.feed import LiveFeed
+from app.ui.panels.devices.model import (
+    COL_ALARM,
+    COL_BATTERY,
+    COL_DEVICE,
+    COL_LOCK,
+    COL_SIGNAL,
+    COL_STATUS,
+    COLUMNS,
+    FILTER_ROLE,
+    ID_ROLE,
+    SORT_ROLE,
+)
+from app.ui.panels.devices.widget import HEADER_KEY, DevicesPanel
+
+KEY = "TESTKEY"
+
+
+class Rig:
+    """FleetState + LiveFeed + AppContext as the session wires them, and a simulated fleet."""
+
+    def __init__(self, tmp_path: Path, devices: int = 12, seed: int = 5) -> None:
+        self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        self.path = tmp_path / "j.sqlite"
+        self.recorder = Recorder(self.path).start()
+        self.fleet = FleetState()
+        self.feed = LiveFeed(self.fleet)
+        self.ctx = AppContext(
+            fleet=self.fleet, feed=self.feed, connections=Connections(self.recorder),
+            selection=Selection(), journal_path=str(self.path), settings=self.settings,
+            operator="dispatcher1",
+        )
+        self.sim = Fleet(KEY, devices=devices, seed=seed)
+        self.next_id = 1
+
+    def records(self, pushes, at: float | None = None):
+        at = time.time() if at is None else at
+        return [decode(RawPush("mqtt", t, p, at, "test")) for t, p in pushes]
+
+    def send(self, qtbot, pushes, at: float | None = None) -> None:
+        """One feed push → one batch, waited for."""
+        records = self.records(pushes, at)
+        ids = list(range(self.next_id, self.next_id + len(records)))
+        self.next_id += len(records)
+        with qtbot.waitSignal(self.feed.sig_batch, timeout=5000):
+            self.feed.push(records, ids)
+
+    def everyone(self):
+        return [p for d in self.sim.device_ids for p in self.sim.location(d)]
+
+    def sublock_pushes(self):
+        return [
+            p for d in self.sim.devices.values() for sl in d.sublocks
+            for p in self.sim.sublock_push(d.device_id, sl.sub_id)
+        ]
+
+    def close(self) -> None:
+        self.feed.stop()
+        self.recorder.stop()
+
+
+@pytest.fixture
+def rig(tmp_path, qtbot):
+    r = Rig(tmp_path)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def panel(rig, qtbot):
+    p = DevicesPanel(rig.ctx)
+    qtbot.addWidget(p)
+    p.resize(900, 500)
+    p.show()
+    yield p
+    p.shutdown()
+
+
+def top_ids(view_model) -> list[str]:
+    return [view_model.index(r, 0).data(ID_ROLE) for r in range(view_model.rowCount())]
+
+
+def with_sublocks(rig) -> list[str]:
+    return [d.device_id for d in rig.sim.devices.values() if d.sublocks]
+
+
+def test_devices_and_sublocks_appear_and_the_model_is_sound(rig, panel, qtbot, qtmodeltester):
+    rig.send(qtbot, rig.everyone())
+    model, proxy = panel.model, panel.proxy
+    assert model.rowCount() == len(rig.sim.devices)
+    assert proxy.rowCount() == len(rig.sim.devices)
+    qtmodeltester.check(model)
+    qtmodeltester.check(proxy)
+
+    # sub-locks of known devices arrive later: children rows
+    rig.send(qtbot, rig.sublock_pushes())
+    hosts = with_sublocks(rig)
+    assert hosts
+    for host in hosts:
+        parent = model.index_of(host)
+        subs = [s.sub_id for s in rig.sim.devices[host].sublocks]
+        assert model.rowCount(parent) == len(subs)
+        assert [model.index(i, 0, parent).data(FILTER_ROLE) for i in range(len(subs))] == subs
+        child = model.index(0, COL_SIGNAL, parent)
+        assert child.data().startswith("RSSI ")
+        assert child.data(ID_ROLE) == host
+        sensor = rig.sim.devices[host].sublocks[0].sensor_type
+        assert {4: "JT709", 6: "JT802"}[sensor] in model.index(0, COL_DEVICE, parent).data()
+        assert model.index(0, COL_BATTERY, parent).data().endswith(" %")
+
+    # changes, an alarm, sorted and re-sorted: still a sound model
+    rig.send(qtbot, rig.sim.raise_alarm(hosts[0], 46) + rig.everyone())
+    panel.view.sortByColumn(COL_BATTERY, Qt.SortOrder.DescendingOrder)
+    rig.send(qtbot, rig.everyone())
+    model.resort()
+    qtmodeltester.check(model)
+    qtmodeltester.check(proxy)
+    row = model.index_of(hosts[0], COL_ALARM)
+    assert row.data().startswith("Back cover opened · ")
+    assert "Back cover opened (46)" in row.data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_columns_show_decoded_state(rig, panel, qtbot):
+    rig.send(qtbot, rig.everyone())
+    model = panel.model
+    for dev in rig.sim.devices.values():
+        row = model.row_of(dev.device_id)
+        cell = lambda col, r=row: model.index(r, col).data()  # noqa: E731
+        assert cell(COL_STATUS) == "online"
+        assert model.index(row, COL_STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
+        if dev.model == "GP":
+            assert cell(COL_LOCK) == "ACC on"
+        else:
+            assert cell(COL_LOCK) == ("Locked" if dev.lock_status == 0 else "Unlocked")
+        if dev.charging:
+            assert cell(COL_BATTERY) == "⚡ charging"
+        else:
+            assert cell(COL_BATTERY) == f"{dev.battery} %"
+        assert cell(COL_SIGNAL).startswith(f"{dev.cell_signal} / ")
+        for col in range(len(COLUMNS)):
+            assert "{" not in str(cell(col))
+
+
+def test_search_filters_by_device_and_sublock_id(rig, panel, qtbot):
+    rig.send(qtbot, rig.everyone() + rig.sublock_pushes())
+    n = len(rig.sim.devices)
+    some = rig.sim.device_ids[3]
+    panel.focus_search()
+    qtbot.keyClicks(panel.search, some[-6:])
+    assert some in top_ids(panel.proxy)
+    assert panel.proxy.rowCount() < n
+    assert f"showing {panel.proxy.rowCount()} of {n}" in panel.counts_text()
+
+    host = with_sublocks(rig)[0]
+    sub = rig.sim.devices[host].sublocks[-1].sub_id
+    panel.search.setText(sub.lower())  # case does not matter
+    assert top_ids(panel.proxy) == [host]
+    parent = panel.proxy.index(0, 0)
+    assert [panel.proxy.index(i, 0, parent).data(FILTER_ROLE)
+            for i in range(panel.proxy.rowCount(parent))] == [sub]
+    assert f"showing 1 of {n}" in panel.counts_text()
+
+    qtbot.keyClick(panel.search, Qt.Key.Key_Escape)
+    assert panel.search.text() == ""
+    assert panel.proxy.rowCount() == n
+    assert "showing" not in panel.counts_text()
+
+
+def test_counts_line(rig, panel, qtbot):
+    assert "no devices yet" in panel.counts_text()
+    rig.send(qtbot, rig.everyone())
+    n = len(rig.sim.devices)
+    assert panel.counts_text() == f"{n} devices · {n} online · 0 quiet · 0 offline"
+
+
+def test_status_moves_with_the_clock(rig, panel, qtbot):
+    rig.send(qtbot, rig.everyone())
+    quiet, gone = rig.sim.device_ids[:2]
+    th = rig.fleet.thresholds
+    rig.fleet.devices[quiet].last_seen -= th.quiet_after + 1
+    rig.fleet.devices[gone].last_seen -= th.offline_after + 1
+    changed = []
+    panel.model.dataChanged.connect(lambda a, b, roles: changed.append((a.row(), b.row(),
+                                                                         a.column(), b.column())))
+    panel.refresh_status()  # what the 5 s timer does
+    assert changed == [(0, len(rig.sim.devices) - 1, COL_STATUS, COL_STATUS)]
+    assert panel.model.index_of(quiet, COL_STATUS).data() == "quiet"
+    assert panel.model.index_of(gone, COL_STATUS).data() == "offline"
+    n = len(rig.sim.devices)
+    assert panel.counts_text() == f"{n} devices · {n - 2} online · 1 quiet · 1 offline"
+    # sorting by status puts the worst last (ascending), and uses ranks, not words
+    panel.view.sortByColumn(COL_STATUS, Qt.SortOrder.AscendingOrder)
+    assert top_ids(panel.proxy)[-2:] == [quiet, gone]
+
+
+def test_sort_by_battery_is_numeric(rig, panel, qtbot):
+    levels = [5, 40, 100, 9, 73, 18, 61, 2, 88, 30, 55, 99]
+    for dev, level in zip(rig.sim.devices.values(), levels, strict=False):
+        dev.battery, dev.charging = level, False
+    charging = rig.sim.devices[rig.sim.device_ids[-1]]
+    charging.charging = True
+    rig.send(qtbot, rig.everyone())
+    panel.view.sortByColumn(COL_BATTERY, Qt.SortOrder.AscendingOrder)
+    values = [panel.proxy.index(r, COL_BATTERY).data(SORT_ROLE)
+              for r in range(panel.proxy.rowCount())]
+    assert values == sorted(values)
+    assert values[-1] == 101  # charging sorts above full
+    assert top_ids(panel.proxy)[-1] == charging.device_id
+    texts = [panel.proxy.index(r, COL_BATTERY).data() for r in range(3)]
+    assert texts == ["2 %", "5 %", "9 %"]  # as numbers, not as strings
+    panel.view.sortByColumn(COL_BATTERY, Qt.SortOrder.DescendingOrder)
+    assert panel.proxy.index(0, COL_BATTERY).data() == "⚡ charging"
+    # a new reading moves the row at the next re-sort (timer), not under the mouse at once
+    low = top_ids(panel.proxy)[1]
+    rig.sim.devices[low].battery = 1
+    rig.send(qtbot, rig.sim.location(low))
+    assert top_ids(panel.proxy)[1] == low
+    panel.model.resort()
+    assert top_ids(panel.proxy)[-1] == low
+
+
+def test_clicking_a_row_selects_the_device(rig, panel, qtbot):
+    rig.send(qtbot, rig.everyone())
+    target = top_ids(panel.proxy)[2]
+    rect = panel.view.visualRect(panel.proxy.index(2, 0))
+    with qtbot.waitSignal(rig.ctx.selection.sig_device_selected) as blocker:
+        qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == [target]
+    assert rig.ctx.selection.device_ids == [target]
+    # extended selection: charts overlay several devices
+    other = top_ids(panel.proxy)[4]
+    rect = panel.view.visualRect(panel.proxy.index(4, 0))
+    with qtbot.waitSignal(rig.ctx.selection.sig_devices_selected) as blocker:
+        qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.ControlModifier, rect.center())
+    assert set(blocker.args[0]) == {target, other}
+
+
+def test_selection_from_another_panel_selects_the_row(rig, panel, qtbot):
+    rig.send(qtbot, rig.everyone())
+    target = rig.sim.device_ids[7]
+    emitted = []
+    rig.ctx.selection.sig_devices_selected.connect(emitted.append)
+    rig.ctx.selection.select(target)  # e.g. a click on the map
+    current = panel.view.currentIndex()
+    assert current.data(ID_ROLE) == target
+    assert panel.view.selectionModel().isSelected(current)
+    assert emitted == [[target]]  # no echo back from the tree
+
+    # a device selected before it has a row is selected when it appears
+    rig.ctx.selection.select("")
+    late = Fleet(KEY, devices=1, seed=99)
+    late_id = late.device_ids[0]
+    rig.ctx.selection.select(late_id)
+    rig.send(qtbot, late.location(late_id))
+    assert panel.view.currentIndex().data(ID_ROLE) == late_id
+
+
+def test_header_state_is_saved(rig, panel, qtbot, tmp_path):
+    panel.view.setColumnWidth(COL_BATTERY, 155)
+    panel.shutdown()
+    assert rig.settings.value(HEADER_KEY) is not None
+    again = DevicesPanel(rig.ctx)
+    qtbot.addWidget(again)
+    assert again.view.columnWidth(COL_BATTERY) == 155
+    again.shutdown()
+
+
+def test_acknowledge_all_alarms_of_a_device(rig, panel, qtbot):
+    rig.recorder.add_listener(rig.feed.push)
+    device = rig.sim.device_ids[0]
+    for topic, payload in rig.sim.raise_alarm(device, 40) + rig.sim.raise_alarm(device, 51):
+        rig.recorder.writer.submit(RawPush("mqtt", topic, payload, time.time(), "test"))
+    qtbot.waitUntil(lambda: len(rig.fleet.unacknowledged_of(device)) == 2, timeout=5000)
+    with qtbot.waitSignal(panel.sig_alarms_acknowledged) as blocker:
+        done = panel.acknowledge_device(device)
+    assert len(done) == 2 and blocker.args == [done]
+    assert rig.fleet.unacknowledged_of(device) == []
+
+    def stored() -> bool:
+        with Journal(rig.path) as journal:
+            return not [r for r in journal.unacknowledged_alarms() if r.device == device]
+
+    qtbot.waitUntil(stored, timeout=5000)
+
+
+def test_5000_devices_arrive_in_batches(tmp_path, qtbot):
+    rig = Rig(tmp_path, devices=5000, seed=11)
+    try:
+        panel = DevicesPanel(rig.ctx)
+        qtbot.addWidget(panel)
+        panel.resize(900, 500)
+        panel.show()
+        model = panel.model
+        inserted, changed = [], []
+        model.rowsInserted.connect(
+            lambda parent, a, b: inserted.append(b - a + 1) if not parent.isValid() else None)
+        model.dataChanged.connect(lambda a, b, roles: changed.append(a.parent().isValid()))
+        pushes = rig.everyone()
+        batches = 10
+        size = len(pushes) // batches
+        for i in range(batches):
+            rig.send(qtbot, pushes[i * size:(i + 1) * size])
+        assert model.rowCount() == 5000
+        assert panel.proxy.rowCount() == 5000
+        assert inserted == [size] * batches  # one insert per batch, not per push
+        assert changed == []  # nothing changed yet: only new rows
+        # a second round of 250 pushes per tick: one dataChanged per batch
+        pushes = [p for d in rig.sim.device_ids[::4] for p in rig.sim.location(d)]
+        for i in range(0, len(pushes), 250):
+            rig.send(qtbot, pushes[i:i + 250])
+        assert changed == [False] * ((len(pushes) + 249) // 250)
+        assert len(inserted) == batches
+        started = time.perf_counter()
+        panel.view.sortByColumn(COL_BATTERY, Qt.SortOrder.AscendingOrder)
+        assert time.perf_counter() - started < 1.0
+        qtbot.keyClicks(panel.search, rig.sim.device_ids[123])
+        assert rig.sim.device_ids[123] in top_ids(panel.proxy)
+        assert "of 5,000" in panel.counts_text()
+        panel.shutdown()
+    finally:
+        rig.close()
+
+
+def test_model_index_edges(rig, panel, qtbot):
+    rig.send(qtbot, rig.everyone())
+    model = panel.model
+    assert not model.index(len(rig.sim.devices), 0).isValid()
+    assert not model.index(0, len(COLUMNS)).isValid()
+    assert not model.parent(model.index(0, 0)).isValid()
+    assert model.data(QModelIndex()) is None
