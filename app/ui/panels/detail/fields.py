@@ -108,7 +108,7 @@ def plain(value: Any) -> str:
         return f"{value:g}"
     if isinstance(value, str):
         text = value.strip()
-        if text[:1] in "{[" and text[-1:] in "}]":
+        if text[:1] in ("{", "["):
             return "(unreadable document — see the Push log)"
         return text if text else DASH
     if isinstance(value, dict):
@@ -331,6 +331,13 @@ COMMAND: dict[str, Spec] = {
     "platformError": ("Platform says", plain),
 }
 
+DOCUMENTS = {
+    "statusJson": "Lock/vehicle status",
+    "FStatusJson": "Lock/vehicle status",
+    "expandInfo": "Extended info",
+    "ksInfo": "KS20A info",
+}
+
 # Fields never listed on their own: the id is in the header, names go with their codes,
 # documents get their own sections, and the raw packed strings have decoded twins.
 HIDDEN = frozenset(
@@ -403,6 +410,10 @@ def location_sections(dev: DeviceState, now: float) -> list[Section]:
     first.append(Row("loc/battery", "Battery", battery(loc)))
     if dev.position is None:
         first.append(Row("loc/fix", "Fix", "no position fix (0, 0 or no positioning)"))
+    for name, label in DOCUMENTS.items():
+        value = loc.get(name)
+        if isinstance(value, str) and value.strip():  # the decoder could not read it
+            first.append(Row(f"loc/{name}", label, plain(value), tooltip=value[:500]))
     rows = rows_of(loc, LOCATION, "loc", first, skip=("locType", "battery"))
     out = [Section("location", "Location", summary, rows)]
     status = loc.get("statusJson", loc.get("FStatusJson"))
