@@ -12,7 +12,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from app.protocol.models import validate
-from app.protocol.normalize import clean_top, json_error, loads, normalize, show
+from app.protocol.normalize import clean_top, json_error, loads, normalize
 from app.protocol.push import KINDS, Kind, PushRecord, RawPush
 from app.protocol.topics import parse_topic, webhook_kind
 
@@ -160,12 +160,12 @@ def _decode(raw: RawPush, kind_hint: str | None) -> PushRecord:
     if device is None:
         device = asset
     elif asset is not None and asset != device:
-        errors.append(f"assetId {show(asset)} differs from topic device {show(device)}")
+        errors.append(f"assetId {asset[:40]} differs from topic device {device[:40]}")
     sub = _as_id(obj.get("subAssetID"))
     if sublock is None:
         sublock = sub
     elif sub is not None and sub != sublock:
-        errors.append(f"subAssetID {show(sub)} differs from topic sub-lock {show(sublock)}")
+        errors.append(f"subAssetID {sub[:40]} differs from topic sub-lock {sublock[:40]}")
 
     data = clean_top(obj, errors)
     model, problems = validate(kind, data) if obj else (None, [])

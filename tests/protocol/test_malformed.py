@@ -91,7 +91,7 @@ def test_failed_validation_still_normalises() -> None:
 
 def test_asset_id_differs_from_topic_device() -> None:
     record = _check(decode(_raw(_location(assetId="123"), topic="upload/K/456/location")))
-    assert "assetId '123' differs from topic device '456'" in record.errors
+    assert "assetId 123 differs from topic device 456" in record.errors
     assert record.device == "456"
     sub = json.dumps({"assetId": "456", "subAssetID": "AAA", "sensorType": 4}).encode()
     record = _check(decode(_raw(sub, topic="upload/K/456/BBB/sublock")))
