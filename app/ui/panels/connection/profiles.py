@@ -227,15 +227,19 @@ class ProfileStore:
         new = new or self.unique_name(f"{name} (copy)")
         if self.find(new) is not None:
             raise ValueError(f"a profile named {new!r} already exists")
-        used = {p.effective_client_id for p in self.all()}
-        base, n = original.effective_client_id, 2
-        while f"{base}_{n}" in used:
-            n += 1
-        copy = replace(original, name=new, client_id=f"{base}_{n}",
+        copy = replace(original, name=new,
+                       client_id=self.unique_client_id(original.effective_client_id),
                        topics=list(original.topics), extra=dict(original.extra))
         secret = self.secrets.get(name)
         self.save(copy, password_md5=secret if secret else None)
         return copy
+
+    def unique_client_id(self, base: str, also_taken: set[str] | None = None) -> str:
+        used = {p.effective_client_id for p in self.all()} | (also_taken or set())
+        n = 2
+        while f"{base}_{n}" in used:
+            n += 1
+        return f"{base}_{n}"
 
     def delete(self, name: str) -> None:
         self.settings.remove(f"{GROUP}/{name}")

@@ -522,7 +522,9 @@ class ConnectionPanel(QWidget):
             copy = self.store.duplicate(name)
         else:  # a live connection that is not saved: save it as a profile
             settings = self._unsaved[name]
-            copy = profile_from_settings(self.store.unique_name(name), settings)
+            copy = profile_from_settings(self.store.unique_name(f"{name} (copy)"), settings)
+            copy.client_id = self.store.unique_client_id(settings.client_id,
+                                                         {settings.client_id})
             self.store.save(copy, password_md5=settings.password_md5)
         self.refresh(select=copy.name)
         self._say(f"Saved “{copy.name}” (client id {copy.effective_client_id}). "
