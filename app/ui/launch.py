@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save the window to a PNG, see --quit-after")
     p.add_argument("--quit-after", type=float, metavar="SECONDS",
                    help="quit after this many seconds (with --screenshot: take it first)")
+    # For the benchmark: event-loop stalls, start-up time and memory as JSON at exit.
+    p.add_argument("--report", metavar="FILE", help=argparse.SUPPRESS)
     add_connection_args(p, need_key=False)
     p.add_argument("--topic", action="append", metavar="FILTER")
     return p
@@ -88,6 +90,7 @@ def main(argv: list[str]) -> int:
     session = Session(journal_path, settings)
     window = session.open_window()
     window.show()
+    report = _Report(args.report, session) if args.report else None
 
     # Closing the window ends the session; services stop while the loop still runs.
     closing = asyncio.Event()
@@ -114,6 +117,8 @@ def main(argv: list[str]) -> int:
                 exit_code = 1
 
     def finish() -> None:
+        if report is not None:
+            report.write()
         if args.screenshot:
             Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
             ok = window.grab().save(args.screenshot, "PNG")
@@ -143,6 +148,59 @@ def main(argv: list[str]) -> int:
 
     gc.collect()
     return exit_code
+
+
+class _Report:
+    """What the benchmark wants to know about a window run (hidden --report FILE)."""
+
+    def __init__(self, path: str, session) -> None:
+        import os
+
+        from PySide6.QtCore import QTimer
+
+        from app.ui.stall import StallMonitor
+
+        self.path = path
+        self.session = session
+        t0 = float(os.environ.get("SEALDESK_T0", "0") or 0)
+        self.painted_after = None
+        self.monitor = StallMonitor(10)
+        self.monitor.start()
+
+        def painted() -> None:
+            if t0:
+                self.painted_after = time.time() - t0
+
+        # The first timer tick after show() runs once the first frame has been painted.
+        QTimer.singleShot(0, painted)
+        self.rss_mb: list[float] = []
+        try:
+            import psutil
+
+            proc = psutil.Process()
+            self._rss_timer = QTimer(interval=1000)
+            self._rss_timer.timeout.connect(
+                lambda: self.rss_mb.append(proc.memory_info().rss / 2**20))
+            self._rss_timer.start()
+        except ImportError:  # memory samples are a nicety of the benchmark
+            pass
+
+    def write(self) -> None:
+        import json
+
+        self.monitor.stop()
+        self.session.recorder.writer.flush(60)
+        data = {
+            "startup_s": self.painted_after,
+            "stall": self.monitor.summary(),
+            "journaled": self.session.recorder.writer.stats.written,
+            "view_delivered": self.session.feed.delivered,
+            "view_dropped": self.session.feed.dropped,
+            "devices": len(self.session.fleet.devices),
+            "peak_rss_mb": max(self.rss_mb, default=None),
+            "rss_mb_samples": [round(x, 1) for x in self.rss_mb],
+        }
+        Path(self.path).write_text(json.dumps(data, indent=2))
 
 
 def _with_profile(settings, host: str):

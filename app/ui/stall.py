@@ -1,0 +1,45 @@
+"""Measures how long the GUI event loop is blocked, for the benchmark and diagnostics.
+
+A timer asks to fire every `interval_ms`; how late it fires is how long the loop was
+busy elsewhere. Cheap enough to leave running during a flood.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class StallMonitor(QObject):
+    def __init__(self, interval_ms: int = 10, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.interval = interval_ms / 1000.0
+        self.stalls_ms: list[float] = []
+        self._last = time.perf_counter()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(self._timer.timerType().PreciseTimer)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.stalls_ms.append(max(0.0, (now - self._last - self.interval) * 1000.0))
+        self._last = now
+
+    def summary(self) -> dict[str, float]:
+        data = sorted(self.stalls_ms)
+        if not data:
+            return {"samples": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+
+        def pct(p: float) -> float:
+            return data[min(len(data) - 1, int(p * (len(data) - 1)))]
+
+        return {"samples": len(data), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": data[-1]}
