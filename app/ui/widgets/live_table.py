@@ -254,21 +254,24 @@ class LiveFilterProxy(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
+    def refilter(self, change: Callable[[], None]) -> None:
+        """Apply `change` to the filter settings and re-filter the rows once."""
+        self.beginFilterChange()
+        change()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
     def set_device_text(self, text: str) -> None:
         text = text.strip().lower()
         if text != self.device_text:
-            self.device_text = text
-            self.invalidateFilter()
+            self.refilter(lambda: setattr(self, "device_text", text))
 
     def set_code(self, code: int | None) -> None:
         if code != self.code:
-            self.code = code
-            self.invalidateFilter()
+            self.refilter(lambda: setattr(self, "code", code))
 
     def set_range(self, since: float | None, until: float | None) -> None:
         if (since, until) != (self.since, self.until):
-            self.since, self.until = since, until
-            self.invalidateFilter()
+            self.refilter(lambda: (setattr(self, "since", since), setattr(self, "until", until)))
 
     def accepts(self, row: Any) -> bool:
         if self.device_text and self.device_text not in row.device.lower():

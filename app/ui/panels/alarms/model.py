@@ -243,8 +243,7 @@ class AlarmFilterProxy(LiveFilterProxy):
 
     def set_unacked_only(self, on: bool) -> None:
         if on != self.unacked_only:
-            self.unacked_only = on
-            self.invalidateFilter()
+            self.refilter(lambda: setattr(self, "unacked_only", on))
 
     def accepts(self, row: AlarmRow) -> bool:
         if self.unacked_only and row.acked_at is not None:

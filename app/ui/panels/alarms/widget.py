@@ -8,8 +8,17 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QItemSelection, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelection,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -68,6 +77,10 @@ log = logging.getLogger(__name__)
 SETTINGS_CRITICAL = "alarms/critical"
 SETTINGS_HEADER = "alarms/header"
 SETTINGS_MAX_ROWS = "alarms/max_rows"
+ACK_KEYS = {
+    Qt.Key.Key_Space.value,
+    QKeySequence("Ctrl+Shift+A")[0].toCombined(),
+}
 DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, ALARM: 200, CODE: 50, POSITION: 160, SPEED: 70,
                   DESCRIPTION: 160, ACK: 150}
 
@@ -270,7 +283,7 @@ class AlarmsPanel(QWidget):
         header.setHighlightSections(False)
         for col, width in DEFAULT_WIDTHS.items():
             header.resizeSection(col, width)
-        header.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # -1 + descending = reversed
         self.view.setSortingEnabled(True)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
@@ -283,6 +296,7 @@ class AlarmsPanel(QWidget):
         self.ack_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.ack_action.triggered.connect(self.acknowledge_selected)
         self.view.addAction(self.ack_action)
+        self.view.installEventFilter(self)  # the same keys when no shortcut map applies
 
         foot = QHBoxLayout()
         self.status_label = QLabel()
@@ -301,6 +315,16 @@ class AlarmsPanel(QWidget):
         foot.addWidget(self.ack_all_button)
         layout.addLayout(foot)
         self.model.sig_rows_dropped.connect(self._on_dropped)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.view and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.keyCombination().toCombined() in ACK_KEYS
+        ):
+            self.acknowledge_selected()
+            return True
+        return super().eventFilter(watched, event)
 
     def _restore_header(self) -> None:
         state = self.ctx.settings.value(SETTINGS_HEADER)
@@ -368,7 +392,7 @@ class AlarmsPanel(QWidget):
         if not self.history_done:
             parts.append("loading history…")
         self.status_label.setText(" · ".join(parts))
-        if not critical and self.banner.isVisible():
+        if not critical and not self.banner.isHidden():
             self.banner.hide()
 
     # -- selection --------------------------------------------------------------------------

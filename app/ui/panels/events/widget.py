@@ -140,7 +140,7 @@ class EventsPanel(QWidget):
         header.setHighlightSections(False)
         for col, width in DEFAULT_WIDTHS.items():
             header.resizeSection(col, width)
-        header.setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # -1 + descending = reversed
         self.view.setSortingEnabled(True)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
