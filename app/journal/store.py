@@ -58,9 +58,15 @@ class JournalRow:
 def _dumps(obj: Any) -> str:
     # allow_nan=False keeps the journal strict JSON; the decoder already nulls NaN.
     try:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:  # never lose the push over its decoded form
         return json.dumps({"_unserialisable": str(exc)})
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape in the payload
+            return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return text
 
 
 class Journal:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -135,15 +136,34 @@ class JournalWriter:
             if items:
                 self._commit(journal, items)
 
-    def _commit(self, journal: Journal, items: list[object]) -> None:
-        records = [decode(push, hint) for push, hint in items]  # type: ignore[misc]
+    def _write(self, journal: Journal, records: list[PushRecord]) -> list[int]:
+        """Write a batch; never drop a push, never let one bad record block the rest."""
+        delay = 0.5
         while True:
             try:
-                ids = journal.write(records)
-                break
-            except Exception:  # disk full, locked…: keep the pushes, retry, never drop
-                log.exception("journal write failed; retrying in 1 s")
-                time.sleep(1.0)
+                return journal.write(records)
+            except sqlite3.OperationalError:  # disk full, locked…: keep the pushes, retry
+                log.exception("journal write failed; retrying in %.1f s", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            except Exception:  # something in one record: store each alone, bare if need be
+                log.exception("journal batch refused; storing records one by one")
+                ids: list[int] = []
+                for i, record in enumerate(records):
+                    try:
+                        ids += journal.write([record])
+                    except sqlite3.OperationalError:
+                        records = records[i:]
+                        return ids + self._write(journal, records)
+                    except Exception as exc:
+                        bare = _bare(record, exc)
+                        records[i] = bare
+                        ids += journal.write([bare])
+                return ids
+
+    def _commit(self, journal: Journal, items: list[object]) -> None:
+        records = [decode(push, hint) for push, hint in items]  # type: ignore[misc]
+        ids = self._write(journal, records)
         stats = self.stats
         for record in records:
             if record.errors:
@@ -166,3 +186,17 @@ class JournalWriter:
         with self._idle:
             stats.written += len(records)
             self._idle.notify_all()
+
+
+def _safe(text: str | None) -> str | None:
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _bare(record: PushRecord, exc: Exception) -> PushRecord:
+    """The push as raw bytes with safe text columns, when its decoded form cannot be stored."""
+    raw = record.raw
+    safe_raw = RawPush(raw.source, _safe(raw.topic) or "", raw.payload, raw.received_at,
+                       _safe(raw.profile) or "", raw.ack_token)
+    return PushRecord(safe_raw, record.kind, _safe(record.device), _safe(record.sublock), {},
+                      [_safe(e) or "" for e in record.errors]
+                      + [f"decoded form could not be stored: {type(exc).__name__}: {exc}"])

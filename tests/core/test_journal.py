@@ -85,3 +85,22 @@ def test_acknowledged_alarms_stay_acknowledged_after_reopen(tmp_path):
     j.acknowledge(ids[:3], at=2000.0, operator="tester")
     j.close()
     assert [r.id for r in Journal(path).unacknowledged_alarms()] == [ids[3]]
+
+
+def test_writer_stores_a_push_whose_text_sqlite_refuses(tmp_path):
+    """One poisonous push must neither be lost nor block the pushes around it."""
+    from app.journal.writer import JournalWriter
+
+    writer = JournalWriter(tmp_path / "j.sqlite").start()
+    good = RawPush("mqtt", "upload/K/D1/alarm", b'{"assetId":"D1","alarmType":46}', 1.0)
+    poison = RawPush("mqtt", "upload/K/\udcff/alarm", b'{"alarmType":46}', 2.0)
+    writer.submit(good)
+    writer.submit(poison)
+    writer.submit(good)
+    assert writer.flush(10)
+    writer.stop()
+    rows = list(Journal(tmp_path / "j.sqlite").rows())
+    assert len(rows) == 3
+    assert rows[1].raw == b'{"alarmType":46}'
+    assert any("could not be stored" in e for e in rows[1].errors)
+    assert rows[2].data["alarmName"] == "Back cover opened"

@@ -1,0 +1,162 @@
+"""`python main.py bench [--quick]`: every figure of the performance issue, in one run.
+
+Targets (2-core machine): record >= 0.8 x raw; window flood 10 000 pushes/s from 10 000
+devices for 60 s with event-loop stall p99 <= 50 ms, nothing lost, peak memory <= 500 MB;
+journal first page <= 50 ms at a million rows; start-up <= 2 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.bench import journal_latency, throughput
+from app.brokers import BrokerProcess
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MAIN = [sys.executable, str(ROOT / "main.py")] if (ROOT / "main.py").exists() else [sys.executable]
+
+
+@dataclass
+class Plan:
+    messages: int
+    flood_rate: int
+    flood_devices: int
+    flood_seconds: int
+    journal_rows: int
+
+    @classmethod
+    def of(cls, quick: bool) -> Plan:
+        if quick:
+            return cls(messages=2_000, flood_rate=500, flood_devices=500, flood_seconds=5,
+                       journal_rows=50_000)
+        return cls(messages=50_000, flood_rate=10_000, flood_devices=10_000, flood_seconds=60,
+                   journal_rows=1_000_000)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
+    journal, report = tmp / "flood.sqlite", tmp / "flood.json"
+    key = "FLOOD"
+    settle = 6.0  # start-up and subscription before the simulator starts
+    window = subprocess.Popen(
+        [*MAIN, "--host", broker.host, "--port", str(broker.port), "--access-key", key,
+         "--journal", str(journal), "--report", str(report), "--client-id", "bench-window",
+         "--clean-session", "--quit-after", str(settle + plan.flood_seconds + 10)],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not journal.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(settle)
+    sim = subprocess.run(
+        [*MAIN, "simulate", "--host", broker.host, "--port", str(broker.port), "--access-key",
+         key, "--devices", str(plan.flood_devices), "--rate", str(plan.flood_rate), "--duration",
+         str(plan.flood_seconds), "--qos", "1", "--client-id", "bench-sim"],
+        env=_env(), capture_output=True, text=True,
+    )
+    published = int(sim.stdout.split()[1]) if sim.stdout.startswith("published") else -1
+    _, err = window.communicate(timeout=plan.flood_seconds + 120)
+    data = json.loads(report.read_text()) if report.exists() else {"error": err[-2000:]}
+    data.update(published=published, target_rate=plan.flood_rate,
+                devices_target=plan.flood_devices, seconds=plan.flood_seconds,
+                achieved_rate=published / plan.flood_seconds if published > 0 else 0)
+    return data
+
+
+def bench_startup(tmp: Path) -> dict:
+    report = tmp / "startup.json"
+    env = _env()
+    env["SEALDESK_T0"] = repr(time.time())
+    subprocess.run([*MAIN, "--journal", str(tmp / "startup.sqlite"), "--report", str(report),
+                    "--quit-after", "1.5"], env=env, capture_output=True, timeout=120)
+    data = json.loads(report.read_text()) if report.exists() else {}
+    return {"startup_s": data.get("startup_s")}
+
+
+def bench_journal(plan: Plan, tmp: Path) -> dict:
+    path = tmp / "big.sqlite"
+    t = time.perf_counter()
+    journal_latency.build(path, plan.journal_rows)
+    built = time.perf_counter() - t
+    device = journal_latency.a_device(path)
+    return {
+        "rows": plan.journal_rows,
+        "build_s": built,
+        "push_log_first_page_ms": journal_latency.first_page_ms(path),
+        "device_history_first_page_ms": journal_latency.first_page_ms(path, device=device),
+    }
+
+
+def run(quick: bool, json_path: str | None) -> int:
+    plan = Plan.of(quick)
+    results: dict = {"quick": quick, "cpu_count": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="sealdesk-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        with BrokerProcess("auto") as broker:
+            results["broker"] = broker.kind
+            print(f"broker: {broker.kind} on {broker.host}:{broker.port}", file=sys.stderr)
+            print(f"raw vs record: {plan.messages} pushes…", file=sys.stderr)
+            tp = throughput.measure(broker.host, broker.port, plan.messages)
+            results["raw"] = {"messages": tp["raw"].messages, "seconds": tp["raw"].seconds,
+                              "rate": tp["raw"].rate}
+            results["record"] = {"messages": tp["record"].messages,
+                                 "seconds": tp["record"].seconds, "rate": tp["record"].rate,
+                                 "ratio_to_raw": tp["record"].rate / tp["raw"].rate}
+            print(f"window flood: {plan.flood_rate}/s from {plan.flood_devices} devices for "
+                  f"{plan.flood_seconds} s…", file=sys.stderr)
+            results["window_flood"] = bench_window_flood(broker, plan, tmp)
+        print(f"journal: {plan.journal_rows} rows…", file=sys.stderr)
+        results["journal"] = bench_journal(plan, tmp)
+        print("start-up…", file=sys.stderr)
+        results["startup"] = bench_startup(tmp)
+    print(render(results))
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=2))
+        print(f"written to {json_path}")
+    return 0
+
+
+def render(r: dict) -> str:
+    def f(x, fmt="{:,.1f}"):
+        return "n/a" if x is None else fmt.format(x)
+
+    wf = r["window_flood"]
+    stall = wf.get("stall", {})
+    rows = [
+        ("raw paho subscriber", f(r["raw"]["rate"], "{:,.0f} msg/s"), "ceiling"),
+        ("record (decode+journal+ack)", f(r["record"]["rate"], "{:,.0f} msg/s"),
+         f"{r['record']['ratio_to_raw']:.2f} x raw (target >= 0.80)"),
+        ("window flood: published", f(wf.get("published"), "{:,}"),
+         f"{f(wf.get('achieved_rate'), '{:,.0f}')}/s of {wf['target_rate']:,}/s target"),
+        ("window flood: journaled", f(wf.get("journaled"), "{:,}"),
+         "nothing lost" if wf.get("journaled") == wf.get("published") else "MISMATCH"),
+        ("window flood: stall p50 / p99 / max",
+         f"{f(stall.get('p50_ms'))} / {f(stall.get('p99_ms'))} / {f(stall.get('max_ms'))} ms",
+         "target p99 <= 50 ms"),
+        ("window flood: peak memory", f(wf.get("peak_rss_mb"), "{:,.0f} MB"), "target <= 500 MB"),
+        ("journal first page (push log)",
+         f(r["journal"]["push_log_first_page_ms"], "{:.1f} ms"),
+         f"{r['journal']['rows']:,} rows, target <= 50 ms"),
+        ("journal first page (device history)",
+         f(r["journal"]["device_history_first_page_ms"], "{:.1f} ms"), "target <= 50 ms"),
+        ("start-up to painted window", f(r["startup"]["startup_s"], "{:.2f} s"),
+         "target <= 2 s"),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    lines = [f"SealDesk benchmark ({'quick' if r['quick'] else 'full'}, {r['cpu_count']} cores, "
+             f"broker {r['broker']})"]
+    lines += [f"  {a:<{width}}  {b:>22}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
