@@ -17,7 +17,7 @@ from app.recorder import Recorder
 from app.sim.fleet import Fleet
 from app.ui.context import AppContext, Connections, Selection
 from app.ui.feed import LiveFeed
-from app.ui.panels.alarms.model import ACK, ALARM, CRITICAL_BG, AlarmFilterProxy
+from app.ui.panels.alarms.model import ACK, ALARM, CRITICAL_BG, POSITION, AlarmFilterProxy
 from app.ui.panels.alarms.notify import CriticalNotifier
 from app.ui.panels.alarms.widget import AlarmsPanel, load_critical
 from app.ui.session import Session
@@ -95,7 +95,7 @@ def test_live_alarms_decoded_and_model_is_sound(rig, panel, qtbot, qtmodeltester
     assert names == ["SOS", "Unknown alarm 999", "Low power"]  # newest first
     assert m.index(0, 1).data() == d[2]
     assert m.index(0, ACK).data() == "not yet"
-    assert m.index(0, 4).data() != ""  # position or "no fix"
+    assert m.index(0, POSITION).data() != ""  # position or "no fix"
     qtmodeltester.check(m)
     qtmodeltester.check(panel.proxy)
     # unknown type appears in the type filter
@@ -210,6 +210,7 @@ def test_default_notification_beeps_and_shows_banner_without_tray(rig, panel, qt
     qtbot.waitUntil(lambda: panel.banner.isVisibleTo(panel))
     assert beeps == [1]
     assert "SOS" in panel.banner_label.text()
+    assert panel.banner_label.text().startswith("⚠ 1 critical alarm waiting for acknowledgement")
     # acknowledging the last critical alarm takes the banner away
     panel.acknowledge(list(panel.model.unacked))
     assert not panel.banner.isVisibleTo(panel)

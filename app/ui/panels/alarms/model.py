@@ -20,17 +20,18 @@ from app.ui.widgets.live_table import (
     position_text,
 )
 
-TIME, DEVICE, ALARM, CODE, POSITION, SPEED, DESCRIPTION, ACK = range(8)
-HEADERS = ("Time", "Device", "Alarm", "Code", "Position", "Speed", "Description", "Acknowledged")
+# Acknowledged comes before the wide, often empty columns so that it is always in sight.
+TIME, DEVICE, ALARM, CODE, ACK, POSITION, SPEED, DESCRIPTION = range(8)
+HEADERS = ("Time", "Device", "Alarm", "Code", "Acknowledged", "Position", "Speed", "Description")
 TOOLTIPS = (
     "When the alarm reached SealDesk (local time)",
     "Device id",
     "Alarm type",
     "Alarm code (alarmType)",
+    "Who acknowledged it and when",
     "Latitude, longitude where the device raised it",
     "Speed when raised",
     "Text the device sent with the alarm",
-    "Who acknowledged it and when",
 )
 
 CRITICAL_BG = QColor("#b3261e")
@@ -100,10 +101,10 @@ def make_row(push_id: int, device: str, at: float, data: dict[str, Any],
         device,
         name,
         "" if code is None else str(code),
+        "",  # acknowledged: computed when shown
         pos_text,
         "" if speed is None else f"{speed:g} km/h",
         describe,
-        "",
     )
     return AlarmRow(push_id, device, at, code, name, pos, speed, describe, device_time, cells,
                     acked_at, acked_by)

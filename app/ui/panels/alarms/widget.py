@@ -75,14 +75,14 @@ from app.ui.widgets.live_table import (
 log = logging.getLogger(__name__)
 
 SETTINGS_CRITICAL = "alarms/critical"
-SETTINGS_HEADER = "alarms/header"
+SETTINGS_HEADER = "alarms/header_v2"  # v2: Acknowledged moved after Code
 SETTINGS_MAX_ROWS = "alarms/max_rows"
 ACK_KEYS = {
     Qt.Key.Key_Space.value,
     QKeySequence("Ctrl+Shift+A")[0].toCombined(),
 }
-DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, ALARM: 200, CODE: 50, POSITION: 160, SPEED: 70,
-                  DESCRIPTION: 160, ACK: 150}
+DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, ALARM: 210, CODE: 50, ACK: 150, POSITION: 150,
+                  SPEED: 70, DESCRIPTION: 160}
 
 
 def load_critical(settings) -> set[int] | None:
@@ -183,6 +183,7 @@ class AlarmsPanel(QWidget):
         self.exporter = CsvExporter(self)
         self.exporter.sig_done.connect(self._on_export_done)
         self._tray: QSystemTrayIcon | None = None
+        self._last_notice = ""
         self.history_done = False
 
         self._build()
@@ -392,8 +393,13 @@ class AlarmsPanel(QWidget):
         if not self.history_done:
             parts.append("loading history…")
         self.status_label.setText(" · ".join(parts))
-        if not critical and not self.banner.isHidden():
-            self.banner.hide()
+        if not critical:
+            if not self.banner.isHidden():
+                self.banner.hide()
+        elif self._last_notice:
+            self.banner_label.setText(
+                f"⚠ {thousands(critical)} critical alarm{'s' if critical != 1 else ''} "
+                f"waiting for acknowledgement — latest: {self._last_notice}")
 
     # -- selection --------------------------------------------------------------------------
 
@@ -517,10 +523,10 @@ class AlarmsPanel(QWidget):
                 self._tray.show()
             self._tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Critical, 10_000)
         # The banner also shows in the panel: a tray balloon is easy to miss.
-        stamp = time.strftime("%H:%M:%S")
-        self.banner_label.setText(f"⚠ {title}  ({stamp})")
+        self._last_notice = f"{title} ({time.strftime('%H:%M:%S')})"
         self.banner_label.setToolTip(message)
         self.banner.show()
+        self._update_status()
 
     # -- export ------------------------------------------------------------------------------
 

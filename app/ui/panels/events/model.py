@@ -161,6 +161,8 @@ class EventTableModel(LiveTableModel):
                 return f"waybill GUID {row.waybill_guid}\nwaybill No {row.waybill_no}"
             if column == WAYBILL and row.describe:
                 return row.describe
+            if column == EVENT:
+                return row.cells[EVENT]
             if column == PASSWORD and row.password and not self.show_passwords:
                 return "Hidden — tick 'Show passwords' to see it"
         return None
