@@ -197,7 +197,7 @@ class ConnectionsModel(QAbstractTableModel):
             if col == 0:
                 return row.label
             if col == 1:
-                return f"{row.address}{'  (TLS)' if row.tls else ''}"
+                return f"{row.address}{' TLS' if row.tls else ''}"
             if col == 2:
                 return self.describe(row.name)[0]
         elif role == Qt.ItemDataRole.DecorationRole and col == 2:
@@ -258,14 +258,18 @@ class ConnectionPanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
+        # Long states ("…; retrying in 4 s") wrap rather than lose their end. A handful of
+        # profiles, so rows may size to their contents.
+        self.view.setWordWrap(True)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the port in sight
         self.view.verticalHeader().hide()
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.view.setShowGrid(False)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        self.view.setColumnWidth(0, 130)
-        self.view.setColumnWidth(1, 150)
+        self.view.setColumnWidth(0, 110)
+        self.view.setColumnWidth(1, 185)
         self.view.doubleClicked.connect(lambda _i: self.connect_selected())
         self.view.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
         self.model.dataChanged.connect(lambda *_: self._update_buttons())
@@ -404,6 +408,7 @@ class ConnectionPanel(QWidget):
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.info_label.setText(text)
+        self.info_label.setVisible(bool(text))
         self.info_label.setStyleSheet(
             f"color: {STATUS_COLOURS['error'].name()};" if error else "")
 
