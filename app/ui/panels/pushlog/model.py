@@ -43,6 +43,7 @@ from app.ui.panels.pushlog.query import (
     PushFilter,
     fetch_newer,
     fetch_page,
+    full_local_time,
     row_from_record,
 )
 
@@ -220,6 +221,8 @@ class PushLogModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.FontRole and col == COL_ERRORS:
                 return self._bold
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_TIME:
+                return f"{full_local_time(row.received_at)} · push #{row.id}"
             if col == COL_ERRORS and row.errors:
                 return row.cells[COL_ERRORS]
             if col == COL_SUMMARY:

@@ -161,10 +161,23 @@ class LogRow:
     first_error: str
 
 
+_THIS_YEAR = time.localtime().tm_year
+
+
 def local_time(ts: float) -> str:
+    """'25 Nov 19:45:33.405' (local); the year only when it is not this one."""
     whole = int(ts)
     ms = min(999, round((ts - whole) * 1000))
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(whole)) + f".{ms:03d}"
+    t = time.localtime(whole)
+    fmt = "%d %b %H:%M:%S" if t.tm_year == _THIS_YEAR else "%d %b %Y %H:%M:%S"
+    return time.strftime(fmt, t) + f".{ms:03d}"
+
+
+def full_local_time(ts: float) -> str:
+    whole = int(ts)
+    ms = min(999, round((ts - whole) * 1000))
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(whole)) + f".{ms:03d} " + \
+        time.strftime("%Z", time.localtime(whole))
 
 
 def make_row(
@@ -346,7 +359,10 @@ def _event_summary(f: dict[str, Any]) -> str:
     extra = []
     card = f.get("card")
     if isinstance(card, str) and card:
-        extra.append(f"card {card}")
+        if head.endswith("— card"):
+            head += f" {card}"
+        else:
+            extra.append(f"card {card}")
     waybill = f.get("describe.waybillNo")
     if waybill:
         extra.append(f"waybill {waybill}")

@@ -1,0 +1,177 @@
+"""The selected push, raw and decoded side by side, with its errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QPalette
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.journal.export import raw_text
+from app.journal.store import JournalRow
+
+MAX_SHOWN = 256 * 1024  # bytes of a payload shown; copy always takes everything
+
+
+def hex_dump(data: bytes, limit: int = MAX_SHOWN) -> str:
+    lines = []
+    for off in range(0, min(len(data), limit), 16):
+        chunk = data[off: off + 16]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{off:06x}  {hexes:<47}  {text}")
+    if len(data) > limit:
+        lines.append(f"… {len(data) - limit:,} more bytes")
+    return "\n".join(lines)
+
+
+def escaped(raw: bytes) -> str:
+    """Text with every byte that is not UTF-8 written as \\xNN."""
+    return raw_text(raw).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def format_raw(raw: bytes) -> tuple[str, str]:
+    """(text to show, what it is). JSON is pretty-printed; bytes that are not UTF-8 as hex."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        shown = hex_dump(raw)
+        return (f"{shown}\n\nas text (\\xNN = not UTF-8):\n{escaped(raw[:MAX_SHOWN])}",
+                f"{len(raw):,} bytes · not UTF-8 (bad byte at {exc.start}) · hex")
+    if not text.strip():
+        return "", f"{len(raw):,} bytes · empty"
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return text[:MAX_SHOWN], f"{len(raw):,} bytes · not JSON · as received"
+    return (json.dumps(obj, indent=2, ensure_ascii=False)[:MAX_SHOWN],
+            f"{len(raw):,} bytes · JSON, pretty-printed")
+
+
+def format_decoded(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def _mono() -> Any:
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+class _Pane(QWidget):
+    def __init__(self, title: str, copy_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        top = QHBoxLayout()
+        self.title = QLabel(f"<b>{title}</b>")
+        self.note = QLabel("")
+        self.note.setStyleSheet("color: palette(placeholder-text);")
+        self.copy = QPushButton(copy_text)
+        self.copy.setEnabled(False)
+        top.addWidget(self.title)
+        top.addWidget(self.note, 1)
+        top.addWidget(self.copy)
+        lay.addLayout(top)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setFont(_mono())
+        lay.addWidget(self.text, 1)
+
+
+class DetailsPane(QWidget):
+    """Header (id, time, topic), raw | decoded side by side, and the errors."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.row: JournalRow | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 0, 0, 0)
+        lay.setSpacing(4)
+        self.header = QLabel("Select a push to see it raw and decoded.")
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header.setWordWrap(True)
+        lay.addWidget(self.header)
+        self.errors = QListWidget()
+        self.errors.setMaximumHeight(72)
+        self.errors.setVisible(False)
+        self.errors.setToolTip("What the decoder found wrong with this push")
+        lay.addWidget(self.errors)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.setChildrenCollapsible(False)
+        self.raw = _Pane("Raw", "Copy raw")
+        self.decoded = _Pane("Decoded", "Copy decoded")
+        self.split.addWidget(self.raw)
+        self.split.addWidget(self.decoded)
+        lay.addWidget(self.split, 1)
+        self.raw.copy.clicked.connect(self.copy_raw)
+        self.decoded.copy.clicked.connect(self.copy_decoded)
+
+    def show_row(self, row: JournalRow | None) -> None:
+        self.row = row
+        if row is None:
+            self.header.setText("Select a push to see it raw and decoded.")
+            for pane in (self.raw, self.decoded):
+                pane.text.clear()
+                pane.note.clear()
+                pane.copy.setEnabled(False)
+            self.errors.clear()
+            self.errors.setVisible(False)
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.received_at))
+        ms = min(999, round((row.received_at % 1) * 1000))
+        where = " · ".join(x for x in (row.source, row.profile) if x)
+        dev = row.device or "no device"
+        if row.sublock:
+            dev += f" / sub-lock {row.sublock}"
+        self.header.setText(
+            f"<b>#{row.id}</b> · {stamp}.{ms:03d} · <b>{row.kind}</b> · {dev} · {where}"
+            f"<br><span style='font-family:monospace'>{_html(row.topic)}</span>"
+        )
+        text, note = format_raw(row.raw)
+        self.raw.text.setPlainText(text)
+        self.raw.note.setText(note)
+        self.decoded.text.setPlainText(format_decoded(row.data) if row.data else "")
+        self.decoded.note.setText("" if row.data else "nothing decoded")
+        self.raw.copy.setEnabled(True)
+        self.decoded.copy.setEnabled(bool(row.data))
+        self.errors.clear()
+        if row.errors:
+            self.errors.addItems([f"⚠ {e}" for e in row.errors])
+            red = "#ff9d96" if self.palette().color(QPalette.ColorRole.Base).lightness() < 128 \
+                else "#a3121f"
+            self.errors.setStyleSheet(f"color: {red};")
+        self.errors.setVisible(bool(row.errors))
+
+    def raw_for_copy(self) -> str:
+        if self.row is None:
+            return ""
+        try:
+            return self.row.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return escaped(self.row.raw)
+
+    def decoded_for_copy(self) -> str:
+        return format_decoded(self.row.data) if self.row is not None else ""
+
+    def copy_raw(self) -> None:
+        QGuiApplication.clipboard().setText(self.raw_for_copy())
+
+    def copy_decoded(self) -> None:
+        QGuiApplication.clipboard().setText(self.decoded_for_copy())
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

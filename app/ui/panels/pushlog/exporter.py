@@ -1,0 +1,95 @@
+"""Export of the push log's current filter to CSV or JSONL, on a worker thread.
+
+The rows come from the worker's own journal connection in keyset pages (never the whole
+result in memory, never a long read transaction), through app/journal/export.py's
+writers, into `<file>.part`, renamed over the target only when complete — a cancelled
+or failed export leaves no half file behind. The export stops at the newest id that
+existed when it started, so a busy journal cannot make it run forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.journal.export import write_csv, write_jsonl
+from app.journal.store import Journal, JournalRow
+from app.ui.panels.pushlog.query import Cancelled, PushFilter, count_rows, iter_rows, max_id
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"csv": write_csv, "jsonl": write_jsonl}
+
+
+class ExportJob(QThread):
+    sig_progress_changed = Signal(int, int)  # rows written, total (0 while unknown)
+    sig_export_finished = Signal(int, str, str)  # rows written, path, error ("" when done)
+
+    def __init__(
+        self,
+        journal_path: str,
+        flt: PushFilter,
+        path: str,
+        fmt: str,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}")
+        self.journal_path = journal_path
+        self.flt = flt
+        self.path = path
+        self.fmt = fmt
+        self.written = 0
+        self.total = 0
+        self.error = ""
+        self._cancel = False
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def _cancelled(self) -> bool:
+        return self._cancel
+
+    def _counted(self, rows: Iterable[JournalRow]) -> Iterator[JournalRow]:
+        last = 0.0
+        for row in rows:
+            if self._cancel:
+                raise Cancelled()
+            yield row
+            self.written += 1
+            now = time.monotonic()
+            if now - last >= 0.1:
+                last = now
+                self.sig_progress_changed.emit(self.written, self.total)
+
+    def run(self) -> None:
+        part = self.path + ".part"
+        try:
+            with Journal(self.journal_path) as journal:
+                conn = journal.conn
+                top = max_id(conn)
+                if not self.flt.text:  # a text count is as slow as the export itself
+                    self.total = count_rows(conn, self.flt, max_id=top, cancelled=self._cancelled)
+                self.sig_progress_changed.emit(0, self.total)
+                writer = FORMATS[self.fmt]
+                with open(part, "w", encoding="utf-8", newline="") as out:
+                    rows = iter_rows(conn, self.flt, max_id=top, cancelled=self._cancelled)
+                    writer(self._counted(rows), out)
+            os.replace(part, self.path)
+        except Cancelled:
+            self.error = "cancelled"
+        except Exception as exc:  # reported in the panel
+            log.exception("push log export failed")
+            self.error = str(exc) or type(exc).__name__
+        finally:
+            if self.error and os.path.exists(part):
+                with contextlib.suppress(OSError):
+                    os.remove(part)
+        self.sig_progress_changed.emit(self.written, self.total)
+        self.sig_export_finished.emit(self.written, self.path, self.error)
