@@ -1,0 +1,500 @@
+"""The command console panel: compose → (confirm) → send → watch the reply, with history,
+unsolicited replies, bulk sends and the audit export.
+
+Nothing is ever re-sent automatically. "Retry" is an explicit action that composes a new
+command with a new serial and goes through the same confirmation as the original.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.commands import audit
+from app.commands.builder import Command, CommandError
+from app.commands.replies import label_reply
+from app.commands.tracker import TrackedCommand, UnsolicitedReply
+from app.fleet.state import FleetChange
+from app.ui.context import AppContext
+from app.ui.panels.commands.bulk import BulkDialog
+from app.ui.panels.commands.compose import ERROR_STYLE, MUTED_STYLE, ComposeWidget
+from app.ui.panels.commands.confirm import ConfirmDialog, mono_font
+from app.ui.panels.commands.console import CommandConsole, SendRefused
+from app.ui.panels.commands.history_model import (
+    ROW_ROLE,
+    STATE_COLOURS,
+    STATE_WORDS,
+    HistoryFilter,
+    HistoryModel,
+    HistoryRow,
+    UnsolicitedModel,
+)
+
+log = logging.getLogger(__name__)
+
+HISTORY_WIDTHS = (118, 110, 250, 52, 100, 260, 80, 80, 70)
+
+
+class CommandsPanel(QWidget):
+    sig_command_updated = Signal(str)  # device id whose command history changed
+    sig_export_done = Signal(str, int, str)  # path, rows, error
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("CommandsPanel")
+        self.ctx = ctx
+        self.console = CommandConsole(ctx, self)
+        self.confirm_dialog: ConfirmDialog | None = None
+        self.bulk_dialog: BulkDialog | None = None
+        self._follow: str | None = None  # history key to select once it appears
+
+        lay = QVBoxLayout(self)
+        self.compose = ComposeWidget(ctx, self.console, self)
+        lay.addWidget(self.compose)
+
+        actions = QHBoxLayout()
+        self.send_button = QPushButton("Send  (Ctrl+Return)")
+        self.send_button.setObjectName("commands_send")
+        self.send_button.setDefault(True)
+        self.bulk_button = QPushButton("Send to selection…")
+        self.bulk_button.setObjectName("commands_bulk_open")
+        self.bulk_button.setToolTip("The same command to every device selected in the tree "
+                                    "(or a pasted list), paced, with a summary")
+        self.timeout_label = QLabel("")
+        self.timeout_label.setStyleSheet(MUTED_STYLE)
+        actions.addWidget(self.send_button)
+        actions.addWidget(self.bulk_button)
+        actions.addStretch(1)
+        actions.addWidget(self.timeout_label)
+        lay.addLayout(actions)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+
+        # -- history + reply -------------------------------------------------------------
+        self.tabs = QTabWidget()
+        lay.addWidget(self.tabs, 1)
+        hist = QWidget()
+        hl = QVBoxLayout(hist)
+        hl.setContentsMargins(0, 4, 0, 0)
+        bar = QHBoxLayout()
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("commands_search")
+        self.search_edit.setPlaceholderText("Search device, command text, state…")
+        self.search_edit.setClearButtonEnabled(True)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setToolTip("Send the selected command again, with a new serial "
+                                     "(never automatic)")
+        self.retry_button.setEnabled(False)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Export the audit (journal) rows matching the search")
+        bar.addWidget(self.search_edit, 1)
+        bar.addWidget(self.retry_button)
+        bar.addWidget(self.export_button)
+        hl.addLayout(bar)
+
+        self.model = HistoryModel(parent=self)
+        self.proxy = HistoryFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setObjectName("commands_history")
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        h = self.table.horizontalHeader()
+        h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        h.setStretchLastSection(True)
+        for c, w in enumerate(HISTORY_WIDTHS):
+            self.table.setColumnWidth(c, w)
+
+        reply = QWidget()
+        rl = QVBoxLayout(reply)
+        rl.setContentsMargins(6, 0, 0, 0)
+        self.reply_title = QLabel("Select a command to see its reply.")
+        self.reply_title.setWordWrap(True)
+        self.reply_title.setTextFormat(Qt.TextFormat.RichText)
+        self.reply_note = QLabel("")
+        self.reply_note.setWordWrap(True)
+        self.reply_note.setStyleSheet(MUTED_STYLE)
+        self.reply_table = QTableWidget(0, 2)
+        self.reply_table.setObjectName("commands_reply")
+        self.reply_table.setHorizontalHeaderLabels(["Field", "Value"])
+        self.reply_table.verticalHeader().hide()
+        self.reply_table.verticalHeader().setDefaultSectionSize(22)
+        self.reply_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.reply_table.horizontalHeader().setStretchLastSection(True)
+        self.reply_table.setColumnWidth(0, 150)
+        rl.addWidget(self.reply_title)
+        rl.addWidget(self.reply_note)
+        rl.addWidget(self.reply_table, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(reply)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        hl.addWidget(self.splitter, 1)
+        self.tabs.addTab(hist, "History")
+
+        self.unsolicited_model = UnsolicitedModel(parent=self)
+        self.unsolicited_table = QTableView()
+        self.unsolicited_table.setObjectName("commands_unsolicited")
+        self.unsolicited_table.setModel(self.unsolicited_model)
+        self.unsolicited_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.unsolicited_table.verticalHeader().hide()
+        self.unsolicited_table.horizontalHeader().setStretchLastSection(True)
+        for c, w in enumerate((118, 120, 90, 420)):
+            self.unsolicited_table.setColumnWidth(c, w)
+        un = QWidget()
+        ul = QVBoxLayout(un)
+        ul.setContentsMargins(0, 4, 0, 0)
+        note = QLabel("Replies that matched no open command: late answers, or commands sent "
+                      "by someone else.")
+        note.setStyleSheet(MUTED_STYLE)
+        note.setWordWrap(True)
+        ul.addWidget(note)
+        ul.addWidget(self.unsolicited_table, 1)
+        self.tabs.addTab(un, "Unsolicited (0)")
+
+        # -- wiring ------------------------------------------------------------------------
+        self.send_button.clicked.connect(self.send_current)
+        self.compose.sig_send_requested.connect(self.send_current)
+        self.compose.sig_preview_changed.connect(self._preview_changed)
+        for seq in ("Ctrl+Return", "Ctrl+Enter"):
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(self.send_current)
+        self.bulk_button.clicked.connect(self.open_bulk)
+        self.search_edit.textChanged.connect(self.proxy.set_needle)
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.export_button.clicked.connect(self._export_clicked)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._show_selected())
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.unsolicited_table.selectionModel().selectionChanged.connect(
+            lambda *_: self._show_unsolicited())
+        self.model.sig_rows_changed.connect(self._rows_changed)
+        self.console.sig_command_changed.connect(self._on_command)
+        self.console.sig_unsolicited_received.connect(self._on_unsolicited)
+        self.sig_export_done.connect(self._export_done)
+        ctx.selection.sig_device_selected.connect(self._on_device_selected)
+        ctx.feed.sig_batch.connect(self._on_batch)
+        ctx.connections.sig_state_changed.connect(lambda *_: self.compose.refresh_profiles())
+
+        self.model.load(HistoryRow.from_audit(r) for r in self.console.history(1000))
+        if ctx.selection.device_id:
+            self.compose.set_device(ctx.selection.device_id)
+        self._update_timeout_label()
+        self._preview_changed()
+
+    # ---- inputs from the app -------------------------------------------------------------
+
+    def _on_device_selected(self, device_id: str) -> None:
+        if device_id:
+            self.compose.set_device(device_id)
+
+    def _on_batch(self, change: FleetChange) -> None:
+        # Pairing is done on the writer thread (see console.py); here only the pickers.
+        if change.new_devices:
+            self.compose.refresh_devices()
+            if self.compose.device() in change.new_devices:
+                self.compose._device_changed(self.compose.device())
+        if change.new_sublocks and any(d == self.compose.device()
+                                       for d, _ in change.new_sublocks):
+            self.compose._refresh_sublocks()
+
+    def _update_timeout_label(self) -> None:
+        self.timeout_label.setText(f"reply timeout {self.console.tracker.timeout_s:g} s")
+
+    def _preview_changed(self) -> None:
+        self.send_button.setEnabled(self.compose.command is not None
+                                    and bool(self.compose.profile()))
+        self.bulk_button.setEnabled(self.compose.template() is not None
+                                    or bool(self.compose.free_edit.text().strip()))
+
+    # ---- sending -------------------------------------------------------------------------
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(ERROR_STYLE if error else "")
+
+    def send_current(self) -> None:
+        self.compose.update_preview()
+        c = self.compose.command
+        if c is None:
+            self._say(f"Not sent: {self.compose.error}", error=True)
+            return
+        profile = self.compose.profile()
+        if not profile:
+            self._say("Not sent: no connected profile.", error=True)
+            return
+        self._send_checked(c, profile)
+
+    def _send_checked(self, c: Command, profile: str) -> None:
+        """Dangerous commands go through the typed confirmation first; others straight out."""
+        if c.dangerous:
+            self._confirm(c, lambda: self._publish(c, profile))
+        else:
+            self._publish(c, profile)
+
+    def _confirm(self, c: Command, then: Callable[[], None]) -> None:
+        if self.confirm_dialog is not None:
+            self.confirm_dialog.deleteLater()
+        dlg = ConfirmDialog(expected=c.device, reason=c.reason, texts=[c.text],
+                            target=f"device {c.device}", parent=self)
+        self.confirm_dialog = dlg
+        dlg.accepted.connect(then)
+        dlg.rejected.connect(lambda: self._say(f"Cancelled: nothing sent to {c.device}."))
+        dlg.open()
+
+    def _publish(self, c: Command, profile: str) -> int | None:
+        try:
+            cid = self.console.send(c, profile)
+        except SendRefused as exc:
+            self._say(f"Not sent: {exc}", error=True)
+            return None
+        tc = self.console.tracker.get(cid)
+        if tc.state.value == "failed":
+            self._say(f"Not sent: {tc.reason}", error=True)
+        else:
+            self._say(f"Sent {c.text} to {c.device} via {profile}; waiting for {c.name} "
+                      f"(up to {self.console.tracker.timeout_s:g} s).")
+        self._follow = f"t{cid}"
+        self.compose.update_preview()  # the next serial
+        return cid
+
+    # ---- tracker → views -------------------------------------------------------------------
+
+    def _on_command(self, tc: TrackedCommand) -> None:
+        self.model.upsert(HistoryRow.from_tracked(tc, self.console.tracker.timeout_s))
+
+    def _on_unsolicited(self, u: UnsolicitedReply) -> None:
+        self.unsolicited_model.add([u])
+        self.tabs.setTabText(1, f"Unsolicited ({self.unsolicited_model.rowCount()})")
+
+    def _rows_changed(self, keys: list[str]) -> None:
+        devices = []
+        for k in keys:
+            r = self.model.row_by_key(k)
+            if r is not None and r.device not in devices:
+                devices.append(r.device)
+        if self._follow in keys:
+            self.select_key(self._follow)
+            self._follow = None
+        else:
+            self._show_selected()
+        for d in devices:
+            self.sig_command_updated.emit(d)
+
+    def select_key(self, key: str) -> None:
+        r = self.model.display_row_of(key)
+        if r < 0:
+            return
+        pi = self.proxy.mapFromSource(self.model.index(r, 0))
+        if pi.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                pi, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(pi)
+        self._show_selected()
+
+    def selected_row(self) -> HistoryRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.proxy.data(rows[0], ROW_ROLE)
+
+    # ---- the reply pane --------------------------------------------------------------------
+
+    def _fill_fields(self, fields: list[tuple[str, str]]) -> None:
+        self.reply_table.setRowCount(len(fields))
+        for i, (label, value) in enumerate(fields):
+            a, b = QTableWidgetItem(label), QTableWidgetItem(value)
+            b.setFont(mono_font())
+            self.reply_table.setItem(i, 0, a)
+            self.reply_table.setItem(i, 1, b)
+
+    def _show_selected(self) -> None:
+        row = self.selected_row()
+        self.retry_button.setEnabled(row is not None and not row.open)
+        if row is None:
+            return
+        colour = STATE_COLOURS.get(row.state)
+        word = STATE_WORDS.get(row.state, row.state)
+        head = (f"<span style='color:{colour.name() if colour else ''}; font-weight:bold'>"
+                f"{word.upper()}</span> &nbsp;<code>{row.text}</code> → <b>{row.device}</b>")
+        if row.state == "answered":
+            t = row.answered_in
+            note = f"{row.reply_type or row.name} reply" + (f" in {t:.2f} s" if t is not None
+                                                             else "")
+            fields = label_reply(row.reply_type or row.name, row.reply)
+        elif row.state == "failed":
+            note = f"Failed: {row.reason}"
+            fields = label_reply("", row.reply) if row.reply is not None else []
+        elif row.state == "timed_out":
+            note = (f"{row.reason or 'No reply'}. The device may be asleep or out of coverage "
+                    "and may still act on it. Nothing is re-sent automatically: use Retry "
+                    "(new serial) if needed.")
+            fields = []
+        elif row.audit_id is not None:
+            note = "No outcome recorded: sent in an earlier session that closed before a reply."
+            fields = []
+        else:
+            note = f"Waiting for the {row.name} reply…"
+            fields = []
+        self.reply_title.setText(head)
+        self.reply_note.setText(note + f"  ·  serial {row.serial or '—'} · {row.operator} · "
+                                f"{row.profile}")
+        self._fill_fields(fields)
+
+    def _show_unsolicited(self) -> None:
+        rows = self.unsolicited_table.selectionModel().selectedRows()
+        if not rows:
+            return
+        u: UnsolicitedReply = self.unsolicited_model.data(rows[0], ROW_ROLE)
+        self.reply_title.setText(f"<b>UNSOLICITED</b> {u.command_type or ''} from "
+                                 f"<b>{u.device}</b>")
+        self.reply_note.setText("Matched no open command.")
+        self._fill_fields(label_reply(u.command_type or "", u.content))
+
+    # ---- retry -----------------------------------------------------------------------------
+
+    def retry_selected(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        if row.open:
+            self._say("Still waiting for this command's outcome; retry once it has one.",
+                      error=True)
+            return
+        try:
+            if row.tracker_id is not None:
+                c = self.console.retry(row.tracker_id)
+            else:
+                c = self.console.retry_audit(row.text, row.device)
+        except (ValueError, CommandError) as exc:
+            self._say(f"Cannot retry: {exc}", error=True)
+            return
+        profiles = self.console.connected_profiles()
+        profile = row.profile if row.profile in profiles else self.compose.profile()
+        self._send_checked(c, profile)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        idx = self.table.indexAt(pos)
+        if not idx.isValid():
+            return
+        row: HistoryRow = self.proxy.data(idx, ROW_ROLE)
+        menu = QMenu(self)
+        retry = QAction("Retry (new serial)", menu)
+        retry.setEnabled(not row.open)
+        retry.triggered.connect(self.retry_selected)
+        menu.addAction(retry)
+        copy = QAction("Copy command text", menu)
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(row.text))
+        menu.addAction(copy)
+        show = QAction(f"Select {row.device} in the tree", menu)
+        show.triggered.connect(lambda: self.ctx.selection.select(row.device))
+        menu.addAction(show)
+        edit = QAction("Edit as free text", menu)
+        edit.triggered.connect(lambda: self._edit_as_text(row))
+        menu.addAction(edit)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _edit_as_text(self, row: HistoryRow) -> None:
+        self.compose.set_device(row.device)
+        text = row.text
+        if row.serial is not None:  # drop the old serial: a new one is put in when sent
+            parts = text.strip("()").split(",")
+            text = ",".join(parts[3:]) if len(parts) >= 5 else text
+        self.compose.set_free_text(text)
+
+    # ---- bulk ------------------------------------------------------------------------------
+
+    def open_bulk(self, devices: list[str] | None = None) -> BulkDialog | None:
+        tpl = self.compose.template()
+        describe = tpl.label if tpl is not None else self.compose.free_edit.text().strip()
+        ids = list(devices) if devices else list(self.ctx.selection.device_ids)
+        if self.bulk_dialog is not None:
+            self.bulk_dialog.close()
+            self.bulk_dialog.deleteLater()
+        dlg = BulkDialog(self.console, self.compose.build_command, ids, describe,
+                         self.compose.profile(), self)
+        self.bulk_dialog = dlg
+        dlg.show()
+        return dlg
+
+    # ---- export ----------------------------------------------------------------------------
+
+    def _export_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export command audit", "commands.csv",
+                                              "CSV (*.csv)")
+        if path:
+            self.export_audit(path)
+
+    def export_audit(self, path: str, needle: str | None = None) -> threading.Thread:
+        """The journal rows matching the search box (or all), written off the GUI thread."""
+        needle = self.search_edit.text().strip() if needle is None else needle
+        is_device = needle in self.ctx.fleet.devices
+        journal = self.ctx.journal_path
+
+        def run() -> None:
+            try:
+                conn = audit.connect(journal)
+                try:
+                    rows = audit.search(conn, device=needle if is_device else None,
+                                        text=None if is_device or not needle else needle,
+                                        limit=10_000_000)
+                    n = audit.export_csv(rows, path)
+                finally:
+                    conn.close()
+            except Exception as exc:
+                self.sig_export_done.emit(path, 0, str(exc))
+                return
+            self.sig_export_done.emit(path, n, "")
+
+        self._say(f"Exporting to {path}…")
+        t = threading.Thread(target=run, name="command-export", daemon=True)
+        t.start()
+        return t
+
+    def _export_done(self, path: str, n: int, error: str) -> None:
+        if error:
+            self._say(f"Export failed: {error}", error=True)
+        else:
+            self._say(f"Exported {n} command(s) to {path}.")
+
+    # ---- life --------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        if self.bulk_dialog is not None:
+            self.bulk_dialog.cancel()
+        self.model.flush()
+        self.console.close()
+
+
+__all__ = ["CommandsPanel"]
