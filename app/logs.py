@@ -1,0 +1,106 @@
+"""The log file: rotating, in the user's log folder (app.paths.log_dir), never a secret in it.
+
+`setup()` is called once at the start of the window. Passwords, their MD5, access keys and
+tokens are masked in every line, whatever the code that logged them wrote: the formatter
+rewrites the finished line (message, arguments and traceback alike).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+import threading
+from pathlib import Path
+
+LOG_NAME = "sealdesk.log"
+MAX_BYTES = 2 * 1024 * 1024
+BACKUPS = 5
+FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
+
+MASK = "***"
+
+# key=value, key: value, "key": "value", --key value — for every key that names a secret.
+_SECRET_KEYS = r"(?:password(?:[_-]?md5)?|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|" \
+               r"authorization|credentials?)"
+_KEY_VALUE = re.compile(
+    rf"""(?P<key>["']?(?:--)?{_SECRET_KEYS}["']?\s*(?:=|:|\s)\s*)(?P<quote>["']?)(?P<value>(?:(?:bearer|basic)\s+)?[^\s"',;&}}\])]+)""",
+    re.IGNORECASE,
+)
+# A bare 32-hex-digit string is what the vendor wants as a password: an MD5.
+_MD5 = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])")
+# Credentials inside URLs: scheme://user:password@host
+_URL_USERINFO = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE)
+
+_lock = threading.Lock()
+_handler: logging.Handler | None = None
+
+
+def redact(text: str) -> str:
+    """`text` with every secret masked."""
+    text = _KEY_VALUE.sub(lambda m: f"{m['key']}{m['quote']}{MASK}", text)
+    text = _URL_USERINFO.sub(lambda m: f"{m['head']}{MASK}@", text)
+    return _MD5.sub(MASK, text)
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def log_file() -> Path:
+    from app.paths import log_dir
+
+    return log_dir() / LOG_NAME
+
+
+def setup(level: int = logging.INFO, *, directory: Path | None = None) -> Path | None:
+    """Send the root logger to a rotating file; idempotent. Returns the file, or None when the
+    log folder cannot be written (the program runs on without a log rather than not at all)."""
+    global _handler
+    with _lock:
+        if _handler is not None:
+            name = getattr(_handler, "baseFilename", "")
+            return Path(name) if name else None
+        try:
+            path = (directory / LOG_NAME) if directory else log_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+            )
+        except OSError as exc:
+            print(f"SealDesk: no log file ({exc})", file=sys.stderr)
+            return None
+        handler.setFormatter(RedactingFormatter(FORMAT))
+        handler.setLevel(level)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        if root.level == logging.NOTSET or root.level > level:
+            root.setLevel(level)
+        _handler = handler
+        _install_excepthook()
+        return path
+
+
+def shutdown() -> None:
+    """Detach and close the file handler (tests; the interpreter does it at exit anyway)."""
+    global _handler
+    with _lock:
+        if _handler is not None:
+            logging.getLogger().removeHandler(_handler)
+            _handler.close()
+            _handler = None
+
+
+def _install_excepthook() -> None:
+    """Uncaught exceptions go to the log too: a windowed program has no console to show them."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+        if not issubclass(exc_type, KeyboardInterrupt):
+            logging.getLogger("sealdesk").critical("uncaught exception",
+                                                   exc_info=(exc_type, exc, tb))
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
