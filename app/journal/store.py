@@ -121,18 +121,14 @@ class Journal:
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            first = None
-            for row in rows:  # executemany cannot return ids; one prepared insert is as fast
-                cur.execute(_INSERT, row)
-                if first is None:
-                    first = cur.lastrowid
+            cur.executemany(_INSERT, rows)
+            last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        assert first is not None
-        # Rows were inserted in one transaction on one connection: ids are consecutive.
-        return list(range(first, first + len(rows)))
+        # One transaction, one writer, INTEGER PRIMARY KEY: the new ids are consecutive.
+        return list(range(last - len(rows) + 1, last + 1))
 
     # -- reading -------------------------------------------------------------
 
