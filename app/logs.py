@@ -35,6 +35,7 @@ _URL_USERINFO = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@",
 
 _lock = threading.Lock()
 _handler: logging.Handler | None = None
+_extra: list[logging.Handler] = []
 
 
 def redact(text: str) -> str:
@@ -76,9 +77,18 @@ def setup(level: int = logging.INFO, *, directory: Path | None = None) -> Path |
         handler.setLevel(level)
         root = logging.getLogger()
         root.addHandler(handler)
+        if sys.stderr is not None:  # warnings stay visible on a console, as before (lastResort)
+            console = logging.StreamHandler(sys.stderr)
+            console.setLevel(logging.WARNING)
+            console.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+            root.addHandler(console)
+            _extra.append(console)
         if root.level == logging.NOTSET or root.level > level:
             root.setLevel(level)
         _handler = handler
+        for chatty in ("transitions", "amqtt", "asyncio"):  # state-machine chatter at INFO
+            if logging.getLogger(chatty).level == logging.NOTSET:
+                logging.getLogger(chatty).setLevel(logging.WARNING)
         _install_excepthook()
         return path
 
@@ -88,8 +98,10 @@ def shutdown() -> None:
     global _handler
     with _lock:
         if _handler is not None:
-            logging.getLogger().removeHandler(_handler)
-            _handler.close()
+            for h in [_handler, *_extra]:
+                logging.getLogger().removeHandler(h)
+                h.close()
+            _extra.clear()
             _handler = None
 
 

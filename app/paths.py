@@ -1,13 +1,14 @@
-"""Where SealDesk keeps its files: the platform's usual places (QStandardPaths), and bundled resources.
+"""Where SealDesk keeps its files (the platform's usual places, via QStandardPaths) and resources.
 
-| what | Linux | Windows | macOS |
-|---|---|---|---|
-| journal (data_dir) | ~/.local/share/SealDesk/SealDesk | %APPDATA%\\SealDesk\\SealDesk | ~/Library/Application Support/SealDesk/SealDesk |
-| logs (log_dir) | ~/.local/state/SealDesk/SealDesk/logs | %LOCALAPPDATA%\\SealDesk\\SealDesk\\logs | ~/Library/Logs/SealDesk |
-| settings (QSettings) | ~/.config/SealDesk/SealDesk.conf | registry HKCU\\Software\\SealDesk\\SealDesk | ~/Library/Preferences/com.sealdesk.SealDesk.plist |
+- journal, data_dir(): ~/.local/share/SealDesk/SealDesk (Linux),
+  %APPDATA%\\SealDesk\\SealDesk (Windows), ~/Library/Application Support/SealDesk/SealDesk (macOS)
+- logs, log_dir(): ~/.local/state/SealDesk/SealDesk/logs (Linux),
+  %LOCALAPPDATA%\\SealDesk\\SealDesk\\logs (Windows), ~/Library/Logs/SealDesk (macOS)
+- settings (QSettings): ~/.config/SealDesk/SealDesk.conf (Linux), the registry key
+  HKCU\\Software\\SealDesk\\SealDesk (Windows), ~/Library/Preferences/com.sealdesk.SealDesk.plist
 
-The XDG_* variables move the Linux folders as usual. Resources (icons) are found next to the
-source tree when run from source and inside the bundle (sys._MEIPASS) when frozen.
+The XDG_* variables move the Linux folders as usual. Resources (icons) are found in the source
+tree when run from source and inside the bundle (sys._MEIPASS) when frozen.
 """
 
 from __future__ import annotations

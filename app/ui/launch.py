@@ -46,15 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def user_data_dir() -> Path:
-    from PySide6.QtCore import QStandardPaths
-
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    path = Path(base or Path.home() / ".sealdesk")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.screenshot and args.quit_after is None:
@@ -64,10 +55,18 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app import logs, paths
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(APP_NAME)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    paths.set_identity()
+    logs.setup()
+    log.info("%s %s starting (frozen=%s)", APP_NAME, __version__, paths.frozen())
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(paths.resource_path("icons/sealdesk.png"))))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
@@ -83,7 +82,7 @@ def main(argv: list[str]) -> int:
     elif args.demo:
         journal_path = Path(tempfile.mkdtemp(prefix="sealdesk-demo-")) / "demo-journal.sqlite"
     else:
-        journal_path = user_data_dir() / "journal.sqlite"
+        journal_path = paths.journal_path()
 
     from app.ui.session import Session
 
