@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.journal.process_writer import ProcessJournalWriter
 from app.journal.writer import BatchListener, JournalWriter
 from app.transport.mqtt import MqttTransport, StateListener
 from app.transport.settings import ConnectionSettings
@@ -16,8 +17,12 @@ from app.transport.settings import ConnectionSettings
 class Recorder:
     """One journal writer fed by any number of MQTT profiles (and webhooks)."""
 
-    def __init__(self, journal_path: str | Path) -> None:
-        self.writer = JournalWriter(journal_path)
+    def __init__(self, journal_path: str | Path, *, in_process: bool = True) -> None:
+        """in_process=False decodes and journals in a child process (headless `record`)."""
+        if in_process:
+            self.writer: JournalWriter | ProcessJournalWriter = JournalWriter(journal_path)
+        else:
+            self.writer = ProcessJournalWriter(journal_path)
         self.transports: dict[str, MqttTransport] = {}
 
     def start(self) -> Recorder:
@@ -38,6 +43,10 @@ class Recorder:
         self.transports[name] = transport
         transport.start()
         return transport
+
+    def detach(self, name: str) -> MqttTransport | None:
+        """Forget a profile's transport without stopping it (the caller stops it)."""
+        return self.transports.pop(name, None)
 
     def disconnect(self, name: str) -> None:
         transport = self.transports.pop(name, None)

@@ -153,7 +153,9 @@ class MqttTransport:
         return client
 
     def _on_pre_connect(self, client, userdata) -> None:
-        self._set_state(ConnectionState(Phase.CONNECTING, attempt=self._attempt))
+        # Keep showing a refusal while retrying: "connecting…" would hide why it failed.
+        if not self.state.refused:
+            self._set_state(ConnectionState(Phase.CONNECTING, attempt=self._attempt))
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -185,10 +187,10 @@ class MqttTransport:
         self._connected.clear()
         if self._stopping:
             return
-        if self.state.phase is Phase.REFUSED:
-            reason = self.state.reason
-        else:
-            reason = "connection lost" if reason_code.is_failure else "disconnected by broker"
+        if self.state.phase is Phase.REFUSED or self.state.refused:
+            self._schedule_retry(self.state.reason, refused=True)
+            return
+        reason = "connection lost" if reason_code.is_failure else "disconnected by broker"
         self._schedule_retry(reason)
 
     def _on_connect_fail(self, client, userdata) -> None:
@@ -196,7 +198,7 @@ class MqttTransport:
         if not self._stopping:
             self._schedule_retry(_describe_os_error(self.client.last_error, self.settings))
 
-    def _schedule_retry(self, reason: str) -> None:
+    def _schedule_retry(self, reason: str, *, refused: bool = False) -> None:
         # Same arithmetic as paho's _reconnect_wait, so "retrying in N s" is true.
         if self._next_delay is None:
             self._next_delay = MIN_RETRY_S
@@ -205,7 +207,8 @@ class MqttTransport:
         self._attempt += 1
         self._set_state(
             ConnectionState(
-                Phase.WAITING, reason=reason, retry_in=self._next_delay, attempt=self._attempt
+                Phase.WAITING, reason=reason, retry_in=self._next_delay, attempt=self._attempt,
+                refused=refused,
             )
         )
 

@@ -20,6 +20,7 @@ class ConnectionState:
     reason: str = ""
     retry_in: float | None = None  # seconds until the next attempt, when WAITING
     attempt: int = 0
+    refused: bool = False  # WAITING after the broker said no: still a refusal, shown red
 
     def describe(self) -> str:
         if self.phase is Phase.CONNECTED:
@@ -28,6 +29,8 @@ class ConnectionState:
             return "connecting…" if self.attempt <= 1 else f"connecting (attempt {self.attempt})…"
         if self.phase is Phase.WAITING:
             why = f"{self.reason}; " if self.reason else ""
+            if self.refused:
+                why = f"refused: {why}"
             return f"{why}retrying in {self.retry_in:.0f} s"
         if self.phase is Phase.REFUSED:
             return f"refused: {self.reason}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -51,6 +52,7 @@ class Connections(QObject):
         self.recorder = recorder
         self.states: dict[str, ConnectionState] = {}
         self.settings: dict[str, ConnectionSettings] = {}
+        self.sig_state_changed.connect(self.track)
 
     def connect_profile(self, settings: ConnectionSettings) -> None:
         name = settings.profile or settings.client_id
@@ -59,7 +61,14 @@ class Connections(QObject):
         self.recorder.connect(settings, lambda st, n=name: self.sig_state_changed.emit(n, st))
 
     def disconnect_profile(self, name: str) -> None:
-        self.recorder.disconnect(name)
+        """Returns at once; the transport acknowledges what it has, then hangs up, off-thread."""
+        transport = self.recorder.detach(name)
+        if transport is not None:
+            writer = self.recorder.writer
+            threading.Thread(
+                target=lambda: (writer.flush(10), transport.stop()),
+                name=f"disconnect-{name}", daemon=True,
+            ).start()
         self.settings.pop(name, None)
         self.sig_state_changed.emit(name, ConnectionState(Phase.DISCONNECTED, "by user"))
 

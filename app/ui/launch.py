@@ -70,7 +70,8 @@ def main(argv: list[str]) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
-    settings = QSettings()
+    # The demo keeps its own settings: the user's profiles must not auto-connect into it.
+    settings = QSettings(APP_NAME, f"{APP_NAME} demo") if args.demo else QSettings()
     from app.ui.theme import apply_theme, follow_system
 
     theme = args.theme or str(settings.value("ui/theme", "system"))

@@ -211,7 +211,6 @@ class MainWindow(QMainWindow):
         self._states: dict[str, ConnectionState] = {}
 
     def _on_connection_state(self, name: str, state: ConnectionState) -> None:
-        self.ctx.connections.track(name, state)
         if state.phase is Phase.DISCONNECTED and state.reason == "by user":
             self._states.pop(name, None)
         else:
@@ -221,8 +220,8 @@ class MainWindow(QMainWindow):
             self.conn_label.setStyleSheet("")
             return
         parts = [f"{n}: {s.describe()}" for n, s in self._states.items()]
-        worst = max(self._states.values(), key=lambda s: _severity(s.phase)).phase
-        colour = STATUS_COLOURS[worst.value].name()
+        worst = max(self._states.values(), key=_severity)
+        colour = STATUS_COLOURS["refused" if worst.refused else worst.phase.value].name()
         self.conn_label.setText("● " + " | ".join(parts))
         self.conn_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
 
@@ -292,11 +291,13 @@ class MainWindow(QMainWindow):
         self.sig_closed.emit()
 
 
-def _severity(phase: Phase) -> int:
+def _severity(state: ConnectionState) -> int:
+    if state.refused:
+        return 5
     return {
         Phase.CONNECTED: 0,
         Phase.DISCONNECTED: 1,
         Phase.CONNECTING: 2,
         Phase.WAITING: 3,
         Phase.REFUSED: 4,
-    }[phase]
+    }[state.phase]
