@@ -88,11 +88,12 @@ def _drain_raw(host: str, port: int, client_id: str, n: int) -> DrainResult:
 
 
 def _drain_record(host: str, port: int, client_id: str, key: str, n: int,
-                  journal: Path) -> DrainResult:
-    recorder = Recorder(journal).start()
+                  journal: Path, in_process: bool = False) -> DrainResult:
+    recorder = Recorder(journal, in_process=in_process).start()
     done = threading.Event()
     stats = recorder.writer.stats
-    recorder.add_listener(lambda recs, ids: done.set() if stats.written + len(recs) >= n else None)
+    recorder.writer.add_commit_listener(
+        lambda count: done.set() if stats.written + count >= n else None)
     settings = ConnectionSettings(host=host, port=port, access_key=key, qos=1,
                                   client_id=client_id, clean_session=False,
                                   topics=(f"upload/{key}/#",))

@@ -61,6 +61,10 @@ class JournalWriter:
 
     # -- wiring --------------------------------------------------------------
 
+    def add_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Called on the writer thread with the number of pushes each commit stored."""
+        self._listeners.append(lambda records, ids: listener(len(records)))
+
     def add_listener(self, listener: BatchListener) -> None:
         """Called on the writer thread after each commit with (records, row ids)."""
         self._listeners.append(listener)

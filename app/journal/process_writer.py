@@ -1,0 +1,206 @@
+"""The journal writer in a child process, for headless recording at full speed.
+
+On two cores, one Python process cannot both take pushes off the socket (paho)
+and decode and journal them without the GIL halving the rate. `record` therefore
+decodes and commits in a child process: the parent only batches raw pushes
+across a pipe and acknowledges (QoS 1) each push once the child reports it
+committed. Same interface as `JournalWriter`, minus the decoded records for
+listeners (the window keeps the in-process writer: it needs the records).
+
+Uses the "spawn" start method everywhere, so it behaves the same on Windows.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from app.journal.writer import JournalWriter, WriterStats
+from app.protocol.push import RawPush
+
+log = logging.getLogger(__name__)
+
+CommitListener = Callable[[int], None]
+FLUSH_INTERVAL_S = 0.002
+MAX_BATCH = 2000
+
+
+def _child(conn: Connection, path: str) -> None:
+    """Child process: decode and commit each batch, then report the last sequence number."""
+    from app.journal.store import Journal
+    from app.protocol.decode import decode
+
+    writer = JournalWriter.__new__(JournalWriter)  # reuse its batch-writing policy only
+    journal = Journal(path)
+    conn.send(("ready",))
+    try:
+        while True:
+            msg = conn.recv()
+            batch: list[tuple] = []
+            tokens: list[int] = []
+            stop = False
+            while True:
+                if msg[0] == "batch":
+                    batch.extend(msg[1])
+                elif msg[0] == "flush":
+                    tokens.append(msg[1])
+                elif msg[0] == "stop":
+                    stop = True
+                if len(batch) >= MAX_BATCH * 4 or not conn.poll(0):
+                    break
+                msg = conn.recv()
+            if batch:
+                records = [
+                    decode(RawPush(source, topic, payload, at, profile), hint)
+                    for _seq, source, topic, payload, at, profile, hint in batch
+                ]
+                writer._write(journal, records)
+                errors = sum(1 for r in records if r.errors)
+                kinds: dict[str, int] = {}
+                for r in records:
+                    kinds[r.kind] = kinds.get(r.kind, 0) + 1
+                conn.send(("committed", batch[-1][0], len(batch), errors, kinds))
+            for token in tokens:
+                conn.send(("flushed", token))
+            if stop:
+                break
+    finally:
+        journal.close()
+        conn.send(("stopped",))
+
+
+class ProcessJournalWriter:
+    """Batches pushes to a child process that decodes and commits them."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.stats = WriterStats()
+        self._buf: deque[tuple] = deque()
+        self._acks: deque[tuple[int, Callable[[], object]]] = deque()
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._submitted = 0
+        self._listeners: list[CommitListener] = []
+        self._stopping = False
+        self._proc: mp.Process | None = None
+        self._conn: Connection | None = None
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Called (on a background thread) with the number of pushes each commit stored."""
+        self._listeners.append(listener)
+
+    def add_listener(self, listener) -> None:  # the window's kind of listener needs records
+        raise TypeError("ProcessJournalWriter passes no records; use add_commit_listener")
+
+    def start(self) -> ProcessJournalWriter:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=True)
+        self._proc = ctx.Process(target=_child, args=(child, self.path), daemon=True,
+                                 name="sealdesk-journal")
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(60) or parent.recv()[0] != "ready":
+            raise RuntimeError("journal process did not start")
+        self._sender = threading.Thread(target=self._send_loop, name="journal-send", daemon=True)
+        self._receiver = threading.Thread(target=self._recv_loop, name="journal-recv", daemon=True)
+        self._sender.start()
+        self._receiver.start()
+        return self
+
+    def submit(self, push: RawPush, kind_hint: str | None = None) -> None:
+        """Thread-safe, O(1): queue one push for the child."""
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            self._submitted += 1
+            self._buf.append((seq, push.source, push.topic, push.payload, push.received_at,
+                              push.profile, kind_hint))
+            if push.ack_token is not None:
+                self._acks.append((seq, push.ack_token))
+
+    @property
+    def pending(self) -> int:
+        return self._submitted - self.stats.written
+
+    def _send_loop(self) -> None:
+        assert self._conn is not None
+        while True:
+            self._wake.wait(FLUSH_INTERVAL_S)
+            self._wake.clear()
+            with self._lock:
+                items = list(self._buf)
+                self._buf.clear()
+            for i in range(0, len(items), MAX_BATCH):
+                self._conn.send(("batch", items[i:i + MAX_BATCH]))
+            if self._stopping and not items:
+                self._conn.send(("stop",))
+                return
+
+    def _recv_loop(self) -> None:
+        assert self._conn is not None
+        while True:
+            try:
+                msg = self._conn.recv()
+            except (EOFError, OSError):
+                log.error("journal process ended unexpectedly")
+                return
+            if msg[0] == "committed":
+                _, last_seq, n, errors, kinds = msg
+                self._ack_through(last_seq)
+                stats = self.stats
+                stats.with_errors += errors
+                for kind, count in kinds.items():
+                    stats.by_kind[kind] = stats.by_kind.get(kind, 0) + count
+                stats.batches += 1
+                stats.last_commit_at = time.time()
+                for listener in self._listeners:
+                    try:
+                        listener(n)
+                    except Exception:
+                        log.exception("commit listener failed")
+                with self._idle:
+                    stats.written += n
+                    self._idle.notify_all()
+            elif msg[0] == "stopped":
+                return
+
+    def _ack_through(self, last_seq: int) -> None:
+        acks = self._acks
+        while acks and acks[0][0] <= last_seq:
+            _, ack = acks.popleft()
+            try:
+                ack()
+            except Exception:
+                log.exception("acknowledgement failed")
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self.stats.written < self._submitted:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._proc is None:
+            return
+        self.flush(timeout)
+        self._stopping = True
+        self._wake.set()
+        self._sender.join(timeout)
+        self._receiver.join(timeout)
+        self._proc.join(timeout)
+        if self._proc.is_alive():
+            self._proc.terminate()
+        self._proc = None
