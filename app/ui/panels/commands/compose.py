@@ -148,7 +148,6 @@ class ComposeWidget(QWidget):
         self.device_edit.textChanged.connect(self._device_changed)
         self.profile_combo.currentIndexChanged.connect(lambda _i: self.update_preview())
         self.free_edit.textChanged.connect(lambda _t: self.update_preview())
-        self.free_edit.returnPressed.connect(self.sig_send_requested)
         self._rebuild_form()
 
     # ---- sources ----------------------------------------------------------------------
@@ -277,7 +276,6 @@ class ComposeWidget(QWidget):
                         w.setPlaceholderText("E0171E0365, E0171E0366 …")
                         w.setFont(mono_font())
                     w.textChanged.connect(lambda _t: self.update_preview())
-                    w.returnPressed.connect(self.sig_send_requested)
                 w.setObjectName(f"param_{p.name}")
                 rng = ""
                 if p.kind == "int" and p.min is not None and p.max is not None:

@@ -49,7 +49,8 @@ class CommandConsole(QObject):
         # GUI-thread reads (history, serial seeds): another connection, never shared.
         self.read_conn = audit.connect(ctx.journal_path)
         self.serials = SerialCounter(seed=self._seed)
-        self._reserved: dict[str, str] = {}
+        self._reserved: dict[str, str] = {}  # device → serial shown in the preview
+        self._issued: set[tuple[str, str]] = set()  # handed out by the counter, not yet sent
         self.tracker.add_listener(self._from_tracker)
         self.tracker.add_unsolicited_listener(self._from_unsolicited)
         ctx.connections.recorder.add_listener(self._on_batch)
@@ -104,11 +105,15 @@ class CommandConsole(QObject):
         what the preview shows is exactly what is sent)."""
         if device not in self._reserved:
             self._reserved[device] = self.serials.next(device)
+            self._issued.add((device, self._reserved[device]))
         return self._reserved[device]
 
     def take_serial(self, device: str) -> str:
         s = self._reserved.pop(device, None)
-        return s if s is not None else self.serials.next(device)
+        if s is None:
+            s = self.serials.next(device)
+            self._issued.add((device, s))
+        return s
 
     # ---- profiles -------------------------------------------------------------------
 
@@ -143,9 +148,10 @@ class CommandConsole(QObject):
         if not profile:
             raise SendRefused("choose a connection profile")
         key = self.access_key(profile)
+        issued = (command.device, command.serial) in self._issued
         if (
             command.serial is not None
-            and self._reserved.get(command.device) != command.serial
+            and not issued  # the counter's own serials are fresh; a typed one may repeat
             and self.serials.would_repeat(command.device, command.serial)
         ):
             raise SendRefused(
@@ -153,8 +159,11 @@ class CommandConsole(QObject):
                 " the platform would drop it"
             )
         if command.serial is not None:
-            self._reserved.pop(command.device, None)
-            self.serials.observe(command.device, command.serial)
+            self._issued.discard((command.device, command.serial))
+            if self._reserved.get(command.device) == command.serial:
+                del self._reserved[command.device]
+            elif not issued:
+                self.serials.observe(command.device, command.serial)
         cid = self.tracker.track(command, profile)
         try:
             info = self.ctx.connections.publish(profile, command.topic(key), command.text, 1)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -186,10 +186,11 @@ class CommandsPanel(QWidget):
         self.send_button.clicked.connect(self.send_current)
         self.compose.sig_send_requested.connect(self.send_current)
         self.compose.sig_preview_changed.connect(self._preview_changed)
-        for seq in ("Ctrl+Return", "Ctrl+Enter"):
-            sc = QShortcut(QKeySequence(seq), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(self.send_current)
+        self.send_action = QAction("Send", self)
+        self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.send_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.send_action.triggered.connect(self.send_current)
+        self.addAction(self.send_action)
         self.bulk_button.clicked.connect(self.open_bulk)
         self.search_edit.textChanged.connect(self.proxy.set_needle)
         self.retry_button.clicked.connect(self.retry_selected)
