@@ -25,8 +25,8 @@ from app.sim.runner import Simulator
 from app.transport.settings import ConnectionSettings
 from app.ui.context import AppContext, Connections, Selection
 from app.ui.feed import LiveFeed
-from app.ui.panels.commands import history_for
 from app.ui.panels.commands import compose as compose_mod
+from app.ui.panels.commands import history_for
 from app.ui.panels.commands.bulk import BulkModel, BulkRow
 from app.ui.panels.commands.history_model import HistoryModel, HistoryRow, UnsolicitedModel
 from app.ui.panels.commands.widget import CommandsPanel
@@ -103,7 +103,8 @@ class Rig:
 
     def audit_rows(self) -> list[tuple]:
         with sqlite3.connect(self.journal) as c:
-            return c.execute("SELECT device, text, state, reason FROM command ORDER BY id").fetchall()
+            sql = "SELECT device, text, state, reason FROM command ORDER BY id"
+            return c.execute(sql).fetchall()
 
     def close(self) -> None:
         for p in self.panels:
