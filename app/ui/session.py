@@ -87,6 +87,11 @@ class Session:
         self.simulator = Simulator(sim_settings, devices=devices, seed=7, rate=rate)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.simulator.start)
+        # Commands panel demo: one lock the platform reports offline, one that never answers.
+        ids = self.simulator.fleet.device_ids
+        self.demo_offline, self.demo_silent = ids[-1], ids[-2]
+        self.simulator.fleet.devices[self.demo_offline].online = False
+        self.simulator.fleet.devices[self.demo_silent].silent = True
         settings = ConnectionSettings.from_options(
             host=self.broker.host, port=self.broker.port, access_key=DEMO_KEY, qos=1,
             client_id="sealdesk-demo-console", clean_session=True, profile="Demo",
