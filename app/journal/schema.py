@@ -59,6 +59,27 @@ MIGRATIONS: list[str] = [
     CREATE INDEX command_device_time ON command (device, created_at);
     CREATE INDEX command_time ON command (created_at);
     """,
+    # 4: commissioning — one row per device and session: its checklist (JSON), verdict,
+    # notes, and the PDF report handed to the customer (kept so it can be reopened).
+    """
+    CREATE TABLE commissioning (
+        id          INTEGER PRIMARY KEY,
+        batch       TEXT    NOT NULL,
+        device      TEXT    NOT NULL,
+        template    TEXT    NOT NULL,
+        technician  TEXT    NOT NULL DEFAULT '',
+        started_at  REAL    NOT NULL,
+        finished_at REAL,
+        verdict     TEXT    NOT NULL,
+        checklist   TEXT    NOT NULL,
+        notes       TEXT    NOT NULL DEFAULT '',
+        report_pdf  BLOB,
+        report_path TEXT,
+        UNIQUE (batch, device)
+    );
+    CREATE INDEX commissioning_time ON commissioning (started_at);
+    CREATE INDEX commissioning_device_time ON commissioning (device, started_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
