@@ -14,8 +14,8 @@ import time
 from app.cli.common import add_connection_args, settings_from_args
 from app.recorder import Recorder
 from app.transport.state import ConnectionState
-from app.webhook import WebhookConfig, WebhookServer, parse_header_option
-from app.webhook.config import DEFAULT_BIND, DEFAULT_MAX_BODY
+from app.webhook import WebhookServer
+from app.webhook.options import add_webhook_args, webhook_config
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,37 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     p.add_argument("--connect-timeout", type=float, default=15.0,
                    help="give up if the first connection fails for this long (default 15 s)")
-    w = p.add_argument_group("webhook", "receive the platform's webhook POSTs too (or only, "
-                             "without --access-key)")
-    w.add_argument("--webhook-port", type=int, default=None, metavar="PORT",
-                   help="listen for webhook POSTs on this port (0: any free port)")
-    w.add_argument("--webhook-bind", default=DEFAULT_BIND, metavar="ADDR",
-                   help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every "
-                   "interface)")
-    w.add_argument("--webhook-header", default=None, metavar="NAME:VALUE",
-                   help="require this message header, as set in the vendor's rule")
-    w.add_argument("--webhook-max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES",
-                   help=f"largest body accepted (default {DEFAULT_MAX_BODY}); larger gets 413")
-    w.add_argument("--webhook-cert", default=None, metavar="FILE", help="HTTPS certificate")
-    w.add_argument("--webhook-key", default=None, metavar="FILE", help="HTTPS private key")
+    add_webhook_args(p)
     p.set_defaults(func=run)
-
-
-def webhook_config(args: argparse.Namespace) -> WebhookConfig:
-    """The receiver's settings from the options; raises ValueError with a user message."""
-    name = value = None
-    if args.webhook_header is not None:
-        name, value = parse_header_option(args.webhook_header)
-    return WebhookConfig(
-        port=args.webhook_port,
-        bind=args.webhook_bind,
-        header_name=name,
-        header_value=value,
-        max_body=args.webhook_max_body,
-        certfile=args.webhook_cert,
-        keyfile=args.webhook_key,
-        profile="webhook",
-    )
 
 
 def _start_webhook(args: argparse.Namespace, recorder: Recorder) -> WebhookServer:

@@ -91,6 +91,7 @@ class AppContext:
     journal_path: str
     settings: QSettings
     operator: str = field(default_factory=getpass.getuser)
+    webhook: object | None = None  # the running WebhookServer, if any (stats for the status bar)
     started_at: float = field(default_factory=time.time)
 
     def open_journal(self) -> Journal:

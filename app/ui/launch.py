@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app import APP_NAME, __version__
 from app.cli.common import add_connection_args, settings_from_args
+from app.webhook.options import add_webhook_args, webhook_config
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE", help=argparse.SUPPRESS)
     add_connection_args(p, need_key=False)
     p.add_argument("--topic", action="append", metavar="FILTER")
+    add_webhook_args(p)
     return p
 
 
@@ -110,6 +112,8 @@ def main(argv: list[str]) -> int:
                 session.connections.connect_profile(
                     _with_profile(settings_from_args(args), args.host)
                 )
+            if args.webhook_port is not None:
+                session.start_webhook(webhook_config(args))
         except Exception as exc:  # shown, never a crash
             log.exception("start-up connection failed")
             window.statusBar().showMessage(f"Could not start: {exc}", 15000)

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         ctx.feed.sig_rate.connect(self._on_rate)
         ctx.feed.sig_batch.connect(lambda _change: self._update_alarm_count())
         self._alarm_timer = QTimer(self, interval=1000, timeout=self._update_alarm_count)
+        self._alarm_timer.timeout.connect(self._update_webhook)
         self._alarm_timer.start()
 
     # -- panels ------------------------------------------------------------------
@@ -204,7 +205,9 @@ class MainWindow(QMainWindow):
         self.last_label = QLabel("no push yet")
         self.alarm_label = QLabel("no open alarms")
         self.drop_label = QLabel("")
-        for w in (self.conn_label, self.rate_label, self.last_label, self.alarm_label):
+        self.webhook_label = QLabel("")
+        for w in (self.conn_label, self.webhook_label, self.rate_label, self.last_label,
+                  self.alarm_label):
             w.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(w)
         bar.addWidget(self.drop_label)
@@ -236,6 +239,22 @@ class MainWindow(QMainWindow):
             f"view fell behind: {dropped:,} updates skipped (all are in the journal)"
             if dropped else ""
         )
+
+    def _update_webhook(self) -> None:
+        server = self.ctx.webhook
+        if server is None:
+            self.webhook_label.setText("")
+            return
+        stats = server.stats
+        text = f"webhook {server.url} · {stats.accepted:,} received"
+        if stats.rejected_total:
+            text += f" · {stats.rejected_total:,} refused"
+        if server.exposed:
+            text = "⚠ " + text + " · open to the network"
+            self.webhook_label.setStyleSheet(
+                f"color: {STATUS_COLOURS['refused'].name()}; font-weight: bold;")
+        self.webhook_label.setText(text)
+        self.webhook_label.setToolTip(stats.describe())
 
     def _update_alarm_count(self) -> None:
         fleet = self.ctx.fleet

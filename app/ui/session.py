@@ -46,6 +46,7 @@ class Session:
         self.window = None
         self.broker = None
         self.simulator = None
+        self.webhook = None
 
     def _restore_alarms(self) -> None:
         with Journal(self.journal_path) as journal:
@@ -99,6 +100,19 @@ class Session:
         self.connections.connect_profile(settings)
         return settings
 
+    # -- webhook -------------------------------------------------------------------------
+
+    def start_webhook(self, config) -> None:
+        """The webhook receiver runs on its own asyncio loop thread, not the GUI's qasync loop:
+        an HTTP answer (sent after the journal commit) must never wait for a repaint, and a
+        plain asyncio loop behaves the same on Windows (proactor), Linux and macOS."""
+        from app.webhook import WebhookServer
+
+        if self.webhook is not None:
+            self.webhook.stop()
+        self.webhook = WebhookServer(config, self.recorder.writer.submit).start_in_thread()
+        self.ctx.webhook = self.webhook
+
     def connect_saved_profile(self, name: str) -> None:
         from app.ui.panels.connection.profiles import ProfileStore
 
@@ -108,6 +122,8 @@ class Session:
     async def close(self) -> None:
         self.feed.stop()
         loop = asyncio.get_running_loop()
+        if self.webhook is not None:
+            await loop.run_in_executor(None, self.webhook.stop)
         if self.simulator is not None:
             await loop.run_in_executor(None, lambda: self.simulator.stop(timeout=2.0))
         await loop.run_in_executor(None, self.recorder.stop)
