@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.journal.export import raw_text
 from app.journal.store import JournalRow
 
 MAX_SHOWN = 256 * 1024  # bytes of a payload shown; copy always takes everything
@@ -39,7 +38,7 @@ def hex_dump(data: bytes, limit: int = MAX_SHOWN) -> str:
 
 def escaped(raw: bytes) -> str:
     """Text with every byte that is not UTF-8 written as \\xNN."""
-    return raw_text(raw).encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def format_raw(raw: bytes) -> tuple[str, str]:

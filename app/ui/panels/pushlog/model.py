@@ -168,6 +168,7 @@ class PushLogModel(QAbstractTableModel):
         self._top_pending = False  # reload or catch-up in flight: stash live rows
         self._detached = False  # rows above the first one were trimmed off
         self._stash: list[LogRow] = []
+        self._mutating = False  # inside begin/end Insert/Remove: no fetchMore from views
         self._capped = False
         self._cancelled = False
         self._error = ""
@@ -244,7 +245,8 @@ class PushLogModel(QAbstractTableModel):
         if parent.isValid():
             return False
         return (self._loaded and not self._exhausted and not self._older_pending
-                and not self._capped and not self._cancelled and not self._error)
+                and not self._mutating and not self._capped and not self._cancelled
+                and not self._error)
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
         if not self.canFetchMore(parent):
@@ -406,32 +408,37 @@ class PushLogModel(QAbstractTableModel):
         if req.gen != self._gen:
             return  # a superseded filter
         op = req.op
-        if op == "older":
-            self._older_pending = False
-        else:
-            self._top_pending = False
-        if res.cancelled:
-            return
-        if res.error:
-            self._error = res.error
-            self._loaded = True
-            self._busy("")
-            self._emit_status()
+        # Flags are cleared only once the rows are in: a view asking canFetchMore from
+        # inside begin/endInsertRows must not send a request with a stale keyset.
+        if res.cancelled or res.error:
+            if op == "older":
+                self._older_pending = False
+            else:
+                self._top_pending = False
+            if res.error:
+                self._error = res.error
+                self._loaded = True
+                self._busy("")
+                self._emit_status()
             return
         rows = res.rows
         if op == "reload":
-            self._loaded = True
             self._exhausted = len(rows) < req.limit
             if rows:
                 self._append(rows)
+            self._loaded = True
+            self._top_pending = False
             self._apply_stash()
         elif op == "older":
-            if rows and self._rows and rows[0].id >= self._rows[-1].id:
-                rows = [r for r in rows if r.id < self._rows[-1].id]
-            self._exhausted = len(res.rows) < req.limit
+            last = self._rows[-1].id if self._rows else None
+            if last is not None and req.before_id != last:  # the window moved meanwhile
+                rows = [r for r in rows if r.id < last]
             if rows:
                 self._append(rows)
+            self._exhausted = len(res.rows) < req.limit
+            self._older_pending = False
         else:  # newer
+            self._top_pending = False
             if len(rows) >= req.limit:  # too much happened: start again from the top
                 self.reload()
                 return
@@ -462,28 +469,37 @@ class PushLogModel(QAbstractTableModel):
 
     def _insert_top(self, rows: list[LogRow]) -> None:
         """rows: newest first, all newer than the current first row."""
-        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-        self._rows[0:0] = rows
-        self.endInsertRows()
-        extra = len(self._rows) - self.max_rows
-        if extra > 0:  # trim the oldest in one go; fetchMore brings them back
-            self.beginRemoveRows(QModelIndex(), self.max_rows, len(self._rows) - 1)
-            del self._rows[self.max_rows:]
-            self.endRemoveRows()
-            self._exhausted = False
+        self._mutating = True
+        try:
+            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+            self._rows[0:0] = rows
+            self.endInsertRows()
+            extra = len(self._rows) - self.max_rows
+            if extra > 0:  # trim the oldest in one go; fetchMore brings them back
+                self.beginRemoveRows(QModelIndex(), self.max_rows, len(self._rows) - 1)
+                del self._rows[self.max_rows:]
+                self.endRemoveRows()
+                self._exhausted = False
+        finally:
+            self._mutating = False
         self._emit_status()
 
     def _append(self, rows: list[LogRow]) -> None:
         first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-        self._rows.extend(rows)
-        self.endInsertRows()
-        extra = len(self._rows) - self.max_rows
-        if extra > 0:  # scrolled deep: drop the newest, the view keeps its place
-            self.beginRemoveRows(QModelIndex(), 0, extra - 1)
-            del self._rows[:extra]
-            self.endRemoveRows()
-            self._detached = True
+        extra = first + len(rows) - self.max_rows
+        self._mutating = True
+        try:
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+            if extra > 0:  # scrolled deep: drop the newest, the view keeps its place
+                self.beginRemoveRows(QModelIndex(), 0, extra - 1)
+                del self._rows[:extra]
+                self.endRemoveRows()
+                self._detached = True
+        finally:
+            self._mutating = False
+        if extra > 0:
             self.sig_top_trimmed.emit(extra)
 
     def _emit_status(self) -> None:

@@ -424,8 +424,9 @@ class PushLogPanel(QWidget):
         self.ctx.settings.setValue("pushlog/export_dir", os.path.dirname(path))
         self.start_export(path, fmt)
 
-    def start_export(self, path: str, fmt: str) -> ExportJob:
-        """Export the filter shown (not one still being typed) in the background."""
+    def start_export(self, path: str, fmt: str, *, start: bool = True) -> ExportJob:
+        """Export the filter shown (not one still being typed) in the background.
+        `start=False` lets a caller connect to the job before it runs."""
         if self._export is not None:
             raise RuntimeError("an export is already running")
         job = ExportJob(self.ctx.journal_path, self.model.filter, path, fmt, parent=self)
@@ -437,7 +438,8 @@ class PushLogPanel(QWidget):
         self.export_progress.setFormat("exporting…")
         self.export_progress.setVisible(True)
         self.export_cancel.setVisible(True)
-        job.start()
+        if start:
+            job.start()
         return job
 
     def cancel_export(self) -> None:
