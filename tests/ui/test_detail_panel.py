@@ -96,7 +96,7 @@ def test_location_with_status_expand_and_ks_info(rig, panel, qtbot):
     assert v["Location/Speed"].endswith(" km/h")
     assert v["Location/Mileage"].endswith(" km")
     assert v["Location/Direction"].endswith("°")
-    assert v["Location/Cell (MCC · MNC · LAC · CID)"].startswith(f"MCC {ks.mcc} · MNC ")
+    assert v["Location/Cell"].startswith(f"MCC {ks.mcc} · MNC ")
     assert v["Location/Battery"].endswith("%") or "charging" in v["Location/Battery"]
     assert v["Lock status/Lock"] in ("0 — Locked", "1 — Unlocked")
     assert v["Lock status/Lock rope"] == "-1 — none"
@@ -115,7 +115,7 @@ def test_location_with_status_expand_and_ks_info(rig, panel, qtbot):
         assert "℃" in summary and "%" in summary and "lux" in summary
         assert v[f"KS20A peripherals/{p.sub_id}/Temperature"].endswith(" ℃")
     # every field of the push is somewhere
-    assert "Location/GPS time" in v and "Location/Received by the platform" in v
+    assert "Location/GPS time" in v and "Location/Platform received" in v
 
 
 def test_vehicle_status_and_units(rig, panel, qtbot):
@@ -148,6 +148,7 @@ def test_sublock_readings(rig, panel, qtbot):
         assert v[f"{base}/RSSI"] == str(sl.rssi)
         assert v[f"{base}/Voltage"].endswith(" V")
         assert v[f"{base}/Temperature"] == "—"  # -1000 means no sensor
+        assert v[f"{base}/Humidity"] == "—"  # and humidity 0 too
         assert v[f"{base}/Lock"] == "0 — Locked"
         assert v[f"{base}/Last event"] == "Heartbeat packet (6)"
         assert v[f"{base}/Status/Lock rope"] == "0 — Inserted"

@@ -94,7 +94,9 @@ def number(value: Any, unit: str = "", digits: int | None = None) -> str:
             text = f"{value:,}"
         else:
             text = f"{value:g}"
-        return f"{text} {unit}".rstrip() if unit else text
+        if unit == "°":
+            return f"{text}°"
+        return f"{text} {unit}" if unit else text
     return plain(value)
 
 
@@ -202,6 +204,11 @@ def signal(value: Any) -> str:
     return f"{value} of 31" if isinstance(value, int) else plain(value)
 
 
+def humidity(value: Any) -> str:
+    """The seed: humidity 0 means no sensor."""
+    return DASH if value == 0 else number(value, "%")
+
+
 def secret(value: Any) -> str:
     if not value:
         return DASH
@@ -226,12 +233,12 @@ POSITION: dict[str, Spec] = {
     "speed": ("Speed", unit("km/h")),
     "direction": ("Direction", unit("°")),
     "mileage": ("Mileage", unit("km")),
-    "cell": ("Cell (MCC · MNC · LAC · CID)", cell),
+    "cell": ("Cell", cell),
 }
 
 LOCATION: dict[str, Spec] = {
     "gpsTime": ("GPS time", when),
-    "recvTime": ("Received by the platform", when),
+    "recvTime": ("Platform received", when),
     **POSITION,
     "cellSignal": ("Cellular signal", signal),
     "gnssSignal": ("GNSS satellites", unit("")),
@@ -258,7 +265,7 @@ STATUS: dict[str, Spec] = {
 
 EXPAND: dict[str, Spec] = {
     "temperature": ("Temperature", unit("℃")),
-    "humidity": ("Humidity", unit("%")),
+    "humidity": ("Humidity", humidity),
     "lux": ("Illuminance", unit("lux")),
     "pressure": ("Air pressure", unit("Pa")),
     "fuels": ("Fuel level", fuels),
@@ -302,12 +309,12 @@ SUBLOCK: dict[str, Spec] = {
     "voltage": ("Voltage", unit("V", 2)),
     "rssi": ("RSSI", unit("")),
     "temperature": ("Temperature", unit("℃")),
-    "humidity": ("Humidity", unit("%")),
+    "humidity": ("Humidity", humidity),
     "locTimes": ("Unlock count", unit("")),
     "subGpsTime": ("Sub-lock time", when),
     "subGpsTimestamp": ("Sub-lock timestamp", ms_time),
     "gpsTime": ("Host GPS time", when),
-    "recvTime": ("Received by the platform", when),
+    "recvTime": ("Platform received", when),
     **POSITION,
 }
 

@@ -133,7 +133,7 @@ class DetailPanel(QWidget):
                 EMPTY_TEXT if not self.device_id
                 else f"No push from {self.device_id} since the console started"
             )
-            self.title.setText("<b>Device detail</b>")
+            self.title.setText("")  # the dock already says "Device detail"
             return
         now = time.time()
         self.refreshes += 1

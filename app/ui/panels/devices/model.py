@@ -55,7 +55,7 @@ COLUMNS: tuple[str, ...] = (
  COL_PROFILE) = range(len(COLUMNS))
 _NCOL = len(COLUMNS)
 _COLOURED = frozenset({COL_STATUS, COL_BATTERY, COL_ALARM})
-DEFAULT_WIDTHS: tuple[int, ...] = (150, 82, 78, 84, 88, 92, 96, 200, 80)
+DEFAULT_WIDTHS: tuple[int, ...] = (165, 74, 74, 80, 82, 86, 96, 210, 80)
 
 STATUS_RANK = {Status.ONLINE: 0, Status.QUIET: 1, Status.OFFLINE: 2}
 LOCK_TEXT = {0: "Locked", 1: "Unlocked"}
@@ -524,6 +524,10 @@ class DevicesModel(QAbstractItemModel):
                 )
         if (rows or new) and self._sort_column >= 0:
             self.sort_dirty = True
+            if new:
+                # New rows make the tree lay out every row anyway; sorting now puts them in
+                # their place within the same relayout instead of at the end until the timer.
+                self.sort(self._sort_column, self._sort_order)
 
     def _emit_runs(self, rows: list[int]) -> None:
         """dataChanged per contiguous run of changed rows (rows sorted).
