@@ -106,6 +106,12 @@ def main(argv: list[str]) -> int:
         try:
             if args.demo:
                 await session.start_demo(devices=args.devices, rate=args.rate)
+                # Show a new user what a device looks like: pick one with sub-locks.
+                await asyncio.sleep(3.0)
+                if not session.selection.device_id and session.fleet.devices:
+                    devices = session.fleet.devices.values()
+                    pick = next((d for d in devices if d.sublocks), next(iter(devices)))
+                    session.selection.select(pick.device_id)
             elif args.profile:
                 session.connect_saved_profile(args.profile)
             elif args.access_key:
