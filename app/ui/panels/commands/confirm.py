@@ -37,6 +37,7 @@ class ConfirmDialog(QDialog):
         self.expected = expected
         self.setWindowTitle("Confirm a dangerous command")
         self.setObjectName("commands_confirm")
+        self.setMinimumWidth(520)
         lay = QVBoxLayout(self)
         head = QLabel(f"<b>This command {reason}.</b>")
         head.setStyleSheet("color: #d03b3b;")

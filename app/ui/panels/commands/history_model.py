@@ -47,10 +47,15 @@ STATE_COLOURS = {
 }
 
 
-def clock(ts: float | None) -> str:
+def clock(ts: float | None, now: float | None = None) -> str:
+    """'14:03:22' today, '07 Feb 14:03:22' on other days (local time)."""
     if ts is None:
         return ""
-    return time.strftime("%d %b %H:%M:%S", time.localtime(ts))
+    t = time.localtime(ts)
+    today = time.localtime(time.time() if now is None else now)
+    if (t.tm_year, t.tm_yday) == (today.tm_year, today.tm_yday):
+        return time.strftime("%H:%M:%S", t)
+    return time.strftime("%d %b %H:%M:%S", t)
 
 
 def reply_summary(name: str, reply: Any) -> str:
@@ -135,9 +140,9 @@ class HistoryRow:
 
 
 class HistoryModel(QAbstractTableModel):
-    HEADERS = ("Sent", "Device", "Command text", "Serial", "State", "Outcome / reason",
-               "Answered in", "Operator", "Profile")
-    TIME, DEVICE, TEXT, SERIAL, STATE, OUTCOME, ANSWERED_IN, OPERATOR, PROFILE = range(9)
+    HEADERS = ("Sent", "Device", "State", "Command text", "Outcome / reason", "Answered in",
+               "Serial", "Operator", "Profile")
+    TIME, DEVICE, STATE, TEXT, OUTCOME, ANSWERED_IN, SERIAL, OPERATOR, PROFILE = range(9)
 
     sig_rows_changed = Signal(list)  # keys of rows that changed in the last flush
 

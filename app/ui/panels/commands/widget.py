@@ -53,7 +53,8 @@ from app.ui.panels.commands.history_model import (
 
 log = logging.getLogger(__name__)
 
-HISTORY_WIDTHS = (118, 110, 250, 52, 100, 260, 80, 80, 70)
+HISTORY_WIDTHS = (64, 100, 104, 230, 240, 80, 48, 70, 70)
+NARROW = 1000  # below this width the reply pane goes under the table
 
 
 class CommandsPanel(QWidget):
@@ -68,6 +69,7 @@ class CommandsPanel(QWidget):
         self.confirm_dialog: ConfirmDialog | None = None
         self.bulk_dialog: BulkDialog | None = None
         self._follow: str | None = None  # history key to select once it appears
+        self._last_sent: str | None = None  # its outcome is reported under the Send button
 
         lay = QVBoxLayout(self)
         self.compose = ComposeWidget(ctx, self.console, self)
@@ -148,11 +150,15 @@ class CommandsPanel(QWidget):
         self.reply_table.verticalHeader().hide()
         self.reply_table.verticalHeader().setDefaultSectionSize(22)
         self.reply_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.reply_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Interactive)
         self.reply_table.horizontalHeader().setStretchLastSection(True)
-        self.reply_table.setColumnWidth(0, 150)
+        self.reply_table.setWordWrap(True)
         rl.addWidget(self.reply_title)
         rl.addWidget(self.reply_note)
         rl.addWidget(self.reply_table, 1)
+        rl.addStretch(0)
+        self.reply_table.hide()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.table)
@@ -285,7 +291,7 @@ class CommandsPanel(QWidget):
         else:
             self._say(f"Sent {c.text} to {c.device} via {profile}; waiting for {c.name} "
                       f"(up to {self.console.tracker.timeout_s:g} s).")
-        self._follow = f"t{cid}"
+        self._follow = self._last_sent = f"t{cid}"
         self.compose.update_preview()  # the next serial
         return cid
 
@@ -304,6 +310,8 @@ class CommandsPanel(QWidget):
             r = self.model.row_by_key(k)
             if r is not None and r.device not in devices:
                 devices.append(r.device)
+        if self._last_sent in keys:
+            self._report(self.model.row_by_key(self._last_sent))
         if self._follow in keys:
             self.select_key(self._follow)
             self._follow = None
@@ -311,6 +319,29 @@ class CommandsPanel(QWidget):
             self._show_selected()
         for d in devices:
             self.sig_command_updated.emit(d)
+
+    def _report(self, row: HistoryRow | None) -> None:
+        """The outcome of the last command sent from here, in words, under the Send button."""
+        if row is None or row.state in ("queued", "sent"):
+            return
+        word = STATE_WORDS.get(row.state, row.state)
+        colour = STATE_COLOURS.get(row.state)
+        text = f"{row.text} → {row.device}: {word.upper()}"
+        if row.state == "answered" and row.answered_in is not None:
+            text += f" in {row.answered_in:.2f} s — {row.outcome()}"
+        elif row.reason:
+            text += f" — {row.outcome()}"
+        self.message.setText(text)
+        self.message.setStyleSheet(f"color: {colour.name()};" if colour else "")
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        want = Qt.Orientation.Vertical if self.width() < NARROW else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != want:
+            self.splitter.setOrientation(want)
+            total = sum(self.splitter.sizes()) or 600
+            table = total * 2 // 5 if want == Qt.Orientation.Vertical else total * 3 // 5
+            self.splitter.setSizes([table, total - table])
 
     def select_key(self, key: str) -> None:
         r = self.model.display_row_of(key)
@@ -333,12 +364,21 @@ class CommandsPanel(QWidget):
     # ---- the reply pane --------------------------------------------------------------------
 
     def _fill_fields(self, fields: list[tuple[str, str]]) -> None:
-        self.reply_table.setRowCount(len(fields))
+        t = self.reply_table
+        t.setRowCount(len(fields))
         for i, (label, value) in enumerate(fields):
             a, b = QTableWidgetItem(label), QTableWidgetItem(value)
+            a.setToolTip(label)
+            b.setToolTip(value)
             b.setFont(mono_font())
-            self.reply_table.setItem(i, 0, a)
-            self.reply_table.setItem(i, 1, b)
+            t.setItem(i, 0, a)
+            t.setItem(i, 1, b)
+        # A reply has a few dozen fields at most: fitting the rows to wrapped text is cheap.
+        fm = t.fontMetrics()
+        widest = max((fm.horizontalAdvance(label) for label, _ in fields), default=80)
+        t.setColumnWidth(0, min(widest + 18, max(120, t.viewport().width() // 3)))
+        t.resizeRowsToContents()
+        t.setVisible(bool(fields))  # no empty grid under "timed out": the words say it all
 
     def _show_selected(self) -> None:
         row = self.selected_row()
@@ -358,7 +398,8 @@ class CommandsPanel(QWidget):
             note = f"Failed: {row.reason}"
             fields = label_reply("", row.reply) if row.reply is not None else []
         elif row.state == "timed_out":
-            note = (f"{row.reason or 'No reply'}. The device may be asleep or out of coverage "
+            why = row.reason or "no reply"
+            note = (f"{why[:1].upper() + why[1:]}. The device may be asleep or out of coverage "
                     "and may still act on it. Nothing is re-sent automatically: use Retry "
                     "(new serial) if needed.")
             fields = []
