@@ -294,7 +294,9 @@ class DeviceChecklist:
                     changed.add("online")
         return changed
 
-    def _location(self, push_id: int | None, at: float, d: dict[str, Any], in_session: bool) -> set[str]:
+    def _location(
+        self, push_id: int | None, at: float, d: dict[str, Any], in_session: bool
+    ) -> set[str]:
         changed: set[str] = set()
         t = self.template
         # -- position
@@ -312,7 +314,8 @@ class DeviceChecklist:
         if bad and loc_type == 1:
             problems.append(bad)
         if loc_type == 1 and (sats is None or sats < t.min_satellites):
-            problems.append(f"{'no' if sats is None else int(sats)} satellites < {t.min_satellites}")
+            seen = "no" if sats is None else int(sats)
+            problems.append(f"{seen} satellites < {t.min_satellites}")
         if cell is None or cell < t.min_cell_signal:
             problems.append(
                 f"cell signal {'missing' if cell is None else int(cell)} < {t.min_cell_signal}"

@@ -157,14 +157,16 @@ def build_html(checklists: Sequence[DeviceChecklist], info: ReportInfo) -> str:
     out.append("<h2>Summary</h2>")
     out.append('<table class="grid" width="100%" border="1" cellspacing="0" cellpadding="5"'
                ' style="border-color:#ced4da;">')
-    out.append("<tr><th>Device</th><th>Template</th><th>Firmware</th><th>Final position</th>"
-               "<th>Checks passed</th><th>Verdict</th></tr>")
+    out.append('<tr><th width="20%">Device</th><th width="13%">Template</th>'
+               '<th width="29%">Firmware</th><th width="18%">Final position</th>'
+               '<th width="10%">Checks</th><th width="10%">Verdict</th></tr>')
     for c in checklists:
         ok, total = c.progress()
         pos = f"{c.position[0]:.5f}, {c.position[1]:.5f}" if c.position else "no fix"
         out.append(
             f"<tr><td><b>{_e(c.device_id)}</b></td><td>{_e(c.template.name)}</td>"
-            f"<td>{_e(c.info.get('firmware', '—'))}</td><td>{_e(pos)}</td>"
+            f"<td style=\"font-size:8pt;\">{_e(c.info.get('firmware', '—'))}</td>"
+            f"<td>{_e(pos)}</td>"
             f'<td align="center">{ok} / {total}</td>{_badge(c.verdict.value, c.verdict.value)}</tr>'
         )
     out.append("</table>")
@@ -176,9 +178,6 @@ def build_html(checklists: Sequence[DeviceChecklist], info: ReportInfo) -> str:
             + "<br/>".join(_e(line) for line in info.notes.strip().splitlines())
             + "</td></tr></table>"
         )
-    # --- one section per device
-    for c in checklists:
-        out.append(_device_section(c))
     # --- sign-off
     out.append(
         "<h2>Acceptance</h2>"
@@ -190,6 +189,9 @@ def build_html(checklists: Sequence[DeviceChecklist], info: ReportInfo) -> str:
         '<td width="48%"><br/><br/>______________________________________<br/>'
         "Customer: name, date, signature</td></tr></table>"
     )
+    # --- one section per device
+    for c in checklists:
+        out.append(_device_section(c))
     out.append("</body></html>")
     return "".join(out)
 
@@ -226,24 +228,28 @@ def _device_section(c: DeviceChecklist) -> str:
     # checklist table
     out.append('<p></p><table class="grid" width="100%" border="1" cellspacing="0"'
                ' cellpadding="4" style="border-color:#ced4da;">')
-    out.append('<tr><th width="16%">Check</th><th width="11%">Result</th>'
-               '<th>Evidence</th><th width="13%">Time</th><th width="9%">Push</th></tr>')
+    out.append('<tr><th width="22%">Check</th><th width="11%">Result</th>'
+               '<th>Evidence (push in the journal, time received)</th></tr>')
     for item in c.items.values():
         state = item.state.value
-        ev = item.evidence
         lines = []
-        if item.state is not State.PASSED and item.reason:
+        summaries = [e.summary for e in item.evidence]
+        if item.state is not State.PASSED and item.reason and item.reason not in summaries:
             lines.append(f"<b>{_e(item.reason)}</b>")
-        lines += [_e(e.summary) for e in ev]
+        for e in item.evidence:
+            ref = f"push #{e.push_id}" if e.push_id is not None else "no push"
+            text = f"<b>{_e(e.summary)}</b>" if e.summary == item.reason else _e(e.summary)
+            lines.append(
+                f"{text} <span style=\"color:#6c757d; font-size:8pt;\">"
+                f"— {ref}, {_e(_t(e.at, '%H:%M:%S'))}</span>"
+            )
         if not lines:
-            lines.append(f'<span class="muted">{_e(DESCRIPTIONS.get(item.key, ""))}</span>')
-        times = "<br/>".join(_e(_t(e.at, "%H:%M:%S")) for e in ev) or "—"
-        pushes = "<br/>".join(f"#{e.push_id}" if e.push_id is not None else "—" for e in ev) or "—"
+            lines.append('<span class="muted">no evidence</span>')
         out.append(
             f"<tr><td><b>{_e(item.label)}</b><br/><span class=\"muted\" style=\"font-size:7.5pt;\">"
             f"{_e(DESCRIPTIONS.get(item.key, ''))}</span></td>"
             f"{_badge(STATE_WORDS[state], state, '9pt')}"
-            f"<td>{'<br/>'.join(lines)}</td><td>{times}</td><td>{pushes}</td></tr>"
+            f"<td>{'<br/>'.join(lines)}</td></tr>"
         )
     out.append("</table>")
     return "".join(out)
@@ -311,6 +317,7 @@ def render_pdf(
     doc.documentLayout().setPaintDevice(writer)
     font = QFont("DejaVu Sans")
     font.setPointSizeF(9.5)
+    _no_ligatures(font)
     doc.setDefaultFont(font)
     doc.setDocumentMargin(0)
     doc.setHtml(build_html(checklists, info))
@@ -327,6 +334,7 @@ def render_pdf(
         pages = max(1, doc.pageCount())
         foot_font = QFont("DejaVu Sans")
         foot_font.setPointSizeF(7.5)
+        _no_ligatures(foot_font)
         for n in range(pages):
             if n:
                 writer.newPage()
@@ -354,3 +362,13 @@ def render_pdf(
     finally:
         painter.end()
     return path.read_bytes()
+
+
+def _no_ligatures(font: object) -> None:
+    """'fi' stays two letters, so the PDF's text searches and copies as typed (Qt ≥ 6.7)."""
+    try:
+        from PySide6.QtGui import QFont
+
+        font.setFeature(QFont.Tag("liga"), 0)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        pass

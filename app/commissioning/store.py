@@ -114,7 +114,8 @@ class CommissioningStore:
                 )
             else:
                 self.conn.executemany(
-                    "UPDATE commissioning SET report_pdf=?, report_path=? WHERE batch=? AND device=?",
+                    "UPDATE commissioning SET report_pdf=?, report_path=?"
+                    " WHERE batch=? AND device=?",
                     [(pdf, path, batch, d) for d in devices],
                 )
 

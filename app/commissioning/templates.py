@@ -93,7 +93,8 @@ class Template:
             try:
                 kwargs[key] = want(d[key])
             except (TypeError, ValueError) as exc:
-                raise TemplateError(f"template {d['name']!r}: {key} is not a {want.__name__}") from exc
+                what = f"template {d['name']!r}: {key} is not a {want.__name__}"
+                raise TemplateError(what) from exc
         items = d.get("items") or {}
         if not isinstance(items, dict):
             raise TemplateError(f"template {d['name']!r}: items must be an object")
