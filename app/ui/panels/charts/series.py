@@ -1,0 +1,482 @@
+"""Time series of one device's readings, from the journal and from live pushes. No Qt.
+
+History comes from SQLite in one indexed query per kind, with `json_extract` pulling only
+the numbers (decoding 600 000 JSON documents in Python would take seconds; SQLite's JSON1
+does it in C). Columns land in numpy arrays; gaps — where the device was silent for longer
+than `gap_threshold()` — become a NaN sample so the curve breaks there (`connect="finite"`).
+Sentinels are already None in the decoded data; None becomes NaN and is never drawn.
+Live records are appended to growable arrays; the widget calls `setData` from one timer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+MIN_GAP_S = 300.0  # a silence shorter than this is never a gap
+GAP_FACTOR = 3.0  # ... and longer than this many median intervals is one
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    key: str
+    title: str
+    unit: str
+    default: bool = False  # shown until the dispatcher chooses otherwise
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str  # unique
+    plot: str  # PlotSpec.key it is drawn in
+    kind: str  # 'location' or 'sublock'
+    path: tuple[str, ...]  # inside the decoded data
+    suffix: str = ""  # added to the curve name (one plot, several curves per device)
+
+    @property
+    def sql(self) -> str:
+        return "$." + ".".join(self.path)
+
+
+PLOTS: tuple[PlotSpec, ...] = (
+    PlotSpec("battery", "Battery", "%", True),
+    PlotSpec("voltage", "Voltage", "V", True),
+    PlotSpec("temperature", "Temperature", "℃", True),
+    PlotSpec("humidity", "Humidity", "%", False),
+    PlotSpec("speed", "Speed", "km/h", True),
+    PlotSpec("cell", "Cell signal", "", False),
+    PlotSpec("gnss", "Satellite signal", "", False),
+    PlotSpec("sub_temperature", "Sub-lock temperature", "℃", False),
+    PlotSpec("sub_humidity", "Sub-lock humidity", "%", False),
+    PlotSpec("sub_battery", "Sub-lock battery", "%", False),
+    PlotSpec("sub_rssi", "Sub-lock RSSI", "", False),
+    PlotSpec("led_voltage", "LED voltage", "V", False),
+    PlotSpec("led_current", "LED current", "", False),
+    PlotSpec("luminance", "Luminance", "", False),
+    PlotSpec("vibration", "Vibration", "", False),
+)
+PLOT_BY_KEY = {p.key: p for p in PLOTS}
+
+LOCATION_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("battery", "battery", "location", ("battery",)),
+    FieldSpec("voltage", "voltage", "location", ("voltage",)),
+    FieldSpec("temperature", "temperature", "location", ("expandInfo", "temperature")),
+    FieldSpec("humidity", "humidity", "location", ("expandInfo", "humidity")),
+    FieldSpec("speed", "speed", "location", ("speed",)),
+    FieldSpec("cell", "cell", "location", ("cellSignal",)),
+    FieldSpec("gnss", "gnss", "location", ("gnssSignal",)),
+    FieldSpec("led_voltage", "led_voltage", "location", ("ksInfo", "volValue")),
+    FieldSpec("led_current", "led_current", "location", ("ksInfo", "eleValue")),
+    *(
+        FieldSpec(f"luminance{i}", "luminance", "location", ("ksInfo", f"luminance{i}"),
+                  f" LED {i}")
+        for i in range(1, 5)
+    ),
+    FieldSpec("vibration", "vibration", "location", ("ksInfo", "vibrate")),
+)
+SUBLOCK_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("sub_temperature", "sub_temperature", "sublock", ("temperature",)),
+    FieldSpec("sub_humidity", "sub_humidity", "sublock", ("humidity",)),
+    FieldSpec("sub_battery", "sub_battery", "sublock", ("battery",)),
+    FieldSpec("sub_rssi", "sub_rssi", "sublock", ("rssi",)),
+)
+FIELDS: tuple[FieldSpec, ...] = LOCATION_FIELDS + SUBLOCK_FIELDS
+FIELD_BY_KEY = {f.key: f for f in FIELDS}
+
+
+def number(value: Any) -> float:
+    """A plottable float, or NaN for None, sentinels already nulled, text, bools and NaN."""
+    if type(value) is int or type(value) is float:
+        return float(value) if math.isfinite(value) else math.nan
+    return math.nan
+
+
+def extract(data: dict[str, Any], fields: Sequence[FieldSpec]) -> list[float]:
+    out = []
+    for spec in fields:
+        value: Any = data
+        for part in spec.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        out.append(number(value))
+    return out
+
+
+def gap_threshold(t: np.ndarray) -> float:
+    """Seconds of silence that make a gap: 3× the median interval, at least 5 minutes."""
+    if len(t) < 2:
+        return MIN_GAP_S
+    median = float(np.median(np.diff(t)))
+    return max(GAP_FACTOR * median, MIN_GAP_S)
+
+
+def insert_gaps(t: np.ndarray, columns: np.ndarray, threshold: float) -> tuple[np.ndarray,
+                                                                                np.ndarray]:
+    """A NaN row half-way through every silence longer than `threshold` (columns: n × k)."""
+    if len(t) < 2:
+        return t, columns
+    d = np.diff(t)
+    at = np.nonzero(d > threshold)[0]
+    if not len(at):
+        return t, columns
+    mid = t[at] + d[at] / 2
+    t2 = np.insert(t, at + 1, mid)
+    c2 = np.insert(columns, at + 1, np.nan, axis=0)
+    return t2, c2
+
+
+class Grow:
+    """A float64 array that grows by doubling; `view()` is what to draw."""
+
+    __slots__ = ("_a", "n")
+
+    def __init__(self, initial: np.ndarray | None = None, capacity: int = 256) -> None:
+        initial = np.empty(0) if initial is None else np.asarray(initial, dtype=float)
+        self.n = len(initial)
+        self._a = np.empty(max(capacity, self.n * 2 if self.n else capacity))
+        self._a[: self.n] = initial
+
+    def extend(self, values: Sequence[float] | np.ndarray) -> None:
+        k = len(values)
+        if self.n + k > len(self._a):
+            bigger = np.empty(max(len(self._a) * 2, self.n + k))
+            bigger[: self.n] = self._a[: self.n]
+            self._a = bigger
+        self._a[self.n : self.n + k] = values
+        self.n += k
+
+    def view(self) -> np.ndarray:
+        return self._a[: self.n]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def last(self) -> float:
+        return float(self._a[self.n - 1]) if self.n else math.nan
+
+
+@dataclass
+class Stream:
+    """All fields of one stream (a device's locations, or one sub-lock) on one time base."""
+
+    fields: tuple[FieldSpec, ...]
+    t: Grow = field(default_factory=Grow)
+    ys: list[Grow] = field(default_factory=list)
+    threshold: float = MIN_GAP_S
+    samples: int = 0  # real samples, not counting gap markers
+
+    def __post_init__(self) -> None:
+        if not self.ys:
+            self.ys = [Grow() for _ in self.fields]
+
+    @classmethod
+    def from_arrays(cls, fields: tuple[FieldSpec, ...], t: np.ndarray,
+                    columns: np.ndarray) -> Stream:
+        """History: t sorted, columns n × len(fields), NaN for missing."""
+        threshold = gap_threshold(t)
+        samples = len(t)
+        t, columns = insert_gaps(t, columns.reshape(len(t), len(fields)), threshold)
+        return cls(fields, Grow(t), [Grow(columns[:, i]) for i in range(len(fields))],
+                   threshold, samples)
+
+    def append(self, rows: Sequence[tuple[float, Sequence[float]]]) -> int:
+        """Live samples in time order (older than the last one are dropped). Returns added."""
+        ts: list[float] = []
+        cols: list[list[float]] = [[] for _ in self.fields]
+        last = self.t.last()
+        added = 0
+        for at, values in rows:
+            if last == last and at < last:  # out of order: already drawn past it
+                continue
+            if last == last and at - last > self.threshold:
+                ts.append(last + (at - last) / 2)
+                for c in cols:
+                    c.append(math.nan)
+            ts.append(at)
+            for c, v in zip(cols, values, strict=True):
+                c.append(v)
+            last = at
+            added += 1
+        if ts:
+            self.t.extend(ts)
+            for g, c in zip(self.ys, cols, strict=True):
+                g.extend(c)
+            self.samples += added
+        return added
+
+    @classmethod
+    def concat(cls, older: Stream, newer: Stream) -> Stream:
+        """`older` (an earlier stretch of history) followed by `newer`."""
+        if not len(older.t):
+            return newer
+        if not len(newer.t):
+            return older
+        threshold = newer.threshold if newer.samples > 1 else older.threshold
+        t_old, t_new = older.t.view(), newer.t.view()
+        t_old = t_old[t_old < t_new[0]]
+        k = len(t_old)
+        parts_t = [t_old]
+        gap = bool(k) and t_new[0] - t_old[-1] > threshold
+        if gap:
+            parts_t.append(np.array([(t_old[-1] + t_new[0]) / 2]))
+        parts_t.append(t_new)
+        ys = []
+        for yo, yn in zip(older.ys, newer.ys, strict=True):
+            parts = [yo.view()[:k]] + ([np.array([np.nan])] if gap else []) + [yn.view()]
+            ys.append(Grow(np.concatenate(parts)))
+        return cls(newer.fields, Grow(np.concatenate(parts_t)), ys, threshold,
+                   older.samples + newer.samples)
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        i = next(i for i, f in enumerate(self.fields) if f.key == key)
+        return self.t.view(), self.ys[i].view()
+
+    def present(self) -> list[FieldSpec]:
+        """Fields with at least one real value (a device without that sensor has none)."""
+        return [f for f, y in zip(self.fields, self.ys, strict=True)
+                if len(y) and not np.all(np.isnan(y.view()))]
+
+
+@dataclass
+class AlarmMark:
+    at: float
+    name: str
+    code: int | None
+    push_id: int
+
+
+@dataclass
+class DeviceSeries:
+    """Everything charted for one device."""
+
+    device: str
+    location: Stream = field(default_factory=lambda: Stream(LOCATION_FIELDS))
+    sublocks: dict[str, Stream] = field(default_factory=dict)
+    alarms: list[AlarmMark] = field(default_factory=list)
+    charging_starts: list[float] = field(default_factory=list)  # when charging began
+    max_push_id: int = 0  # history covers ids up to here; live rows at or below are skipped
+    rows: int = 0  # journal rows read
+    _charging: bool = False
+
+    # -- live ---------------------------------------------------------------------
+
+    def add_records(self, records: Iterable[tuple[int, Any]]) -> bool:
+        """Live `(push_id, PushRecord)` of this device; True when anything was added."""
+        loc: list[tuple[float, list[float]]] = []
+        subs: dict[str, list[tuple[float, list[float]]]] = {}
+        changed = False
+        for push_id, record in records:
+            if push_id <= self.max_push_id or record.device != self.device:
+                continue
+            at = record.raw.received_at
+            data = record.data
+            if record.kind == "location":
+                loc.append((at, extract(data, LOCATION_FIELDS)))
+                self._note_charging(at, data.get("charging"))
+            elif record.kind == "sublock":
+                sub = record.sublock or str(data.get("subAssetID") or "?")
+                subs.setdefault(sub, []).append((at, extract(data, SUBLOCK_FIELDS)))
+            elif record.kind == "alarm":
+                code = data.get("alarmType")
+                self.alarms.append(AlarmMark(at, alarm_name(data.get("alarmName"), code),
+                                             code if isinstance(code, int) else None, push_id))
+                changed = True
+        if loc:
+            changed |= self.location.append(loc) > 0
+        for sub, rows in subs.items():
+            stream = self.sublocks.get(sub)
+            if stream is None:
+                stream = self.sublocks[sub] = Stream(SUBLOCK_FIELDS)
+            changed |= stream.append(rows) > 0
+        return changed
+
+    def prepend(self, older: DeviceSeries) -> None:
+        """Merge an older stretch of history loaded after this one (newest first)."""
+        self.location = Stream.concat(older.location, self.location)
+        for sub, stream in older.sublocks.items():
+            mine = self.sublocks.get(sub)
+            self.sublocks[sub] = stream if mine is None else Stream.concat(stream, mine)
+        first = self.alarms[0].at if self.alarms else math.inf
+        self.alarms[:0] = [a for a in older.alarms if a.at < first]
+        first = self.charging_starts[0] if self.charging_starts else math.inf
+        self.charging_starts[:0] = [c for c in older.charging_starts if c < first]
+        self.rows += older.rows
+
+    def _note_charging(self, at: float, charging: Any) -> None:
+        now = charging is True or charging == 1
+        if now and not self._charging:
+            self.charging_starts.append(at)
+        self._charging = now
+
+    # -- reading ---------------------------------------------------------------------
+
+    def curves(self) -> list[tuple[FieldSpec, str, Stream]]:
+        """(field, curve name, stream) for every field with data."""
+        out = [(f, self.device + f.suffix, self.location) for f in self.location.present()]
+        for sub, stream in sorted(self.sublocks.items()):
+            out += [(f, f"{self.device}/{sub}", stream) for f in stream.present()]
+        return out
+
+    def time_span(self) -> tuple[float, float] | None:
+        lo, hi = math.inf, -math.inf
+        for stream in (self.location, *self.sublocks.values()):
+            t = stream.t.view()
+            if len(t):
+                lo, hi = min(lo, t[0]), max(hi, t[-1])
+        return (lo, hi) if lo <= hi else None
+
+
+def alarm_name(name: Any, code: Any) -> str:
+    return str(name) if name else f"Unknown alarm {code}"
+
+
+# -- history from the journal ---------------------------------------------------------
+
+
+def _floats(rows: list[tuple], width: int) -> np.ndarray:
+    """rows → n × width float array; None and anything not a number → NaN."""
+    if not rows:
+        return np.empty((0, width))
+    try:
+        return np.array(rows, dtype=float).reshape(len(rows), width)
+    except (TypeError, ValueError):  # a text value where a number belongs
+        return np.array([[number(v) for v in row] for row in rows]).reshape(len(rows), width)
+
+
+def load_history(
+    conn: sqlite3.Connection,
+    device: str,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    max_rows: int = 2_000_000,
+    fields: set[str] | None = None,
+) -> DeviceSeries:
+    """One device's series from the journal (run it in a worker, on its own connection)."""
+    out = DeviceSeries(device)
+    where = "device=? AND kind=?"
+    base: list[Any] = [device]
+    tail: list[Any] = []
+    if since is not None:
+        where += " AND received_at>=?"
+        tail.append(since)
+    if until is not None:
+        where += " AND received_at<?"
+        tail.append(until)
+
+    # Locations: the newest max_rows, in time order (index push_device_time).
+    cols = ", ".join(f"json_extract(data, '{f.sql}')" if fields is None or f.key in fields
+                     else "NULL" for f in LOCATION_FIELDS)
+    sql = (f"SELECT id, received_at, json_extract(data, '$.charging'), {cols} FROM push"
+           f" WHERE {where} ORDER BY received_at DESC LIMIT {int(max_rows)}")
+    rows = conn.execute(sql, [*base, "location", *tail]).fetchall()
+    rows.reverse()
+    out.rows += len(rows)
+    if rows:
+        ids_t = np.array([(r[0], r[1]) for r in rows], dtype=float)
+        out.max_push_id = int(ids_t[:, 0].max())
+        charging = [r[2] for r in rows]
+        data = _floats([r[3:] for r in rows], len(LOCATION_FIELDS))
+        out.location = Stream.from_arrays(LOCATION_FIELDS, ids_t[:, 1], data)
+        t = ids_t[:, 1]
+        ch = np.array([c == 1 for c in charging])
+        starts = np.nonzero(ch & ~np.concatenate(([False], ch[:-1])))[0]
+        out.charging_starts = [float(t[i]) for i in starts]
+        out._charging = bool(ch[-1])
+
+    # Sub-locks: one stream per sub-lock.
+    cols = ", ".join(f"json_extract(data, '{f.sql}')" for f in SUBLOCK_FIELDS)
+    sql = (f"SELECT id, received_at, coalesce(sublock, json_extract(data, '$.subAssetID'), '?'),"
+           f" {cols} FROM push WHERE {where} ORDER BY received_at DESC LIMIT {int(max_rows)}")
+    rows = conn.execute(sql, [*base, "sublock", *tail]).fetchall()
+    rows.reverse()
+    out.rows += len(rows)
+    by_sub: dict[str, list[tuple]] = {}
+    for r in rows:
+        by_sub.setdefault(str(r[2]), []).append(r)
+        out.max_push_id = max(out.max_push_id, r[0])
+    for sub, sub_rows in by_sub.items():
+        t = np.array([r[1] for r in sub_rows], dtype=float)
+        out.sublocks[sub] = Stream.from_arrays(
+            SUBLOCK_FIELDS, t, _floats([r[3:] for r in sub_rows], len(SUBLOCK_FIELDS)))
+
+    # Alarms: markers on the time line.
+    sql = (f"SELECT id, received_at, json_extract(data, '$.alarmName'),"
+           f" json_extract(data, '$.alarmType') FROM push WHERE {where}"
+           f" ORDER BY received_at DESC LIMIT 100000")
+    rows = conn.execute(sql, [*base, "alarm", *tail]).fetchall()
+    rows.reverse()
+    out.rows += len(rows)
+    for push_id, at, name, code in rows:
+        out.alarms.append(AlarmMark(at, alarm_name(name, code),
+                                    code if isinstance(code, int) else None, push_id))
+        out.max_push_id = max(out.max_push_id, push_id)
+    return out
+
+
+def probe_fields(conn: sqlite3.Connection, device: str, sample: int = 30) -> set[str]:
+    """Location fields this device reports at all (from its newest pushes): the history
+    query then extracts only those — each json_extract re-parses the document."""
+    found: set[str] = set()
+    rows = conn.execute(
+        "SELECT data FROM push WHERE device=? AND kind='location'"
+        " ORDER BY received_at DESC LIMIT ?", (device, sample)).fetchall()
+    for (text,) in rows:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        for spec, value in zip(LOCATION_FIELDS, extract(data, LOCATION_FIELDS), strict=True):
+            if value == value:
+                found.add(spec.key)
+    return found
+
+
+def oldest(conn: sqlite3.Connection, device: str) -> float | None:
+    row = conn.execute("SELECT min(received_at) FROM push WHERE device=?", (device,)).fetchone()
+    return row[0] if row else None
+
+
+def series_from_rows(device: str, rows: Iterable[Any]) -> DeviceSeries:
+    """The same series from `JournalRow`s (decoded dicts) — for tests and small exports."""
+    loc_t: list[float] = []
+    loc_v: list[list[float]] = []
+    subs: dict[str, tuple[list[float], list[list[float]]]] = {}
+    out = DeviceSeries(device)
+    charging: list[bool] = []
+    for row in sorted(rows, key=lambda r: (r.received_at, r.id)):
+        if row.device != device:
+            continue
+        out.rows += 1
+        out.max_push_id = max(out.max_push_id, row.id)
+        if row.kind == "location":
+            loc_t.append(row.received_at)
+            loc_v.append(extract(row.data, LOCATION_FIELDS))
+            charging.append(row.data.get("charging") is True)
+        elif row.kind == "sublock":
+            sub = row.sublock or str(row.data.get("subAssetID") or "?")
+            ts, vs = subs.setdefault(sub, ([], []))
+            ts.append(row.received_at)
+            vs.append(extract(row.data, SUBLOCK_FIELDS))
+        elif row.kind == "alarm":
+            code = row.data.get("alarmType")
+            out.alarms.append(AlarmMark(row.received_at, alarm_name(row.data.get("alarmName"),
+                                        code), code if isinstance(code, int) else None, row.id))
+    if loc_t:
+        out.location = Stream.from_arrays(LOCATION_FIELDS, np.array(loc_t),
+                                          np.array(loc_v, dtype=float))
+        prev = False
+        for at, ch in zip(loc_t, charging, strict=True):
+            if ch and not prev:
+                out.charging_starts.append(at)
+            prev = ch
+        out._charging = prev
+    for sub, (ts, vs) in subs.items():
+        out.sublocks[sub] = Stream.from_arrays(SUBLOCK_FIELDS, np.array(ts),
+                                               np.array(vs, dtype=float))
+    return out
