@@ -424,8 +424,10 @@ def test_history_and_restored_alarms_on_start(tmp_path, qtbot):
         # fewer history rows than there are alarms: the unacknowledged ones still show
         p = AlarmsPanel(s2.ctx, history=5)
         qtbot.addWidget(p)
-        assert p.model.rowCount() >= 10  # restored ones at once, before any history page
+        inserted = []
+        p.model.rowsInserted.connect(lambda _p, a, b: inserted.append((a, b)))
         qtbot.waitUntil(lambda: p.history_done)
+        assert inserted == [(0, 9)]  # one page: no overlap, no merge
         got = [r.push_id for r in p.model.rows]
         assert got == sorted(got, reverse=True)
         assert set(ids[20:]) <= set(got)
@@ -437,6 +439,12 @@ def test_history_and_restored_alarms_on_start(tmp_path, qtbot):
         got = [r.push_id for r in p.model.rows]
         assert got == sorted(got, reverse=True) and len(got) == 25
         assert sum(1 for r in p.model.rows if r.acked_by == "bob") == 15
+        p.shutdown()
+        # a small table holds the newest only
+        p = AlarmsPanel(s2.ctx, max_rows=7)
+        qtbot.addWidget(p)
+        qtbot.waitUntil(lambda: p.history_done)
+        assert [r.push_id for r in p.model.rows] == sorted(ids, reverse=True)[:7]
         p.shutdown()
     finally:
         s2.feed.stop()
@@ -482,3 +490,17 @@ def test_header_state_saved(rig, qtbot):
     qtbot.addWidget(p2)
     assert p2.view.horizontalHeader().sectionSize(ALARM) == 333
     p2.shutdown()
+
+
+def test_interleaved_history_merges_in_one_reset(qtbot, qtmodeltester):
+    from app.ui.panels.alarms.model import AlarmTableModel, make_row
+
+    m = AlarmTableModel(lambda: set(), max_rows=1000)
+    qtmodeltester.check(m)
+    m.add_rows(make_row(i, "d", float(i), {"alarmType": 41}) for i in range(0, 400, 2))
+    resets = []
+    m.modelReset.connect(lambda: resets.append(1))
+    m.add_rows(make_row(i, "d", float(i), {"alarmType": 41}) for i in range(1, 400, 2))
+    assert resets == [1]
+    assert [r.push_id for r in m.rows] == list(range(399, -1, -1))
+    assert all(m.row_of(i) == 399 - i for i in range(400))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import heapq
 import logging
 import threading
 import time
@@ -189,9 +190,20 @@ class LiveTableModel(QAbstractTableModel):
             self.sig_rows_dropped.emit(self.dropped)
         return len(fresh)
 
+    MAX_RUNS = 16  # more separate runs than this: one model reset is cheaper than many inserts
+
     def _merge(self, fresh: list[Any]) -> None:
         """Insert rows (newest first) into their places, one notification per contiguous run."""
         rows_ = self._rows
+        positions = {bisect.bisect_left(rows_, -r.push_id, key=lambda row: -row.push_id)
+                     for r in fresh}
+        if len(positions) > self.MAX_RUNS:  # history interleaved with many shown rows
+            self.beginResetModel()
+            merged = list(heapq.merge(rows_, fresh, key=lambda row: -row.push_id))
+            rows_[:] = merged
+            self._ids.update(r.push_id for r in fresh)
+            self.endResetModel()
+            return
         i = 0
         while i < len(fresh):
             pos = bisect.bisect_left(rows_, -fresh[i].push_id, key=lambda row: -row.push_id)
@@ -251,6 +263,7 @@ class LiveFilterProxy(QSortFilterProxyModel):
         self.code: int | None = None  # None: every type
         self.since: float | None = None
         self.until: float | None = None
+        self._rows: Sequence[Any] = []
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
@@ -282,11 +295,13 @@ class LiveFilterProxy(QSortFilterProxyModel):
             return False
         return not (self.until is not None and row.at >= self.until)
 
+    def setSourceModel(self, model) -> None:
+        super().setSourceModel(model)
+        # The model's list object never changes (rows are edited in place): read it directly.
+        self._rows = model.rows if isinstance(model, LiveTableModel) else []
+
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
-        model = self.sourceModel()
-        if source_parent.isValid() or not isinstance(model, LiveTableModel):
-            return False
-        return self.accepts(model.row_at(source_row))
+        return self.accepts(self._rows[source_row])
 
     def visible_rows(self) -> list[Any]:
         model = self.sourceModel()
@@ -368,15 +383,35 @@ class TimeRangePicker(QWidget):
         return (time.time() if now is None else now) - float(span), None
 
 
+_PAGE_SQL = (
+    "SELECT id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
+    # "+kind": walk the primary key backwards instead of sorting every row of the kind
+    # (push_kind_time is ordered by time, not id) — see the report on a (kind, id) index.
+    " FROM push WHERE +kind = ? AND id < ? ORDER BY id DESC LIMIT ?"
+)
+
+
+def newest_page(journal: Journal, kind: str, before_id: int | None, limit: int
+                ) -> list[JournalRow]:
+    """The newest `limit` rows of `kind` with id < before_id, newest first."""
+    before = before_id if before_id is not None else 1 << 62
+    return [JournalRow.from_sql(r) for r in journal.conn.execute(_PAGE_SQL, (kind, before, limit))]
+
+
 class HistoryLoader(QObject):
-    """Reads the newest rows of one kind from the journal on a thread, page by page.
+    """Loads the newest rows of one kind from the journal on a thread, page by page.
 
     `convert(journal, rows)` runs on the loader thread (it may query the journal) and returns
-    row objects; each page arrives on the GUI thread through `sig_page_loaded(list)`.
+    row objects. `seed()`, if given, also runs there and returns items already known (e.g. the
+    unacknowledged alarms restored at start, anything with a `push_id`), which
+    `seed_convert(items)` makes into rows, a chunk at a time, and which are merged in.
+    Pages are emitted strictly newest first and never overlap, so each lands at the bottom
+    of the table in one insert.
+    At most `limit` journal rows are read and at most `max_rows` rows emitted in all.
     """
 
-    sig_page_loaded = Signal(object)  # list of row objects
-    sig_finished = Signal(int)  # total rows loaded
+    sig_page_loaded = Signal(object)  # list of row objects, newest first
+    sig_finished = Signal(int)  # total rows emitted
 
     def __init__(
         self,
@@ -384,19 +419,32 @@ class HistoryLoader(QObject):
         kind: str,
         limit: int,
         convert: Callable[[Journal, list[JournalRow]], list[Any]],
-        page_size: int = 2000,
+        *,
+        seed: Callable[[], list[Any]] | None = None,
+        seed_convert: Callable[[list[Any]], list[Any]] | None = None,
+        max_rows: int | None = None,
+        page_size: int = 100,
+        emit_size: int = 1000,
+        pause_s: float = 0.002,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.journal_path = journal_path
         self.kind = kind
-        self.limit = limit
+        self.limit = max(0, limit)
         self.convert = convert
+        self.seed = seed
+        self.seed_convert = seed_convert
+        self.emit_size = emit_size
+        self.pause_s = pause_s
+        self.max_rows = max_rows if max_rows is not None else max(self.limit, 1)
         self.page_size = page_size
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._busy_since = 0.0
 
     def start(self) -> None:
+        self._busy_since = time.perf_counter()
         self._thread = threading.Thread(target=self._run, name=f"history-{self.kind}",
                                         daemon=True)
         self._thread.start()
@@ -413,35 +461,90 @@ class HistoryLoader(QObject):
         return not self._thread.is_alive()
 
     def _run(self) -> None:
-        total = 0
+        emitted = 0
         try:
-            journal = Journal(self.journal_path, readonly=True)
-        except Exception:
-            log.exception("history: cannot open the journal")
-            self.sig_finished.emit(0)
-            return
-        try:
-            before: int | None = None
-            while total < self.limit and not self._stop.is_set():
-                want = min(self.page_size, self.limit - total)
-                rows = list(journal.rows(kind=self.kind, newest_first=True, limit=want,
-                                         before_id=before))
-                if not rows:
-                    break
-                before = rows[-1].id
-                page = self.convert(journal, rows)
-                total += len(rows)
-                if self._stop.is_set():
-                    break
-                self.sig_page_loaded.emit(page)
-                if len(rows) < want:
-                    break
+            emitted = self._load()
         except Exception:
             log.exception("history: loading %s failed", self.kind)
-        finally:
-            journal.close()
         if not self._stop.is_set():
-            self.sig_finished.emit(total)
+            self.sig_finished.emit(emitted)
+
+    def _pause(self) -> None:
+        # Let the GUI thread have the GIL: each Qt → Python call there (data(), paint) needs it,
+        # and while this thread is busy every one of them waits for a switch interval (5 ms).
+        # So work at most half the time: sleep as long as the last chunk took.
+        now = time.perf_counter()
+        busy = now - self._busy_since
+        time.sleep(max(self.pause_s, min(busy, 0.05)))
+        self._busy_since = time.perf_counter()
+
+    def _load(self) -> int:
+        items = sorted(self.seed() if self.seed else [], key=lambda r: r.push_id, reverse=True)
+        items = items[: self.max_rows]
+        ei = 0
+        emitted = read = 0
+        seen: set[int] = set()
+        pending: list[Any] = []
+        journal: Journal | None = None
+        if self.limit > 0:
+            try:
+                journal = Journal(self.journal_path, readonly=True)
+            except Exception:
+                log.exception("history: cannot open the journal")
+        before: int | None = None
+
+        def flush() -> None:
+            nonlocal emitted, pending
+            out = pending[: self.max_rows - emitted]
+            pending = []
+            if out and not self._stop.is_set():
+                self.sig_page_loaded.emit(out)
+                emitted += len(out)
+
+        try:
+            last = False
+            while not last and emitted + len(pending) < self.max_rows:
+                if self._stop.is_set():
+                    return emitted
+                page: list[Any] = []
+                last = journal is None or read >= self.limit
+                if not last:
+                    assert journal is not None
+                    want = min(self.page_size, self.limit - read)
+                    rows = newest_page(journal, self.kind, before, want)
+                    read += len(rows)
+                    if rows:
+                        before = rows[-1].id
+                        page = self.convert(journal, rows)
+                    last = len(rows) < want or read >= self.limit
+                floor = -1 if last or before is None else before
+                # Known rows at least as new as this page's oldest belong with it; at the end,
+                # all that are left (older than any history read), a chunk at a time.
+                while ei < len(items) and items[ei].push_id >= floor:
+                    chunk = []
+                    while (ei < len(items) and items[ei].push_id >= floor
+                           and len(chunk) < self.page_size):
+                        chunk.append(items[ei])
+                        ei += 1
+                    page.extend(self.seed_convert(chunk) if self.seed_convert else chunk)
+                    if len(page) >= self.page_size and ei < len(items) and last:
+                        break  # emit what we have; the loop picks up the rest
+                if last and ei < len(items):
+                    last = False  # keep going: more known rows to convert
+                    read = self.limit
+                page.sort(key=lambda r: r.push_id, reverse=True)
+                for r in page:
+                    if r.push_id not in seen:
+                        seen.add(r.push_id)
+                        pending.append(r)
+                if len(pending) >= self.emit_size or last:
+                    flush()
+                self._pause()
+            flush()
+        finally:
+            if journal is not None:
+                journal.close()
+        return emitted
 
 
 class CsvExporter(QObject):

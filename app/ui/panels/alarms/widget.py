@@ -77,11 +77,22 @@ log = logging.getLogger(__name__)
 SETTINGS_CRITICAL = "alarms/critical"
 SETTINGS_HEADER = "alarms/header_v2"  # v2: Acknowledged moved after Code
 SETTINGS_MAX_ROWS = "alarms/max_rows"
+SETTINGS_HISTORY = "alarms/history_rows"
+# Reading history costs Python time that competes with the GUI thread for the GIL: the
+# newest 5 000 come back at start; older ones are in the push log.
+DEFAULT_HISTORY = 5_000
+
+
+def settings_value(ctx: AppContext, key: str, default: int) -> int:
+    try:
+        return int(ctx.settings.value(key, default) or default)
+    except (TypeError, ValueError):
+        return default
 ACK_KEYS = {
     Qt.Key.Key_Space.value,
     QKeySequence("Ctrl+Shift+A")[0].toCombined(),
 }
-DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, ALARM: 210, CODE: 50, ACK: 150, POSITION: 150,
+DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, ALARM: 240, CODE: 50, ACK: 150, POSITION: 150,
                   SPEED: 70, DESCRIPTION: 160}
 
 
@@ -168,11 +179,12 @@ class AlarmsPanel(QWidget):
                  max_rows: int | None = None, history: int | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        settings = ctx.settings
         if max_rows is None:
-            max_rows = int(settings.value(SETTINGS_MAX_ROWS, 20_000) or 20_000)
+            max_rows = settings_value(ctx, SETTINGS_MAX_ROWS, 20_000)
         self.max_rows = max_rows
-        self.history_limit = max_rows if history is None else history
+        if history is None:  # journal rows read at start (besides restored alarms)
+            history = int(settings_value(ctx, SETTINGS_HISTORY, DEFAULT_HISTORY))
+        self.history_limit = min(history, max_rows)
         self._apply_saved_critical()
         self._journal: Journal | None = None  # our own connection, for acknowledgements
 
@@ -183,22 +195,23 @@ class AlarmsPanel(QWidget):
         self.exporter = CsvExporter(self)
         self.exporter.sig_done.connect(self._on_export_done)
         self._tray: QSystemTrayIcon | None = None
-        self._last_notice = ""
+        self._latest_critical: AlarmRow | None = None
         self.history_done = False
 
         self._build()
         self._restore_header()
 
-        # Unacknowledged alarms restored from the journal first, then history in pages.
-        self.model.add_rows(row_from_entry(e) for e in ctx.fleet.unacknowledged.values())
-        self.loader = HistoryLoader(ctx.journal_path, "alarm", self.history_limit,
-                                    rows_from_journal, parent=self)
+        # The unacknowledged alarms restored from the journal, merged with the newest history,
+        # made into rows on the loader thread and shown page by page, newest first.
+        entries = list(ctx.fleet.unacknowledged.values())
+        self.loader = HistoryLoader(
+            ctx.journal_path, "alarm", self.history_limit, rows_from_journal,
+            seed=lambda: entries, seed_convert=lambda chunk: [row_from_entry(e) for e in chunk],
+            max_rows=max_rows, parent=self,
+        )
         self.loader.sig_page_loaded.connect(self.model.add_rows)
         self.loader.sig_finished.connect(self._on_history_done)
-        if self.history_limit > 0:
-            self.loader.start()
-        else:
-            self.history_done = True
+        self.loader.start()
 
         ctx.feed.sig_batch.connect(self._on_batch)
         self._tick = QTimer(self, interval=1000, timeout=self._on_tick)
@@ -342,6 +355,7 @@ class AlarmsPanel(QWidget):
         crit = self.ctx.fleet.critical_alarms
         hot = [r for r in rows if r.code in crit and r.push_id in self.model.unacked]
         if hot:
+            self._latest_critical = hot[-1]
             self.notifier.add(hot)
         self._update_status()
 
@@ -396,10 +410,14 @@ class AlarmsPanel(QWidget):
         if not critical:
             if not self.banner.isHidden():
                 self.banner.hide()
-        elif self._last_notice:
-            self.banner_label.setText(
-                f"⚠ {thousands(critical)} critical alarm{'s' if critical != 1 else ''} "
-                f"waiting for acknowledgement — latest: {self._last_notice}")
+        elif not self.banner.isHidden():
+            text = (f"⚠ {thousands(critical)} critical alarm{'s' if critical != 1 else ''} "
+                    "waiting for acknowledgement")
+            latest = self._latest_critical
+            if latest is not None and latest.acked_at is None:
+                text += f" — latest: {latest.name} on {latest.device} at " \
+                        f"{time.strftime('%H:%M:%S', time.localtime(latest.at))}"
+            self.banner_label.setText(text)
 
     # -- selection --------------------------------------------------------------------------
 
@@ -523,8 +541,7 @@ class AlarmsPanel(QWidget):
                 self._tray.show()
             self._tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Critical, 10_000)
         # The banner also shows in the panel: a tray balloon is easy to miss.
-        self._last_notice = f"{title} ({time.strftime('%H:%M:%S')})"
-        self.banner_label.setToolTip(message)
+        self.banner_label.setToolTip(f"{title}\n{message}")
         self.banner.show()
         self._update_status()
 

@@ -53,8 +53,19 @@ from app.ui.widgets.live_table import (
 
 SETTINGS_HEADER = "events/header"
 SETTINGS_MAX_ROWS = "events/max_rows"
-DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, EVENT: 230, UNLOCK: 140, CARD: 100, PASSWORD: 80,
-                  WAYBILL: 300, POSITION: 160}
+SETTINGS_HISTORY = "events/history_rows"
+# Reading history costs Python time that competes with the GUI thread for the GIL: the
+# newest 5 000 come back at start; older ones are in the push log.
+DEFAULT_HISTORY = 5_000
+
+
+def settings_value(ctx: AppContext, key: str, default: int) -> int:
+    try:
+        return int(ctx.settings.value(key, default) or default)
+    except (TypeError, ValueError):
+        return default
+DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, EVENT: 260, UNLOCK: 140, CARD: 100, PASSWORD: 80,
+                  WAYBILL: 340, POSITION: 160}
 
 
 class EventsPanel(QWidget):
@@ -63,9 +74,11 @@ class EventsPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         if max_rows is None:
-            max_rows = int(ctx.settings.value(SETTINGS_MAX_ROWS, 20_000) or 20_000)
+            max_rows = settings_value(ctx, SETTINGS_MAX_ROWS, 20_000)
         self.max_rows = max_rows
-        self.history_limit = max_rows if history is None else history
+        if history is None:  # journal rows read at start (besides restored alarms)
+            history = int(settings_value(ctx, SETTINGS_HISTORY, DEFAULT_HISTORY))
+        self.history_limit = min(history, max_rows)
         self.model = EventTableModel(max_rows, self)
         self.proxy = LiveFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -76,7 +89,7 @@ class EventsPanel(QWidget):
         self._restore_header()
 
         self.loader = HistoryLoader(ctx.journal_path, "event", self.history_limit,
-                                    rows_from_journal, parent=self)
+                                    rows_from_journal, max_rows=max_rows, parent=self)
         self.loader.sig_page_loaded.connect(self._on_history_page)
         self.loader.sig_finished.connect(self._on_history_done)
         if self.history_limit > 0:
