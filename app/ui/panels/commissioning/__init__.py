@@ -1,0 +1,1 @@
+"""Commissioning panel: checklists that prove a lock works, and the PDF report."""
