@@ -17,16 +17,23 @@ from app.transport.settings import ConnectionSettings
 class Recorder:
     """One journal writer fed by any number of MQTT profiles (and webhooks)."""
 
-    def __init__(self, journal_path: str | Path, *, in_process: bool = True) -> None:
-        """in_process=False decodes and journals in a child process (headless `record`)."""
+    def __init__(
+        self, journal_path: str | Path, *, in_process: bool = True, records: bool = True
+    ) -> None:
+        """in_process=False decodes and journals in a child process, so that taking pushes
+        off the socket and decoding them use both cores; `records` sends the decoded batches
+        back for listeners (the window needs them, `record` only counts)."""
         if in_process:
             self.writer: JournalWriter | ProcessJournalWriter = JournalWriter(journal_path)
         else:
-            self.writer = ProcessJournalWriter(journal_path)
+            self.writer = ProcessJournalWriter(journal_path, send_records=records)
         self.transports: dict[str, MqttTransport] = {}
 
-    def start(self) -> Recorder:
-        self.writer.start()
+    def start(self, wait: bool = True) -> Recorder:
+        if isinstance(self.writer, ProcessJournalWriter):
+            self.writer.start(wait=wait)
+        else:
+            self.writer.start()
         return self
 
     def add_listener(self, listener: BatchListener) -> None:

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from app.journal.writer import JournalWriter, WriterStats
-from app.protocol.push import RawPush
+from app.journal.writer import BatchListener, JournalWriter, WriterStats
+from app.protocol.push import PushRecord, RawPush
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ FLUSH_INTERVAL_S = 0.002
 MAX_BATCH = 2000
 
 
-def _child(conn: Connection, path: str) -> None:
+def _child(conn: Connection, path: str, send_records: bool) -> None:
     """Child process: decode and commit each batch, then report the last sequence number."""
     from app.journal.store import Journal
     from app.protocol.decode import decode
@@ -60,12 +60,16 @@ def _child(conn: Connection, path: str) -> None:
                     decode(RawPush(source, topic, payload, at, profile), hint)
                     for _seq, source, topic, payload, at, profile, hint in batch
                 ]
-                writer._write(journal, records)
+                ids = writer._write(journal, records)
                 errors = sum(1 for r in records if r.errors)
                 kinds: dict[str, int] = {}
                 for r in records:
                     kinds[r.kind] = kinds.get(r.kind, 0) + 1
-                conn.send(("committed", batch[-1][0], len(batch), errors, kinds))
+                decoded = (
+                    [(r.kind, r.device, r.sublock, r.data, r.errors) for r in records]
+                    if send_records else None
+                )
+                conn.send(("committed", batch[-1][0], len(batch), errors, kinds, ids, decoded))
             for token in tokens:
                 conn.send(("flushed", token))
             if stop:
@@ -76,10 +80,18 @@ def _child(conn: Connection, path: str) -> None:
 
 
 class ProcessJournalWriter:
-    """Batches pushes to a child process that decodes and commits them."""
+    """Batches pushes to a child process that decodes and commits them.
 
-    def __init__(self, path: str | Path) -> None:
+    With `send_records` the child sends each batch's decoded form back, so listeners get
+    `(records, ids)` just as from `JournalWriter` — the window's way to use both cores.
+    """
+
+    def __init__(self, path: str | Path, *, send_records: bool = False) -> None:
         self.path = str(path)
+        self.send_records = send_records
+        self._raws: deque[tuple[int, RawPush]] = deque()
+        self._record_listeners: list[BatchListener] = []
+        self._ready = threading.Event()
         self.stats = WriterStats()
         self._buf: deque[tuple] = deque()
         self._acks: deque[tuple[int, Callable[[], object]]] = deque()
@@ -97,23 +109,27 @@ class ProcessJournalWriter:
         """Called (on a background thread) with the number of pushes each commit stored."""
         self._listeners.append(listener)
 
-    def add_listener(self, listener) -> None:  # the window's kind of listener needs records
-        raise TypeError("ProcessJournalWriter passes no records; use add_commit_listener")
+    def add_listener(self, listener: BatchListener) -> None:
+        """Called on a background thread with (records, ids) after each commit."""
+        if not self.send_records:
+            raise TypeError("this writer was made without send_records; no records to pass")
+        self._record_listeners.append(listener)
 
-    def start(self) -> ProcessJournalWriter:
+    def start(self, wait: bool = True) -> ProcessJournalWriter:
+        """Start the child; with wait=False return at once (pushes queue until it is ready)."""
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(target=_child, args=(child, self.path), daemon=True,
-                                 name="sealdesk-journal")
+        self._proc = ctx.Process(target=_child, args=(child, self.path, self.send_records),
+                                 daemon=True, name="sealdesk-journal")
         self._proc.start()
         child.close()
         self._conn = parent
-        if not parent.poll(60) or parent.recv()[0] != "ready":
-            raise RuntimeError("journal process did not start")
         self._sender = threading.Thread(target=self._send_loop, name="journal-send", daemon=True)
         self._receiver = threading.Thread(target=self._recv_loop, name="journal-recv", daemon=True)
         self._sender.start()
         self._receiver.start()
+        if wait and not self._ready.wait(60):
+            raise RuntimeError("journal process did not start")
         return self
 
     def submit(self, push: RawPush, kind_hint: str | None = None) -> None:
@@ -126,6 +142,8 @@ class ProcessJournalWriter:
                               push.profile, kind_hint))
             if push.ack_token is not None:
                 self._acks.append((seq, push.ack_token))
+            if self.send_records:
+                self._raws.append((seq, push))
 
     @property
     def pending(self) -> int:
@@ -133,6 +151,7 @@ class ProcessJournalWriter:
 
     def _send_loop(self) -> None:
         assert self._conn is not None
+        self._ready.wait()
         while True:
             self._wake.wait(FLUSH_INTERVAL_S)
             self._wake.clear()
@@ -153,9 +172,13 @@ class ProcessJournalWriter:
             except (EOFError, OSError):
                 log.error("journal process ended unexpectedly")
                 return
-            if msg[0] == "committed":
-                _, last_seq, n, errors, kinds = msg
+            if msg[0] == "ready":
+                self._ready.set()
+            elif msg[0] == "committed":
+                _, last_seq, n, errors, kinds, ids, decoded = msg
                 self._ack_through(last_seq)
+                if decoded is not None:
+                    self._deliver(last_seq, ids, decoded)
                 stats = self.stats
                 stats.with_errors += errors
                 for kind, count in kinds.items():
@@ -172,6 +195,20 @@ class ProcessJournalWriter:
                     self._idle.notify_all()
             elif msg[0] == "stopped":
                 return
+
+    def _deliver(self, last_seq: int, ids: list[int], decoded: list[tuple]) -> None:
+        raws = self._raws
+        pushes = []
+        while raws and raws[0][0] <= last_seq:
+            pushes.append(raws.popleft()[1])
+        records = [PushRecord(raw, kind, device, sublock, data, errors)
+                   for raw, (kind, device, sublock, data, errors) in zip(pushes, decoded,
+                                                                         strict=False)]
+        for listener in self._record_listeners:
+            try:
+                listener(records, ids)
+            except Exception:
+                log.exception("journal listener failed")
 
     def _ack_through(self, last_seq: int) -> None:
         acks = self._acks

@@ -86,19 +86,27 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the journal up to SCHEMA_VERSION; returns the version found before."""
+    """Bring the journal up to SCHEMA_VERSION; returns the version found before.
+
+    Safe when two processes open a new journal at once (the window and its journal
+    process): each migration runs under BEGIN IMMEDIATE and re-reads the version.
+    """
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise RuntimeError(
             f"journal schema {found} is newer than this SealDesk understands ({SCHEMA_VERSION})"
         )
     for version in range(found, SCHEMA_VERSION):
-        try:  # one transaction per migration
-            conn.executescript(
-                f"BEGIN;{MIGRATIONS[version]}PRAGMA user_version={version + 1};COMMIT;"
-            )
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.rollback()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current <= version:
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
             raise
     return found

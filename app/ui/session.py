@@ -24,7 +24,9 @@ class Session:
     def __init__(self, journal_path: str | Path, settings: QSettings) -> None:
         self.journal_path = str(journal_path)
         self.settings = settings
-        self.recorder = Recorder(self.journal_path).start()
+        # The journal process decodes and commits on the second core; the window only draws.
+        # Alarms are read (and the schema created) before it starts.
+        self.recorder = Recorder(self.journal_path, in_process=False, records=True)
         thresholds = Thresholds(
             quiet_after=float(settings.value("devices/quiet_after_s", 300)),
             offline_after=float(settings.value("devices/offline_after_s", 1800)),
@@ -33,6 +35,7 @@ class Session:
         self._restore_alarms()
         self.feed = LiveFeed(self.fleet)
         self.recorder.add_listener(self.feed.push)
+        self.recorder.start(wait=False)
         self.connections = Connections(self.recorder)
         self.selection = Selection()
         self.ctx = AppContext(
