@@ -375,9 +375,10 @@ def test_filters_device_type_time_unacked(rig, panel, qtbot, qtmodeltester):
     def shown() -> list[tuple[str, int]]:
         return [(r.device, r.code) for r in proxy.visible_rows()]
 
-    panel.device_edit.setText(d[1][-5:])
-    assert shown() == [(d[1], 41), (d[1], 45)]
+    panel.device_edit.setText(d[1][-5:])  # applied once typing pauses
+    qtbot.waitUntil(lambda: shown() == [(d[1], 41), (d[1], 45)])
     panel.device_edit.clear()
+    qtbot.waitUntil(lambda: len(shown()) == 4)
     panel.type_combo.setCurrentIndex(panel.type_combo.findData(41))
     assert shown() == [(d[1], 41), (d[0], 41)]
     panel.type_combo.setCurrentIndex(0)
@@ -473,6 +474,7 @@ def test_export_csv(rig, panel, qtbot, tmp_path):
     rig.alarm(d[1], 41)
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2)
     panel.device_edit.setText(d[0])
+    qtbot.waitUntil(lambda: panel.proxy.rowCount() == 1)
     out = tmp_path / "alarms.csv"
     with qtbot.waitSignal(panel.exporter.sig_done, timeout=5000):
         assert panel.export_csv(str(out)) == 1

@@ -193,9 +193,10 @@ def test_filters_device_type_time(rig, panel, qtbot, qtmodeltester):
     def shown():
         return [(r.device, r.code) for r in panel.proxy.visible_rows()]
 
-    panel.device_edit.setText(d[1])
-    assert shown() == [(d[1], 5), (d[1], 6)]
+    panel.device_edit.setText(d[1])  # applied once typing pauses
+    qtbot.waitUntil(lambda: shown() == [(d[1], 5), (d[1], 6)])
     panel.device_edit.setText("")
+    qtbot.waitUntil(lambda: len(shown()) == 4)
     panel.type_combo.setCurrentIndex(panel.type_combo.findData(5))
     assert shown() == [(d[1], 5), (d[0], 5)]
     panel.type_combo.setCurrentIndex(0)
