@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, QSettings, Qt
-from PySide6.QtGui import QColor, QGuiApplication
-from PySide6.QtWidgets import QHeaderView
+from PySide6.QtCore import QDateTime, QModelIndex, QSettings, Qt
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QHeaderView, QMainWindow
 
 from app.fleet.state import FleetState
 from app.journal.store import Journal
@@ -379,6 +379,50 @@ def test_filters_return_the_right_rows(rig, panel, qtbot):
     assert all(i >= 1500 for i in ids_of(model))
 
 
+def test_time_range_from_the_widgets(rig, panel, qtbot):
+    rig.fill(80)
+    gap_start = rig.clock
+    rig.clock += 900  # fifteen quiet minutes
+    later = rig.fill(70)
+    panel.requery()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 150)
+    assert panel.current_filter().since is None  # "From: any time"
+    panel.from_edit.stepBy(1)  # the first step starts from now, not from the year 2000
+    since = panel.current_filter().since
+    assert since is not None and abs(since - time.time()) < 120
+    panel.from_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(gap_start + 400)))
+    qtbot.waitUntil(lambda: panel.model.filter.since is not None and not panel.model.loading
+                    and panel.model.filter.since <= gap_start + 400)
+    assert ids_of(panel.model) == sorted(later, reverse=True)
+    panel.to_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(gap_start + 500)))
+    qtbot.waitUntil(lambda: panel.model.filter.until is not None and not panel.model.loading)
+    assert panel.model.rowCount() == 0
+    panel.clear_filters()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 150)
+    assert panel.current_filter() == PushFilter()
+
+
+def test_ctrl_f_is_ours_even_with_a_window_wide_ctrl_f(rig, panel, qtbot):
+    """The Devices panel binds Ctrl+F window-wide; inside the push log it searches here."""
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    other = QAction("Search devices", window, shortcut=QKeySequence.StandardKey.Find)
+    other.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    fired: list[bool] = []
+    other.triggered.connect(lambda: fired.append(True))
+    window.addAction(other)
+    window.setCentralWidget(panel)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    panel.table.setFocus()
+    qtbot.waitUntil(panel.table.hasFocus)
+    qtbot.keyClick(panel.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert panel.text_edit.hasFocus()
+    assert fired == []
+    window.takeCentralWidget()  # the panel fixture shuts it down
+
+
 def test_filter_is_debounced(rig, panel, qtbot):
     rig.fill(50)
     panel.requery()
@@ -557,3 +601,16 @@ def test_header_is_interactive_rows_uniform_and_state_saved(rig, qtbot):
         assert again.table.horizontalHeader().sectionSize(COL_SUMMARY) == 444
     finally:
         again.shutdown()
+
+
+def test_deleted_without_shutdown_does_not_abort(rig, qtbot):
+    import gc
+
+    from shiboken6 import Shiboken
+
+    panel = make_panel(rig, qtbot)
+    thread = panel.model._thread
+    assert thread is not None and thread.isRunning()
+    Shiboken.delete(panel)  # as a parent window would
+    gc.collect()
+    assert not Shiboken.isValid(thread) or not thread.isRunning()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -134,6 +135,14 @@ class QueryWorker(QObject):
                 self._journal = None
 
 
+def _stop_thread(thread: QThread, *_args: object) -> None:
+    try:
+        thread.quit()
+        thread.wait(5000)
+    except RuntimeError:  # already gone
+        pass
+
+
 # -- model ---------------------------------------------------------------------------------
 
 
@@ -186,6 +195,9 @@ class PushLogModel(QAbstractTableModel):
             self._sig_request.connect(self._worker.run)
             self._worker.sig_result_ready.connect(self._on_result)
             self._thread.start()
+            # Deleted without shutdown() (its panel destroyed): the running thread must stop
+            # before Qt deletes it, or Qt aborts the process.
+            self.destroyed.connect(functools.partial(_stop_thread, self._thread))
 
     # -- Qt model API ---------------------------------------------------------------------
 

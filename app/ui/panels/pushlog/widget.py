@@ -11,10 +11,20 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QDateTime, QEvent, QModelIndex, QPoint, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QKeySequence, QPalette, QShortcut
+from PySide6.QtCore import (
+    QByteArray,
+    QDateTime,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
@@ -85,6 +95,11 @@ class PushLogPanel(QWidget):
             dt.dateTimeChanged.connect(self._filter_edited)
         self.errors_check.toggled.connect(self._filter_edited)
         self.follow_check.toggled.connect(self._follow_toggled)
+
+        # Ctrl+F inside this panel is ours even though another panel holds a window-wide
+        # Ctrl+F (two enabled shortcuts would be ambiguous and neither would fire).
+        for child in self.findChildren(QWidget):
+            child.installEventFilter(self)
 
         m = self.model
         m.sig_loading_changed.connect(self._on_loading)
@@ -235,13 +250,10 @@ class PushLogPanel(QWidget):
             self.shortcuts[name] = sc
 
     def _time_edit(self, any_text: str, tip: str) -> QDateTimeEdit:
-        edit = QDateTimeEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        edit.setMinimumDateTime(_ANY)
+        edit = _TimeEdit()
         edit.setSpecialValueText(any_text)
-        edit.setDateTime(_ANY)
-        edit.setToolTip(f"{tip} (local time). Clear: go to the first date")
+        edit.setToolTip(f"{tip} (local time). The arrows start from now; "
+                        "Delete or Clear filters goes back to any time.")
         return edit
 
     # -- filters -----------------------------------------------------------------------
@@ -476,6 +488,16 @@ class PushLogPanel(QWidget):
 
     # -- theme, state, shutdown ----------------------------------------------------------
 
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(
+                event, QKeyEvent) and event.matches(QKeySequence.StandardKey.Find):
+            event.accept()  # an accepted override arrives as a key press, not a shortcut
+            if kind == QEvent.Type.KeyPress:
+                self.focus_search()
+            return True
+        return super().eventFilter(obj, event)
+
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._update_theme()
@@ -529,3 +551,40 @@ class PushLogPanel(QWidget):
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+
+class _TimeEdit(QDateTimeEdit):
+    """A time bound that shows "any time" until used; the first step starts from now
+    (not from the year 2000), Delete/Backspace with everything selected clears it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setCalendarPopup(True)
+        self.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.setMinimumDateTime(_ANY)
+        self.setDateTime(_ANY)
+
+    def is_any(self) -> bool:
+        return self.dateTime() <= _ANY
+
+    def stepBy(self, steps: int) -> None:
+        if self.is_any():
+            now = QDateTime.currentDateTime()
+            t = now.time()
+            now.setTime(t.addSecs(-t.second()).addMSecs(-t.msec()))
+            self.setDateTime(now)
+            return
+        super().stepBy(steps)
+
+    def stepEnabled(self) -> QAbstractSpinBox.StepEnabledFlag:
+        if self.is_any():
+            return (QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+                    | QAbstractSpinBox.StepEnabledFlag.StepDownEnabled)
+        return super().stepEnabled()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and (
+                self.is_any() or self.lineEdit().selectedText() == self.text()):
+            self.setDateTime(_ANY)
+            return
+        super().keyPressEvent(event)
