@@ -209,6 +209,7 @@ class _Report:
             "devices": len(self.session.fleet.devices),
             "peak_rss_mb": max(self.rss_mb, default=None),
             "rss_mb_samples": [round(x, 1) for x in self.rss_mb],
+            "stall_stacks": self.monitor.stacks,
         }
         Path(self.path).write_text(json.dumps(data, indent=2))
 

@@ -6,7 +6,10 @@ busy elsewhere. Cheap enough to leave running during a flood.
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
+import traceback
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -21,13 +24,31 @@ class StallMonitor(QObject):
         self._timer.setTimerType(self._timer.timerType().PreciseTimer)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
+        self.stacks: list[str] = []  # where the GUI thread was during long stalls
+        self._gui_thread = threading.get_ident()
+        self._stop = threading.Event()
 
-    def start(self) -> None:
+    def start(self, watchdog_ms: float | None = 300) -> None:
         self._last = time.perf_counter()
         self._timer.start()
+        if watchdog_ms:
+            threading.Thread(target=self._watch, args=(watchdog_ms / 1000,), daemon=True,
+                             name="stall-watchdog").start()
 
     def stop(self) -> None:
         self._timer.stop()
+        self._stop.set()
+
+    def _watch(self, limit: float) -> None:
+        """Record the GUI thread's stack once per stall longer than `limit`."""
+        reported_for = None
+        while not self._stop.wait(limit / 3):
+            last = self._last
+            if time.perf_counter() - last > limit and reported_for != last:
+                reported_for = last
+                frame = sys._current_frames().get(self._gui_thread)
+                if frame is not None and len(self.stacks) < 50:
+                    self.stacks.append("".join(traceback.format_stack(frame)[-12:]))
 
     def _tick(self) -> None:
         now = time.perf_counter()
