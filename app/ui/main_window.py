@@ -55,6 +55,8 @@ PANELS: tuple[PanelSpec, ...] = (
               "Ctrl+7"),
     PanelSpec("charts", "app.ui.panels.charts.widget", "ChartsPanel", "Charts", R, "Ctrl+8"),
     PanelSpec("map", "app.ui.panels.map.widget", "MapPanel", "Map", R, "Ctrl+9"),
+    PanelSpec("commissioning", "app.ui.panels.commissioning.widget", "CommissioningPanel",
+              "Commissioning", R, "Ctrl+0"),
 )
 
 LAYOUT_VERSION = 1
