@@ -80,6 +80,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX commissioning_time ON commissioning (started_at);
     CREATE INDEX commissioning_device_time ON commissioning (device, started_at);
     """,
+    # 5: "newest rows of one kind" (alarm and event history, the push log's kind filter)
+    # pages by id; without this SQLite sorts every row of the kind for each page.
+    """
+    CREATE INDEX push_kind_id ON push (kind, id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

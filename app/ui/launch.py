@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 import tempfile
@@ -138,6 +139,10 @@ def main(argv: list[str]) -> int:
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), finish)
 
+    # Start-up objects live as long as the window: keep the collector from rescanning them
+    # (full collections during a flood were the longest pauses in the event loop).
+    gc.collect()
+    gc.freeze()
     started = time.monotonic()
     with loop:
         loop.create_task(start_connections())
@@ -148,14 +153,12 @@ def main(argv: list[str]) -> int:
 
         loop.run_until_complete(run())
     log.debug("ran %.1f s", time.monotonic() - started)
-    # Tear Qt down in a known order: left to the interpreter's final garbage
-    # collection, PySide6 can free objects twice and abort at exit.
+    # Tear Qt down in a known order rather than leave it to the interpreter's exit.
     window.deleteLater()
     session.window = None
     app.processEvents()
     asyncio.set_event_loop(None)
-    import gc
-
+    gc.unfreeze()
     gc.collect()
     return exit_code
 

@@ -62,7 +62,8 @@ class Session:
                     received_at=r.received_at,
                     alarm_type=r.data.get("alarmType") if isinstance(
                         r.data.get("alarmType"), int) else None,
-                    name=str(r.data.get("alarmName") or "Unknown alarm"),
+                    name=str(r.data.get("alarmName")
+                             or f"Unknown alarm {r.data.get('alarmType', '')}".strip()),
                     data=r.data,
                 )
                 for r in rows
