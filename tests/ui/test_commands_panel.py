@@ -36,11 +36,11 @@ PROFILE = "test"
 
 
 class Rig:
-    def __init__(self, broker, tmp_path: Path) -> None:
+    def __init__(self, broker, tmp_path: Path, in_process: bool = True) -> None:
         self.tmp = tmp_path
         self.journal = tmp_path / "journal.sqlite"
         self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        self.recorder = Recorder(self.journal).start()
+        self.recorder = Recorder(self.journal, in_process=in_process).start()
         self.fleet_state = FleetState()
         self.feed = LiveFeed(self.fleet_state)
         self.recorder.add_listener(self.feed.push)
@@ -114,10 +114,10 @@ class Rig:
         self.sim.stop(5)
 
 
-@pytest.fixture
-def rig(broker, tmp_path, qtbot, monkeypatch) -> Iterator[Rig]:
+@pytest.fixture(params=[True], ids=["in-process"])
+def rig(request, broker, tmp_path, qtbot, monkeypatch) -> Iterator[Rig]:
     monkeypatch.setattr(compose_mod, "templates_path", lambda: tmp_path / "templates.json")
-    r = Rig(broker, tmp_path)
+    r = Rig(broker, tmp_path, in_process=request.param)
     try:
         yield r
     finally:
@@ -149,7 +149,10 @@ def _reply_fields(panel: CommandsPanel) -> dict[str, str]:
     return {t.item(i, 0).text(): t.item(i, 1).text() for i in range(t.rowCount())}
 
 
+@pytest.mark.parametrize("rig", [True, False], ids=["in-process", "child-process"],
+                         indirect=True)
 def test_base1_is_answered_and_the_reply_is_labelled(rig: Rig, qtbot) -> None:
+    """Also with the journal writer in a child process, as the window runs it."""
     panel = rig.panel(qtbot)
     dev = rig.devices[0]
     rig.selection.select(dev)  # follows the tree

@@ -217,7 +217,9 @@ class BulkDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for col, w in enumerate((130, 110, 220, 110, 140, 170)):
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        for col, w in enumerate((120, 90, 150, 250, 130, 170)):
             self.table.setColumnWidth(col, w)
         lay.addWidget(self.table, 1)
 
