@@ -122,6 +122,11 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(group[0], other)
             if group:
                 group[0].raise_()
+        if "detail" in self.panels and "commands" in self.panels:
+            from app.ui.command_history import make_provider
+            from app.ui.panels.detail.fields import register_section
+
+            register_section("commands", make_provider(self.ctx.journal_path))
         if "connection" in self.docks and "devices" in self.docks:
             self.splitDockWidget(self.docks["connection"], self.docks["devices"],
                                  Qt.Orientation.Vertical)

@@ -1,0 +1,50 @@
+"""Glue: the device detail pane's "Command history" section, fed from the command audit.
+
+Neither panel imports the other; the main window registers this provider with the
+detail pane's public hook, and the audit table in the journal is the shared truth.
+"""
+
+from __future__ import annotations
+
+import time
+
+from app.fleet.state import DeviceState, FleetState
+from app.ui.panels.commands import history_for
+from app.ui.panels.detail.fields import Row, Section, local_time
+
+CACHE_S = 1.0  # the pane refreshes with every push of a busy device; the audit changes rarely
+
+
+def make_provider(journal_path: str, limit: int = 10):
+    cache: dict[str, tuple[float, list[dict]]] = {}
+
+    def provider(device: DeviceState, fleet: FleetState) -> Section | None:
+        now = time.monotonic()
+        hit = cache.get(device.device_id)
+        if hit is None or now - hit[0] > CACHE_S:
+            try:
+                rows = history_for(journal_path, device.device_id, limit=limit)
+            except Exception:  # a journal without the audit table yet: no section
+                rows = []
+            hit = cache[device.device_id] = (now, rows)
+        rows = hit[1]
+        if not rows:
+            return Section("commands", "Command history", "no command sent", [])
+        items = []
+        for r in rows:
+            outcome = r.get("state_label") or r.get("state", "")
+            if r.get("reason"):
+                outcome += f" — {r['reason']}"
+            elif r.get("answered_in_s") is not None:
+                outcome += f" in {r['answered_in_s']:.1f} s"
+            children = [Row(f"f{i}", label, str(value))
+                        for i, (label, value) in enumerate(r.get("reply_fields") or [])]
+            items.append(Row(
+                f"cmd{r['id']}", local_time(r.get("sent_at") or r.get("created_at")),
+                f"{r['text']} · {outcome} · {r.get('operator', '')}", children,
+                tooltip=r["text"], expanded=False,
+                alert=r.get("state") in ("failed", "timed_out"),
+            ))
+        return Section("commands", "Command history", f"last {len(rows)}", items)
+
+    return provider
