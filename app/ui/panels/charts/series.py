@@ -97,13 +97,19 @@ def number(value: Any) -> float:
     return math.nan
 
 
+# Devices report voltage "0.0" now and then when they have no reading (a powered device
+# cannot be at 0 V): drawn as a missing value, not as a dive to zero.
+ZERO_IS_MISSING = frozenset({"voltage"})
+
+
 def extract(data: dict[str, Any], fields: Sequence[FieldSpec]) -> list[float]:
     out = []
     for spec in fields:
         value: Any = data
         for part in spec.path:
             value = value.get(part) if isinstance(value, dict) else None
-        out.append(number(value))
+        x = number(value)
+        out.append(math.nan if x == 0.0 and spec.key in ZERO_IS_MISSING else x)
     return out
 
 
@@ -348,6 +354,14 @@ def _floats(rows: list[tuple], width: int) -> np.ndarray:
         return np.array([[number(v) for v in row] for row in rows]).reshape(len(rows), width)
 
 
+def _zero_is_missing(fields: Sequence[FieldSpec], data: np.ndarray) -> np.ndarray:
+    for i, spec in enumerate(fields):
+        if spec.key in ZERO_IS_MISSING and len(data):
+            column = data[:, i]
+            column[column == 0.0] = np.nan
+    return data
+
+
 def load_history(
     conn: sqlite3.Connection,
     device: str,
@@ -381,7 +395,8 @@ def load_history(
         ids_t = np.array([(r[0], r[1]) for r in rows], dtype=float)
         out.max_push_id = int(ids_t[:, 0].max())
         charging = [r[2] for r in rows]
-        data = _floats([r[3:] for r in rows], len(LOCATION_FIELDS))
+        data = _zero_is_missing(LOCATION_FIELDS,
+                                _floats([r[3:] for r in rows], len(LOCATION_FIELDS)))
         out.location = Stream.from_arrays(LOCATION_FIELDS, ids_t[:, 1], data)
         t = ids_t[:, 1]
         ch = np.array([c == 1 for c in charging])

@@ -124,7 +124,7 @@ class _Plot:
             self.item.getAxis("left").setLabel(f"{title} ({unit})" if unit else title)
             self.legend = self.item.addLegend(offset=(6, 4), labelTextSize="8pt",
                                               brush=pg.mkBrush(255, 255, 255, 170))
-        self.widget.setToolTip("")
+        self.linked = False
 
 
 class ChartsPanel(QWidget):
@@ -150,6 +150,7 @@ class ChartsPanel(QWidget):
         self._loader.sig_chunk_loaded.connect(self._on_chunk)
         self._loader.sig_export_progress.connect(self._on_export_progress)
         self._curves: dict[tuple[str, str, str], pg.PlotDataItem] = {}
+        self._with_data: set[str] = set()
         self._alarm_scatter: dict[str, pg.ScatterPlotItem] = {}
         self._charge_scatter: dict[str, pg.ScatterPlotItem] = {}
 
@@ -209,7 +210,6 @@ class ChartsPanel(QWidget):
         self.plots: dict[str, _Plot] = {}
         for spec in PLOTS:
             plot = _Plot(spec.key, spec.title, spec.unit)
-            plot.item.setXLink(self.strip.item)
             col.addWidget(plot.widget)
             self.plots[spec.key] = plot
         col.addStretch(0)
@@ -247,6 +247,7 @@ class ChartsPanel(QWidget):
         self._pending = {d: [] for d in ids}
         self.loading = set(ids)
         self._clear_items()
+        self._with_data = set()
         if not ids:
             self.status.setText("select a device to chart it")
             self._update_plot_visibility()
@@ -280,7 +281,9 @@ class ChartsPanel(QWidget):
         if act.isChecked() != on:
             act.setChecked(on)
         self.ctx.settings.setValue(SETTINGS_PLOTS, ",".join(sorted(self.checked)))
-        self._update_plot_visibility()
+        self._draw()
+        if self._follow:
+            self._apply_range()
 
     def is_loaded(self) -> bool:
         """All history of every selected device is in."""
@@ -418,13 +421,20 @@ class ChartsPanel(QWidget):
         return FIELD_BY_KEY[field_key].plot
 
     def _draw(self) -> None:
+        """setData for the curves of visible plots only: hidden plots cost nothing (they
+        are not X-linked either, so a pan does not clip and downsample their curves)."""
+        curves = {d: s.curves() for d, s in self.series.items()}
+        self._with_data = {spec.plot for cs in curves.values() for spec, _, _ in cs}
+        shown = self.checked & self._with_data
         for index, device in enumerate(self.devices):
             series = self.series.get(device)
             if series is None:
                 continue
             colour = QColor(PALETTE[index % len(PALETTE)])
             subs = sorted(series.sublocks)
-            for spec, name, stream in series.curves():
+            for spec, name, stream in curves[device]:
+                if spec.plot not in shown:
+                    continue
                 key = (device, spec.key, name)
                 t, y = stream.series(spec.key)
                 item = self._curves.get(key)
@@ -441,6 +451,8 @@ class ChartsPanel(QWidget):
                     item.setDownsampling(auto=True, method="peak")
                     item.setClipToView(True)
                     self._curves[key] = item
+                elif len(item.xData if item.xData is not None else ()) == len(t):
+                    continue  # nothing new for this curve
                 item.setData(t, y, connect="finite")
             self._draw_alarms(device, series, colour)
             self._draw_charging(device, series, colour)
@@ -485,13 +497,15 @@ class ChartsPanel(QWidget):
         return f"{data}: charging from {datetime.fromtimestamp(x):%Y-%m-%d %H:%M:%S}"
 
     def _update_plot_visibility(self) -> None:
-        with_data = {self._plot_of(key) for (_d, key, _n) in self._curves}
         last = None
         for key, plot in self.plots.items():
-            show = key in self.checked and (key in with_data or not self.devices)
-            plot.widget.setVisible(show and bool(self.devices))
+            show = bool(self.devices) and key in self.checked and key in self._with_data
+            if show != plot.linked:
+                plot.linked = show
+                plot.item.setXLink(self.strip.item if show else None)
+            plot.widget.setVisible(show)
             plot.item.showAxis("bottom", False)
-            if show and self.devices:
+            if show:
                 last = plot
         if last is not None:
             last.item.showAxis("bottom", True)

@@ -22,6 +22,7 @@ All the rules (no fix → not drawn but listed; status colours; selection) are i
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from pathlib import Path
@@ -95,13 +96,21 @@ class _LatitudeAxis(pg.AxisItem):
     """Left axis of the Mercator plane, labelled in degrees of latitude."""
 
     def tickStrings(self, values, scale, spacing):
-        return [f"{mercator_lat(v):.2f}°" if spacing < 1 else f"{mercator_lat(v):.0f}°"
-                for v in values]
+        digits = _digits(spacing)
+        return [f"{mercator_lat(v):.{digits}f}°" for v in values]
 
 
 class _LongitudeAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
-        return [f"{v:.2f}°" if spacing < 1 else f"{v:.0f}°" for v in values]
+        digits = _digits(spacing)
+        return [f"{v:.{digits}f}°" for v in values]
+
+
+def _digits(spacing: float) -> int:
+    """Decimals that tell neighbouring ticks apart (Mercator spacing shrinks with latitude)."""
+    if spacing >= 1:
+        return 0
+    return max(1, min(6, math.ceil(-math.log10(spacing * 0.8))))
 
 
 class PlainMapView(QWidget):
