@@ -522,7 +522,8 @@ class PushLogModel(QAbstractTableModel):
         elif not self._loaded:
             text = ""
         elif n == 0:
-            text = "no pushes" if flt.empty else f"no pushes match ({flt.describe()})"
+            text = ("no pushes yet — they appear here as they arrive" if flt.empty
+                    else f"no pushes match ({flt.describe()})")
         else:
             text = f"{n:,} shown · {flt.describe()}"
             if self._capped:

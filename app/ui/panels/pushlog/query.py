@@ -97,8 +97,10 @@ class PushFilter:
         if self.errors_only:
             clauses.append("errors IS NOT NULL")
         if self.text:
-            clauses.append("CAST(raw AS TEXT) LIKE ? ESCAPE '\\'")
-            params.append("%" + like_escape(self.text) + "%")
+            # LIKE sees text only up to a NUL byte; instr() on the blob finds the exact
+            # bytes anywhere (garbage payloads do contain NULs).
+            clauses.append("(CAST(raw AS TEXT) LIKE ? ESCAPE '\\' OR instr(raw, ?) > 0)")
+            params += ["%" + like_escape(self.text) + "%", self.text.encode("utf-8")]
         return clauses, params
 
     def matches(self, rec: PushRecord) -> bool:
@@ -116,8 +118,13 @@ class PushFilter:
             return False
         if self.errors_only and not rec.errors:
             return False
-        # bytes.lower() folds ASCII only, exactly like SQLite's LIKE.
-        return not self.text or self.text.encode("utf-8").lower() in raw.payload.lower()
+        if not self.text:
+            return True
+        # As the SQL: ASCII case-insensitive up to the first NUL (bytes.lower() folds ASCII
+        # only, like LIKE), exact bytes anywhere.
+        needle = self.text.encode("utf-8")
+        payload = raw.payload
+        return needle.lower() in payload.split(b"\0", 1)[0].lower() or needle in payload
 
     def describe(self) -> str:
         parts = []
@@ -428,6 +435,17 @@ def _split(flt: PushFilter) -> tuple[PushFilter | None, PushFilter]:
     return index_part, residual
 
 
+def keyed_columns(conn: sqlite3.Connection) -> frozenset[str]:
+    """Columns c with an index on push (c, id): "newest rows where c = ?" is then one range
+    scan in id order (schema 5 adds (kind, id)). Read from the journal, not assumed."""
+    found = set()
+    for row in conn.execute("PRAGMA index_list(push)").fetchall():
+        cols = [r[2] for r in conn.execute(f"PRAGMA index_info({row[1]})").fetchall()]
+        if len(cols) == 2 and cols[1] in ("id", None):  # the rowid alias
+            found.add(cols[0])
+    return frozenset(c for c in found if c)
+
+
 def fetch_page_raw(
     conn: sqlite3.Connection,
     flt: PushFilter,
@@ -440,6 +458,17 @@ def fetch_page_raw(
     """The newest `limit` rows matching `flt` with id < before_id, newest first (SQL tuples)."""
     if limit <= 0:
         return []
+    keyed = keyed_columns(conn) if (flt.device or flt.kind) else frozenset()
+    by = "device" if flt.device and "device" in keyed else \
+        "kind" if flt.kind and not flt.device and "kind" in keyed else ""
+    if by:  # an index on (column, id): one range scan, newest first, stops at LIMIT
+        clauses, params = flt.clauses(hint_scan=True)  # every index off but this one:
+        clauses[0] = f"{by} = ?"  # device (or kind without device) comes first
+        if before_id is not None:
+            clauses.append("id < ?")
+            params.append(before_id)
+        sql = f"SELECT {columns} FROM push WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?"
+        return _run(conn, sql, [*params, limit], cancelled)
     index_part, residual = _split(flt)
     if index_part is None:  # primary key walk, stops at LIMIT
         sql, params = _page_sql(flt, lo=None, hi=before_id, hint_scan=False, columns=columns)
