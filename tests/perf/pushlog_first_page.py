@@ -28,6 +28,7 @@ from app.journal.store import Journal  # noqa: E402
 from app.protocol.decode import decode  # noqa: E402
 from app.protocol.push import RawPush  # noqa: E402
 from app.sim.fleet import Fleet  # noqa: E402
+from app.sim.responder import CommandResponder  # noqa: E402
 
 _INSERT = (
     "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock, raw, data,"
@@ -45,8 +46,19 @@ def templates(n: int = 2000) -> list[tuple]:
         out.append((rec.raw.topic, rec.kind, rec.sublock, payload,
                     json.dumps(rec.data, ensure_ascii=False, separators=(",", ":")),
                     json.dumps(rec.errors) if rec.errors else None))
-    for bad in (b"{bad", b"\xff\xfe", b'{"assetId":1'):
-        rec = decode(RawPush("mqtt", "upload/PERFKEY/123/location", bad, now, "Perf"))
+    responder = CommandResponder(fleet)  # command replies, a few per cent of the traffic
+    for dev in fleet.device_ids[:20]:
+        for cmd in (b"(P01)", f"({dev},1,{len(out)},BASE,1)".encode()):
+            for topic, payload in responder.respond(f"download/PERFKEY/{dev}/cmd", cmd):
+                rec = decode(RawPush("mqtt", topic, payload, now, "Perf"))
+                out.append((rec.raw.topic, rec.kind, rec.sublock, payload,
+                            json.dumps(rec.data, ensure_ascii=False, separators=(",", ":")),
+                            json.dumps(rec.errors) if rec.errors else None))
+    for topic, bad in (("upload/PERFKEY/8000000001/location", b"{bad"),
+                       ("upload/PERFKEY/8000000002/location", b"\xff\xfe"),
+                       ("upload/PERFKEY/8000000003/alarm", b'{"assetId":1'),
+                       ("somebody/else", b"\x00\x01")):
+        rec = decode(RawPush("mqtt", topic, bad, now, "Perf"))
         out.append((rec.raw.topic, rec.kind, rec.sublock, bad, json.dumps(rec.data),
                     json.dumps(rec.errors)))
     return out

@@ -104,7 +104,6 @@ class DetailsPane(QWidget):
         self.header.setWordWrap(True)
         lay.addWidget(self.header)
         self.errors = QListWidget()
-        self.errors.setMaximumHeight(72)
         self.errors.setVisible(False)
         self.errors.setToolTip("What the decoder found wrong with this push")
         lay.addWidget(self.errors)
@@ -149,6 +148,9 @@ class DetailsPane(QWidget):
         self.errors.clear()
         if row.errors:
             self.errors.addItems([f"⚠ {e}" for e in row.errors])
+            rows = min(len(row.errors), 4)
+            self.errors.setFixedHeight(
+                rows * self.errors.sizeHintForRow(0) + 2 * self.errors.frameWidth() + 2)
             red = "#ff9d96" if self.palette().color(QPalette.ColorRole.Base).lightness() < 128 \
                 else "#a3121f"
             self.errors.setStyleSheet(f"color: {red};")

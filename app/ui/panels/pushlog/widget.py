@@ -104,7 +104,7 @@ class PushLogPanel(QWidget):
         m = self.model
         m.sig_loading_changed.connect(self._on_loading)
         m.sig_new_count_changed.connect(self._on_new_count)
-        m.sig_status_changed.connect(self.status_label.setText)
+        m.sig_status_changed.connect(self._on_status)
         m.sig_top_trimmed.connect(self._on_top_trimmed)
         self.table.verticalScrollBar().valueChanged.connect(self._update_following)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
@@ -353,6 +353,10 @@ class PushLogPanel(QWidget):
     def _on_new_count(self, n: int) -> None:
         self.new_button.setText(f"▲ {n:,} new push{'es' if n != 1 else ''} — click to show")
         self.new_button.setVisible(n > 0)
+
+    def _on_status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
 
     def _on_top_trimmed(self, n: int) -> None:
         sb = self.table.verticalScrollBar()
