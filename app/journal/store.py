@@ -17,6 +17,52 @@ _INSERT = (
     " errors) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
 _COLUMNS = "id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
+_INSERT_READING = (
+    "INSERT INTO reading (push_id, device, sublock, received_at, charging, battery, voltage,"
+    " temperature, humidity, speed, cell_signal, gnss_signal, rssi, led_voltage, led_current,"
+    " luminance1, luminance2, luminance3, luminance4, vibration)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_NO_DOC: dict[str, Any] = {}
+_NO_KS = (None,) * 7
+
+
+def _num(value: Any) -> float | int | None:
+    """A number for the readings table: int or float (NaN is already None), else None."""
+    kind = type(value)
+    return value if kind is int or kind is float else None
+
+
+def _location_reading(d: dict[str, Any]) -> tuple | None:
+    """(charging, battery … vibration) of a decoded location push; None without a number."""
+    ex = d.get("expandInfo")
+    if type(ex) is not dict:
+        ex = _NO_DOC
+    ks = d.get("ksInfo")
+    values = (
+        _num(d.get("battery")), _num(d.get("voltage")), _num(ex.get("temperature")),
+        _num(ex.get("humidity")), _num(d.get("speed")), _num(d.get("cellSignal")),
+        _num(d.get("gnssSignal")), None,
+    ) + ((
+        _num(ks.get("volValue")), _num(ks.get("eleValue")), _num(ks.get("luminance1")),
+        _num(ks.get("luminance2")), _num(ks.get("luminance3")), _num(ks.get("luminance4")),
+        _num(ks.get("vibrate")),
+    ) if type(ks) is dict else _NO_KS)  # KS20A only
+    charging = d.get("charging")
+    charging = 1 if charging is True else 0 if charging is False else None
+    if charging != 1 and values.count(None) == len(values):
+        return None
+    return (charging, *values)
+
+
+def _sublock_reading(d: dict[str, Any]) -> tuple | None:
+    values = (_num(d.get("battery")), _num(d.get("voltage")), _num(d.get("temperature")),
+              _num(d.get("humidity")))
+    rssi = _num(d.get("rssi"))
+    if rssi is None and values.count(None) == 4:
+        return None
+    return (None, *values, None, None, None, rssi, None, None, None, None, None, None,
+            None)
 
 
 @dataclass(slots=True)
@@ -69,6 +115,24 @@ def _dumps(obj: Any) -> str:
     return text
 
 
+def _readings(records: list[PushRecord], first_id: int) -> list[tuple]:
+    """`reading` rows for the records stored with ids first_id, first_id + 1, …"""
+    out = []
+    for push_id, r in enumerate(records, first_id):
+        kind = r.kind
+        if kind == "location":
+            values = _location_reading(r.data)
+            sub = None
+        elif kind == "sublock":
+            values = _sublock_reading(r.data)
+            sub = r.sublock or str(r.data.get("subAssetID") or "?")
+        else:
+            continue
+        if values is not None and r.device is not None:
+            out.append((push_id, r.device, sub, r.raw.received_at, *values))
+    return out
+
+
 class Journal:
     """A SQLite journal in WAL mode. Writes come in batches, one transaction each."""
 
@@ -100,7 +164,13 @@ class Journal:
     # -- writing -------------------------------------------------------------
 
     def write(self, records: Iterable[PushRecord]) -> list[int]:
-        """Store a batch of records in one transaction; returns their row ids in order."""
+        """Store a batch of records in one transaction; returns their row ids in order.
+
+        Location and sub-lock records with a number also get their `reading` row (the
+        charts' narrow table), in the same transaction.
+        """
+        if not isinstance(records, list):
+            records = list(records)
         rows = [
             (
                 r.raw.received_at,
@@ -123,12 +193,16 @@ class Journal:
         try:
             cur.executemany(_INSERT, rows)
             last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
+            # One transaction, one writer, INTEGER PRIMARY KEY: the new ids are consecutive.
+            first = last - len(rows) + 1
+            readings = _readings(records, first)
+            if readings:
+                cur.executemany(_INSERT_READING, readings)
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        # One transaction, one writer, INTEGER PRIMARY KEY: the new ids are consecutive.
-        return list(range(last - len(rows) + 1, last + 1))
+        return list(range(first, last + 1))
 
     # -- reading -------------------------------------------------------------
 
