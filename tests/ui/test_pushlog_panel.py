@@ -219,7 +219,7 @@ def test_summary_of_every_kind():
            "statusJson": {"lockStatus": 0}}
     assert summarize("location", f(loc), []) == "lat 22.6701 lon 113.9229 · 85 % · locked"
     assert summarize("unknown", {}, ["payload is not valid JSON"]) == \
-        "not understood — see errors"
+        "⚠ payload is not valid JSON"
 
 
 # -- live --------------------------------------------------------------------------------

@@ -319,8 +319,8 @@ def summarize(kind: str, fields: dict[str, Any], errors: list[str]) -> str:
         text = _summarize(kind, fields)
     except Exception:  # a summary must never break the table
         text = ""
-    if not text and errors:
-        text = "not understood — see errors"
+    if not text and errors:  # nothing decoded worth a line: say what went wrong
+        text = f"⚠ {errors[0]}"
     return text
 
 

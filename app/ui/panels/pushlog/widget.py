@@ -234,6 +234,7 @@ class PushLogPanel(QWidget):
         self.split.addWidget(self.details)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
+        self.split.setSizes([600, 400])  # until the user's own split is restored
         lay.addWidget(self.split, 1)
 
         # Only while the panel (or a child) has focus: other panels have their own Ctrl+F.
