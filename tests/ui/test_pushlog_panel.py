@@ -423,6 +423,17 @@ def test_ctrl_f_is_ours_even_with_a_window_wide_ctrl_f(rig, panel, qtbot):
     window.takeCentralWidget()  # the panel fixture shuts it down
 
 
+def test_filter_by_the_selected_device(rig, panel, qtbot):
+    rig.fill(200)
+    assert not panel.pick_device.isEnabled()
+    device = rig.sim.device_ids[1]
+    rig.ctx.selection.select(device)
+    assert panel.pick_device.isEnabled()
+    panel.pick_device.click()
+    qtbot.waitUntil(lambda: panel.model.filter.device == device and not panel.model.loading)
+    assert ids_of(panel.model) == rig.expected(PushFilter(device=device))
+
+
 def test_filter_is_debounced(rig, panel, qtbot):
     rig.fill(50)
     panel.requery()

@@ -109,6 +109,8 @@ class PushLogPanel(QWidget):
         self.table.verticalScrollBar().valueChanged.connect(self._update_following)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         ctx.feed.sig_batch.connect(self._on_batch)
+        ctx.selection.sig_device_selected.connect(self._on_device_selected)
+        self._on_device_selected(ctx.selection.device_id)
         self.model.reload()
 
     # -- layout ------------------------------------------------------------------------
@@ -316,6 +318,11 @@ class PushLogPanel(QWidget):
     def focus_search(self) -> None:
         self.text_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.text_edit.selectAll()
+
+    def _on_device_selected(self, device: str) -> None:
+        self.pick_device.setEnabled(bool(device))
+        self.pick_device.setToolTip(f"Only {device}, the device selected in the Devices panel"
+                                    if device else "Select a device in the Devices panel first")
 
     def _use_selected_device(self) -> None:
         device = self.ctx.selection.device_id
@@ -546,6 +553,8 @@ class PushLogPanel(QWidget):
         self._shut = True
         with contextlib.suppress(RuntimeError, TypeError):
             self.ctx.feed.sig_batch.disconnect(self._on_batch)
+        with contextlib.suppress(RuntimeError, TypeError):
+            self.ctx.selection.sig_device_selected.disconnect(self._on_device_selected)
         self.save_state()
         self._debounce.stop()
         if self._export is not None:
