@@ -3,9 +3,10 @@
     QT_QPA_PLATFORM=offscreen python tests/perf/chart_week.py [--rows 604800] [--keep PATH]
 
 Builds the journal with executemany from one real decoded location push whose numbers are
-varied per row (with a few silences so gaps are exercised), then times the history query,
-"load + first draw" of the Charts panel (selection → curves painted), and a few pans and
-zooms. Prints the figures.
+varied per row (with a few silences so gaps are exercised); each row's `reading` comes from
+the same function `Journal.write` uses. Then times the history queries (last hour at full
+resolution, whole week downsampled by SQLite), "select → last hour drawn" and "select →
+whole week drawn" in the Charts panel, and a few pans and zooms. Prints the figures.
 """
 
 from __future__ import annotations
@@ -24,12 +25,22 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.journal.store import Journal
+from app.journal.store import _INSERT_READING, Journal, _location_reading
 from app.protocol.decode import decode
 from app.protocol.push import RawPush
 from app.sim.fleet import Fleet
 
 KEY = "PERFKEY"
+
+
+def _flush(conn: sqlite3.Connection, chunk: list[tuple], readings: list[tuple]) -> None:
+    conn.executemany(
+        "INSERT INTO push (id, received_at, source, profile, topic, kind, device, sublock,"
+        " raw, data) VALUES (?,?,?,?,?,?,?,?,?,?)", chunk)
+    conn.executemany(_INSERT_READING, readings)
+    conn.commit()
+    chunk.clear()
+    readings.clear()
 
 
 def build(path: Path, rows: int) -> tuple[str, float, float]:
@@ -44,7 +55,9 @@ def build(path: Path, rows: int) -> tuple[str, float, float]:
     start = time.time() - rows
     data = record.data
     t0 = time.perf_counter()
-    chunk = []
+    chunk: list[tuple] = []
+    readings: list[tuple] = []
+    push_id = 0
     for i in range(rows):
         at = start + i
         if 200_000 <= i < 201_000 or 400_000 <= i < 400_600:
@@ -54,18 +67,17 @@ def build(path: Path, rows: int) -> tuple[str, float, float]:
         data["speed"] = int(40 + 40 * math.sin(i / 600))
         data["expandInfo"]["temperature"] = round(20 + 5 * math.sin(i / 3600), 1)
         data["cellSignal"] = 20 + i % 7
-        chunk.append((at, "mqtt", "perf", topic, "location", device, None, payload,
+        if i == 300_000:
+            data["speed"] = 500  # one spike: downsampling must keep it
+        push_id += 1
+        chunk.append((push_id, at, "mqtt", "perf", topic, "location", device, None, payload,
                       json.dumps(data, separators=(",", ":"))))
+        reading = _location_reading(data)
+        if reading is not None:
+            readings.append((push_id, device, None, at, *reading))
         if len(chunk) >= 50_000:
-            conn.executemany(
-                "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock,"
-                " raw, data) VALUES (?,?,?,?,?,?,?,?,?)", chunk)
-            conn.commit()
-            chunk.clear()
-    if chunk:
-        conn.executemany(
-            "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock,"
-            " raw, data) VALUES (?,?,?,?,?,?,?,?,?)", chunk)
+            _flush(conn, chunk, readings)
+    _flush(conn, chunk, readings)
     # a few alarms on the time line
     for k in range(1, 8):
         conn.execute(

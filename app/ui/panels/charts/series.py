@@ -10,7 +10,6 @@ Live records are appended to growable arrays; the widget calls `setData` from on
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,13 @@ class FieldSpec:
     kind: str  # 'location' or 'sublock'
     path: tuple[str, ...]  # inside the decoded data
     suffix: str = ""  # added to the curve name (one plot, several curves per device)
+    column: str = ""  # in the journal's `reading` table (defaults to the key)
+
+    @property
+    def sql_column(self) -> str:
+        """The `reading` column, with 0 as NULL where 0 means "no reading"."""
+        column = self.column or self.key
+        return f"nullif({column}, 0)" if self.key in ZERO_IS_MISSING else column
 
     @property
     def sql(self) -> str:
@@ -69,22 +75,23 @@ LOCATION_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("temperature", "temperature", "location", ("expandInfo", "temperature")),
     FieldSpec("humidity", "humidity", "location", ("expandInfo", "humidity")),
     FieldSpec("speed", "speed", "location", ("speed",)),
-    FieldSpec("cell", "cell", "location", ("cellSignal",)),
-    FieldSpec("gnss", "gnss", "location", ("gnssSignal",)),
+    FieldSpec("cell", "cell", "location", ("cellSignal",), column="cell_signal"),
+    FieldSpec("gnss", "gnss", "location", ("gnssSignal",), column="gnss_signal"),
     FieldSpec("led_voltage", "led_voltage", "location", ("ksInfo", "volValue")),
     FieldSpec("led_current", "led_current", "location", ("ksInfo", "eleValue")),
     *(
         FieldSpec(f"luminance{i}", "luminance", "location", ("ksInfo", f"luminance{i}"),
-                  f" LED {i}")
+                  f" LED {i}", f"luminance{i}")
         for i in range(1, 5)
     ),
     FieldSpec("vibration", "vibration", "location", ("ksInfo", "vibrate")),
 )
 SUBLOCK_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("sub_temperature", "sub_temperature", "sublock", ("temperature",)),
-    FieldSpec("sub_humidity", "sub_humidity", "sublock", ("humidity",)),
-    FieldSpec("sub_battery", "sub_battery", "sublock", ("battery",)),
-    FieldSpec("sub_rssi", "sub_rssi", "sublock", ("rssi",)),
+    FieldSpec("sub_temperature", "sub_temperature", "sublock", ("temperature",),
+              column="temperature"),
+    FieldSpec("sub_humidity", "sub_humidity", "sublock", ("humidity",), column="humidity"),
+    FieldSpec("sub_battery", "sub_battery", "sublock", ("battery",), column="battery"),
+    FieldSpec("sub_rssi", "sub_rssi", "sublock", ("rssi",), column="rssi"),
 )
 FIELDS: tuple[FieldSpec, ...] = LOCATION_FIELDS + SUBLOCK_FIELDS
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
@@ -181,11 +188,11 @@ class Stream:
             self.ys = [Grow() for _ in self.fields]
 
     @classmethod
-    def from_arrays(cls, fields: tuple[FieldSpec, ...], t: np.ndarray,
-                    columns: np.ndarray) -> Stream:
+    def from_arrays(cls, fields: tuple[FieldSpec, ...], t: np.ndarray, columns: np.ndarray,
+                    threshold: float | None = None, samples: int | None = None) -> Stream:
         """History: t sorted, columns n × len(fields), NaN for missing."""
-        threshold = gap_threshold(t)
-        samples = len(t)
+        threshold = gap_threshold(t) if threshold is None else threshold
+        samples = len(t) if samples is None else samples
         t, columns = insert_gaps(t, columns.reshape(len(t), len(fields)), threshold)
         return cls(fields, Grow(t), [Grow(columns[:, i]) for i in range(len(fields))],
                    threshold, samples)
@@ -362,6 +369,68 @@ def _zero_is_missing(fields: Sequence[FieldSpec], data: np.ndarray) -> np.ndarra
     return data
 
 
+DOWNSAMPLE_ROWS = 20_000  # a range with more readings than this is downsampled by SQLite
+BUCKETS = 5_000  # ... into this many time buckets, each drawn as its min and its max
+
+
+def _range_where(device: str, since: float | None, until: float | None) -> tuple[str, list]:
+    where, params = "device=?", [device]
+    if since is not None:
+        where += " AND received_at>=?"
+        params.append(since)
+    if until is not None:
+        where += " AND received_at<?"
+        params.append(until)
+    return where, params
+
+
+def _more_than(conn: sqlite3.Connection, where: str, params: list, n: int) -> bool:
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM reading WHERE {where} LIMIT {int(n) + 1})"
+    return conn.execute(sql, params).fetchone()[0] > n
+
+
+def _bucket(conn: sqlite3.Connection, where: str, params: list) -> tuple[float, float]:
+    """(first reading's time, bucket width in s) for BUCKETS buckets over the range."""
+    lo = conn.execute(f"SELECT received_at FROM reading WHERE {where} ORDER BY received_at"
+                      " LIMIT 1", params).fetchone()
+    hi = conn.execute(f"SELECT received_at FROM reading WHERE {where} ORDER BY received_at"
+                      " DESC LIMIT 1", params).fetchone()
+    if lo is None or hi is None:
+        return 0.0, 1.0
+    return lo[0], max((hi[0] - lo[0]) / BUCKETS, 1e-3)
+
+
+def _peaks(rows: list[tuple], width: int, t0: float, bucket: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+    """Bucket rows (k, count, t_min, t_max, max id, c_min, c_max, min₁, max₁, …) → each
+    bucket as two samples, (t_min, minima) and (t_max, maxima) — peak downsampling, so a
+    spike survives — plus the charging flags, the gap threshold and the rows covered.
+
+    A bucket without readings is absent, so its silence becomes a gap: the threshold is at
+    least one bucket (and never below the usual minimum gap)."""
+    a = _floats(rows, 7 + 2 * width)
+    count = int(a[:, 1].sum())
+    single = a[:, 2] == a[:, 3]
+    t = np.column_stack((a[:, 2], a[:, 3])).ravel()
+    values = np.stack((a[:, 7::2], a[:, 8::2]), axis=1).reshape(-1, width)
+    charging = np.column_stack((a[:, 5], a[:, 6])).ravel() == 1
+    keep = ~np.column_stack((np.zeros(len(a), bool), single)).ravel()
+    span = float(a[-1, 3] - a[0, 2]) if len(a) else 0.0
+    interval = span / max(count - 1, 1)
+    threshold = max(GAP_FACTOR * interval, MIN_GAP_S, bucket)
+    return t[keep], values[keep], charging[keep], threshold, count
+
+
+def _aggregates(fields: Sequence[FieldSpec], wanted: set[str] | None) -> str:
+    return ", ".join(f"min({f.sql_column}), max({f.sql_column})"
+                     if wanted is None or f.key in wanted else "NULL, NULL" for f in fields)
+
+
+def _columns(fields: Sequence[FieldSpec], wanted: set[str] | None) -> str:
+    return ", ".join(f.sql_column if wanted is None or f.key in wanted else "NULL"
+                     for f in fields)
+
+
 def load_history(
     conn: sqlite3.Connection,
     device: str,
@@ -370,61 +439,79 @@ def load_history(
     until: float | None = None,
     max_rows: int = 2_000_000,
     fields: set[str] | None = None,
+    downsample: int = DOWNSAMPLE_ROWS,
 ) -> DeviceSeries:
-    """One device's series from the journal (run it in a worker, on its own connection)."""
-    out = DeviceSeries(device)
-    where = "device=? AND kind=?"
-    base: list[Any] = [device]
-    tail: list[Any] = []
-    if since is not None:
-        where += " AND received_at>=?"
-        tail.append(since)
-    if until is not None:
-        where += " AND received_at<?"
-        tail.append(until)
+    """One device's series from the journal (run it in a worker, on its own connection).
 
-    # Locations: the newest max_rows, in time order (index push_device_time).
-    cols = ", ".join(f"json_extract(data, '{f.sql}')" if fields is None or f.key in fields
-                     else "NULL" for f in LOCATION_FIELDS)
-    sql = (f"SELECT id, received_at, json_extract(data, '$.charging'), {cols} FROM push"
-           f" WHERE {where} ORDER BY received_at DESC LIMIT {int(max_rows)}")
-    rows = conn.execute(sql, [*base, "location", *tail]).fetchall()
-    rows.reverse()
-    out.rows += len(rows)
-    if rows:
-        ids_t = np.array([(r[0], r[1]) for r in rows], dtype=float)
-        out.max_push_id = int(ids_t[:, 0].max())
-        charging = [r[2] for r in rows]
-        data = _zero_is_missing(LOCATION_FIELDS,
-                                _floats([r[3:] for r in rows], len(LOCATION_FIELDS)))
-        out.location = Stream.from_arrays(LOCATION_FIELDS, ids_t[:, 1], data)
-        t = ids_t[:, 1]
-        ch = np.array([c == 1 for c in charging])
-        starts = np.nonzero(ch & ~np.concatenate(([False], ch[:-1])))[0]
-        out.charging_starts = [float(t[i]) for i in starts]
-        out._charging = bool(ch[-1])
+    Readings come from the narrow `reading` table (no JSON). Up to `downsample` readings
+    in the range are read as they are; more are grouped by SQLite into BUCKETS time
+    buckets, each kept as its min and max (spikes survive, empty buckets are gaps)."""
+    out = DeviceSeries(device)
+    where, params = _range_where(device, since, until)
+
+    # Locations (index reading_device_time).
+    loc = where + " AND sublock IS NULL"
+    if _more_than(conn, loc, params, downsample):
+        t0, bucket = _bucket(conn, loc, params)
+        sql = (f"SELECT CAST((received_at - ?) / ? AS INTEGER) AS k, count(*),"
+               f" min(received_at), max(received_at), max(push_id), min(coalesce(charging, 0)),"
+               f" max(charging), {_aggregates(LOCATION_FIELDS, fields)}"
+               f" FROM reading WHERE {loc} GROUP BY k ORDER BY k")
+        rows = conn.execute(sql, [t0, bucket, *params]).fetchall()
+        if rows:
+            t, data, charging, threshold, count = _peaks(rows, len(LOCATION_FIELDS), t0,
+                                                         bucket)
+            out.rows += count
+            out.max_push_id = int(max(r[4] for r in rows))
+            out.location = Stream.from_arrays(LOCATION_FIELDS, t, data, threshold, count)
+            _charging_starts(out, t, charging)
+    else:
+        sql = (f"SELECT push_id, received_at, charging, {_columns(LOCATION_FIELDS, fields)}"
+               f" FROM reading WHERE {loc} ORDER BY received_at DESC LIMIT {int(max_rows)}")
+        rows = conn.execute(sql, params).fetchall()
+        rows.reverse()
+        out.rows += len(rows)
+        if rows:
+            a = _floats(rows, 3 + len(LOCATION_FIELDS))
+            out.max_push_id = int(a[:, 0].max())
+            out.location = Stream.from_arrays(LOCATION_FIELDS, a[:, 1], a[:, 3:])
+            _charging_starts(out, a[:, 1], a[:, 2] == 1)
 
     # Sub-locks: one stream per sub-lock.
-    cols = ", ".join(f"json_extract(data, '{f.sql}')" for f in SUBLOCK_FIELDS)
-    sql = (f"SELECT id, received_at, coalesce(sublock, json_extract(data, '$.subAssetID'), '?'),"
-           f" {cols} FROM push WHERE {where} ORDER BY received_at DESC LIMIT {int(max_rows)}")
-    rows = conn.execute(sql, [*base, "sublock", *tail]).fetchall()
-    rows.reverse()
-    out.rows += len(rows)
+    sub = where + " AND sublock IS NOT NULL"
     by_sub: dict[str, list[tuple]] = {}
-    for r in rows:
-        by_sub.setdefault(str(r[2]), []).append(r)
-        out.max_push_id = max(out.max_push_id, r[0])
-    for sub, sub_rows in by_sub.items():
-        t = np.array([r[1] for r in sub_rows], dtype=float)
-        out.sublocks[sub] = Stream.from_arrays(
-            SUBLOCK_FIELDS, t, _floats([r[3:] for r in sub_rows], len(SUBLOCK_FIELDS)))
+    if _more_than(conn, sub, params, downsample):
+        t0, bucket = _bucket(conn, sub, params)
+        sql = (f"SELECT sublock, CAST((received_at - ?) / ? AS INTEGER) AS k, count(*),"
+               f" min(received_at), max(received_at), max(push_id), 0, 0,"
+               f" {_aggregates(SUBLOCK_FIELDS, None)}"
+               f" FROM reading WHERE {sub} GROUP BY sublock, k ORDER BY sublock, k")
+        for r in conn.execute(sql, [t0, bucket, *params]):
+            by_sub.setdefault(r[0], []).append(r[1:])
+        for name, sub_rows in by_sub.items():
+            t, data, _, threshold, count = _peaks(sub_rows, len(SUBLOCK_FIELDS), t0, bucket)
+            out.rows += count
+            out.max_push_id = max(out.max_push_id, int(max(r[4] for r in sub_rows)))
+            out.sublocks[name] = Stream.from_arrays(SUBLOCK_FIELDS, t, data, threshold, count)
+    else:
+        sql = (f"SELECT push_id, received_at, sublock, {_columns(SUBLOCK_FIELDS, None)}"
+               f" FROM reading WHERE {sub} ORDER BY received_at DESC LIMIT {int(max_rows)}")
+        rows = conn.execute(sql, params).fetchall()
+        rows.reverse()
+        out.rows += len(rows)
+        for r in rows:
+            by_sub.setdefault(r[2], []).append(r)
+            out.max_push_id = max(out.max_push_id, r[0])
+        for name, sub_rows in by_sub.items():
+            t = np.array([r[1] for r in sub_rows], dtype=float)
+            out.sublocks[name] = Stream.from_arrays(
+                SUBLOCK_FIELDS, t, _floats([r[3:] for r in sub_rows], len(SUBLOCK_FIELDS)))
 
-    # Alarms: markers on the time line.
+    # Alarms: markers on the time line (push, index push_device_time).
     sql = (f"SELECT id, received_at, json_extract(data, '$.alarmName'),"
-           f" json_extract(data, '$.alarmType') FROM push WHERE {where}"
+           f" json_extract(data, '$.alarmType') FROM push WHERE {where} AND kind='alarm'"
            f" ORDER BY received_at DESC LIMIT 100000")
-    rows = conn.execute(sql, [*base, "alarm", *tail]).fetchall()
+    rows = conn.execute(sql, params).fetchall()
     rows.reverse()
     out.rows += len(rows)
     for push_id, at, name, code in rows:
@@ -434,22 +521,22 @@ def load_history(
     return out
 
 
+def _charging_starts(out: DeviceSeries, t: np.ndarray, charging: np.ndarray) -> None:
+    if not len(t):
+        return
+    starts = np.nonzero(charging & ~np.concatenate(([False], charging[:-1])))[0]
+    out.charging_starts = [float(t[i]) for i in starts]
+    out._charging = bool(charging[-1])
+
+
 def probe_fields(conn: sqlite3.Connection, device: str, sample: int = 30) -> set[str]:
-    """Location fields this device reports at all (from its newest pushes): the history
-    query then extracts only those — each json_extract re-parses the document."""
-    found: set[str] = set()
-    rows = conn.execute(
-        "SELECT data FROM push WHERE device=? AND kind='location'"
-        " ORDER BY received_at DESC LIMIT ?", (device, sample)).fetchall()
-    for (text,) in rows:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            continue
-        for spec, value in zip(LOCATION_FIELDS, extract(data, LOCATION_FIELDS), strict=True):
-            if value == value:
-                found.add(spec.key)
-    return found
+    """Location fields this device reports at all (from its newest readings): the history
+    query then reads only those."""
+    cols = ", ".join(f"count({f.sql_column})" for f in LOCATION_FIELDS)
+    row = conn.execute(
+        f"SELECT {cols} FROM (SELECT * FROM reading WHERE device=? AND sublock IS NULL"
+        " ORDER BY received_at DESC LIMIT ?)", (device, sample)).fetchone()
+    return {f.key for f, n in zip(LOCATION_FIELDS, row, strict=True) if n}
 
 
 def oldest(conn: sqlite3.Connection, device: str) -> float | None:

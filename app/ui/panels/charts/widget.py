@@ -1,10 +1,10 @@
 """Charts panel: the selected devices' readings over time, stacked plots on one time axis.
 
-History comes from the journal in a worker thread (own connection), newest first: the
-chosen range (e.g. the last hour) is drawn at once, older history fills in behind it in
-chunks while the window stays responsive. Live pushes from `sig_batch` are appended to
-numpy arrays and drawn from one timer. Peak downsampling and clip-to-view keep a week
-of one-second data fluid (see tests/perf/chart_week.py).
+History comes from the journal's narrow `reading` table in a worker thread (own
+connection): the chosen range (e.g. the last hour) is drawn at once, then all older history
+follows in one query, downsampled by SQLite (min and max per time bucket) when it is long.
+Live pushes from `sig_batch` are appended to numpy arrays and drawn from one timer. Peak
+downsampling and clip-to-view keep a week of one-second data fluid (tests/perf/chart_week.py).
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
 DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
           Qt.PenStyle.DashDotLine)
 FLUSH_MS = 250  # live data is drawn at most this often
-CHUNK_ROWS = 100_000  # older history arrives in chunks of about this many rows
 MAX_DEVICES = len(PALETTE)
 SETTINGS_PLOTS = "charts/plots"
 SETTINGS_RANGE = "charts/range"
@@ -64,7 +63,8 @@ class _Loader(QObject):
 
 def _load(ctx: AppContext, loader: _Loader, gen: int, device: str, since: float | None,
           alive) -> None:
-    """Worker: newest `since` first, then older chunks until the journal has no more."""
+    """Worker: the chosen range `since` first, then all older history in one query (SQLite
+    downsamples it when it is long: see `load_history`)."""
     try:
         journal = ctx.open_journal()
     except Exception:
@@ -78,19 +78,9 @@ def _load(ctx: AppContext, loader: _Loader, gen: int, device: str, since: float 
         start = oldest(conn, device)
         more = since is not None and start is not None and start < since
         loader.sig_chunk_loaded.emit(gen, device, first, True, not more)
-        until = since
-        rate = max(first.rows, 1) / max(time.time() - since, 1.0) if since else 1.0
-        while more and alive(gen):
-            step = max(CHUNK_ROWS / max(rate, 1e-6), 600.0)
-            lo = until - step
-            chunk = load_history(conn, device, since=lo, until=until, fields=fields)
-            if chunk.rows:
-                rate = chunk.rows / step
-            else:
-                step *= 4
-            until = lo
-            more = until > start
-            loader.sig_chunk_loaded.emit(gen, device, chunk, False, not more)
+        if more and alive(gen):
+            older = load_history(conn, device, until=since, fields=fields)
+            loader.sig_chunk_loaded.emit(gen, device, older, False, True)
     except Exception:
         log.exception("charts: loading %s failed", device)
         loader.sig_chunk_loaded.emit(gen, device, DeviceSeries(device), False, True)
