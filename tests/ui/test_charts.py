@@ -210,3 +210,119 @@ def test_survives_a_flood(session, sim, qtbot):
     panel.repaint_now()
     assert panel.curve(watched[0], "battery") is not None
     panel.shutdown()
+
+
+# -- the journal's `reading` table (what the charts read) ---------------------------------
+
+READING_COLUMNS = ("push_id, device, sublock, received_at, charging, battery, voltage,"
+                   " temperature, humidity, speed, cell_signal, gnss_signal, rssi,"
+                   " led_voltage, led_current, luminance1, vibration")
+
+
+def readings(conn) -> list[tuple]:
+    return conn.execute(f"SELECT {READING_COLUMNS} FROM reading ORDER BY push_id").fetchall()
+
+
+def mixed_records(sim, at):
+    """A location with a temperature, one without (-1000), one charging (255), a KS20A,
+    a sub-lock, an alarm (no reading) — decoded as the writer decodes them."""
+    hot = with_temperature(sim, True)
+    cold = with_temperature(sim, False)
+    sim.devices[hot].charging = False
+    sim.devices[cold].charging = True
+    ks = next(d.device_id for d in sim.devices.values() if d.model == "KS20A")
+    host = next(d for d in sim.devices.values() if d.sublocks)
+    pushes = (sim.location(hot) + sim.location(cold) + sim.location(ks)
+              + sim.sublock_push(host.device_id, host.sublocks[0].sub_id)
+              + sim.raise_alarm(hot, 46)[:1])
+    return decoded(pushes, at), (hot, cold, ks, host.device_id, host.sublocks[0].sub_id)
+
+
+def test_journal_write_fills_readings_with_numbers_and_nulls_for_sentinels(tmp_path, sim):
+    records, (hot, cold, ks, host, sub) = mixed_records(sim, 1_700_000_000.0)
+    with Journal(tmp_path / "j.sqlite") as j:
+        ids = j.write(records)
+        got = {r[0]: r for r in readings(j.conn)}
+    assert sorted(got) == ids[:4]  # the alarm has no reading
+    loc = records[0].data
+    row = got[ids[0]]
+    assert row[1:5] == (hot, None, 1_700_000_000.0, 0)
+    assert row[5] == loc["battery"] and row[6] == loc["voltage"]
+    assert row[7] == loc["expandInfo"]["temperature"] and row[9] == loc["speed"]
+    assert row[10] == loc["cellSignal"] and row[12] is None  # no RSSI on a location
+    # -1000 "no sensor" and battery 255 "charging" are NULL, not numbers
+    row = got[ids[1]]
+    assert records[1].data["expandInfo"]["temperature"] is None
+    assert row[1] == cold and row[7] is None and row[5] is None and row[4] == 1
+    # KS20A: LED voltage and current, luminance, vibration
+    ks_info = records[2].data["ksInfo"]
+    row = got[ids[2]]
+    assert row[1] == ks
+    assert row[13:] == (ks_info["volValue"], ks_info["eleValue"], ks_info["luminance1"],
+                        ks_info["vibrate"])
+    # sub-lock: its own id, battery, temperature, humidity, RSSI
+    data = records[3].data
+    row = got[ids[3]]
+    assert row[1:3] == (host, sub)
+    assert (row[5], row[8], row[12]) == (data["battery"], data["humidity"], data["rssi"])
+    assert row[7] == data["temperature"]  # None when -1000
+    assert all(type(v) in (int, float) or v is None for v in row[4:])
+
+
+def test_migration_backfills_readings_of_an_old_journal(tmp_path, sim):
+    """A journal from before the reading table: opened, it gets the same readings as
+    `Journal.write` would have made, and the charts draw it."""
+    path = tmp_path / "old.sqlite"
+    records, (hot, *_rest) = mixed_records(sim, 1_700_000_000.0)
+    more = [decoded(sim.location(hot), 1_700_000_000.0 + 30 * i)[0] for i in range(1, 6)]
+    with Journal(path) as j:
+        j.write(records)
+        j.write(more)
+        expected = readings(j.conn)
+        j.conn.execute("DROP TABLE reading")  # as an older SealDesk left it
+        j.conn.execute("PRAGMA user_version=5")
+    assert len(expected) == 4 + 5
+    with Journal(path) as j:
+        assert j.conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert readings(j.conn) == expected
+        series = load_history(j.conn, hot)
+    _, battery = series.location.series("battery")
+    assert list(battery) == [records[0].data["battery"]] + [r.data["battery"] for r in more]
+
+
+def test_week_range_is_downsampled_by_sqlite_keeping_spikes_and_gaps(tmp_path):
+    from app.journal.store import _INSERT_READING
+    from app.ui.panels.charts.series import BUCKETS
+
+    n, spike_at, silence = 30_000, 12_345, (20_000, 23_600)  # one hour of silence
+    t0 = 1_700_000_000.0
+    rows = []
+    for i in range(n):
+        if silence[0] <= i < silence[1]:
+            continue
+        speed = 500.0 if i == spike_at else 40.0 + (i % 10)
+        rows.append((i + 1, "DEV", None, t0 + i, 0, 50.0, 0.0 if i == 5 else 3.9, None, None,
+                     speed, None, None, None, None, None, None, None, None, None, None))
+    with Journal(tmp_path / "j.sqlite") as j:
+        j.conn.execute("BEGIN")
+        j.conn.executemany(_INSERT_READING, rows)
+        j.conn.execute("COMMIT")
+        full = load_history(j.conn, "DEV", downsample=len(rows))
+        down = load_history(j.conn, "DEV", downsample=5_000)
+
+    assert full.location.samples == len(rows) and down.location.samples == len(rows)
+    assert down.rows == len(rows) and down.max_push_id == full.max_push_id == n
+    t, speed = down.location.series("speed")
+    assert len(t) <= 2 * BUCKETS + 2 < len(rows)
+    assert np.nanmax(speed) == 500.0 and np.nanmin(speed) == 40.0  # the spike survives
+    assert np.all(np.diff(t) >= 0)
+    # the silence is one gap (NaN), where it was, and the only one
+    gaps = np.nonzero(np.isnan(speed))[0]
+    assert len(gaps) == 1
+    assert t[gaps[0] - 1] <= t0 + silence[0] and t[gaps[0] + 1] >= t0 + silence[1]
+    # voltage 0.0 is "no reading", not a dive to zero, downsampled too
+    _, volts = down.location.series("voltage")
+    assert np.nanmin(volts) == 3.9
+    # the full-resolution series has the same gap
+    _, speed_full = full.location.series("speed")
+    assert len(np.nonzero(np.isnan(speed_full))[0]) == 1
