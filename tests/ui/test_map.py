@@ -78,6 +78,8 @@ def test_positions_status_colours_and_no_fix(session, sim, panel, qtbot):
     assert [panel.no_fix_list.item(i).text() for i in range(panel.no_fix_list.count())] == [lost]
     view = panel.view
     assert isinstance(view, PlainMapView)  # no QtLocation in the test environment
+    qtbot.waitUntil(lambda: len(view.markers.points()) == len(sim.device_ids) - 1,
+                    timeout=3000)  # redrawn at most twice a second
     xs = [p.pos().x() for p in view.markers.points()]
     assert len(xs) == len(sim.device_ids) - 1 and 0.0 not in xs
 
@@ -102,6 +104,8 @@ def test_selection_both_ways(session, sim, panel, qtbot):
     a, b = sim.device_ids[2:4]
     # clicking a marker selects it everywhere
     view = panel.view
+    # markers are redrawn at most twice a second: wait for the redraw
+    qtbot.waitUntil(lambda: any(p.data() == a for p in view.markers.points()), timeout=3000)
     point = next(p for p in view.markers.points() if p.data() == a)
     with qtbot.waitSignal(session.ctx.selection.sig_device_selected) as sig:
         view._on_click(view.markers, [point])
@@ -189,4 +193,5 @@ def test_survives_a_flood(session, sim, panel, qtbot):
     qtbot.waitUntil(lambda: session.feed.delivered == 20_000, timeout=30_000)
     qtbot.waitUntil(lambda: len(panel.model.markers) + len(panel.model.no_fix)
                     == len(session.fleet.devices), timeout=5000)
-    assert len(panel.view.markers.points()) == len(panel.model.markers)
+    qtbot.waitUntil(lambda: len(panel.view.markers.points()) == len(panel.model.markers),
+                    timeout=3000)

@@ -39,7 +39,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -77,6 +77,7 @@ SETTINGS_BACKEND = "map/backend"  # "auto" (QtLocation when installed) or "plain
 SETTINGS_RANGE = "map/track_range"
 SETTINGS_FOLLOW = "map/follow"
 STATUS_REFRESH_MS = 5_000
+MARKER_REFRESH_MS = 500
 QML_TRACK_POINTS = 5_000
 QML = Path(__file__).with_name("qml") / "map.qml"
 
@@ -150,12 +151,19 @@ class PlainMapView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         self._fitted = False
+        self._brushes: dict[object, QBrush] = {}
 
     def update_markers(self, changed: set[str] | None = None) -> None:
         markers = list(self.model.markers.values())
+        # One shared brush per colour: pyqtgraph caches a rendered symbol per distinct
+        # brush object, so a fresh brush per marker re-renders every symbol each update.
+        brushes = self._brushes
+        for m in markers:
+            if m.colour not in brushes:
+                brushes[m.colour] = pg.mkBrush(m.colour)
         self.markers.setData(
             x=[m.lon for m in markers], y=[mercator_y(m.lat) for m in markers],
-            brush=[pg.mkBrush(m.colour) for m in markers],
+            brush=[brushes[m.colour] for m in markers],
             data=[m.device_id for m in markers])
         sel = self.model.markers.get(self.model.selected)
         if sel is not None:
@@ -388,6 +396,9 @@ class MapPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.split, 1)
 
+        self._redraw_pending = False
+        self._marker_timer = QTimer(self, interval=MARKER_REFRESH_MS, singleShot=True,
+                                    timeout=self._flush_markers)
         ctx.feed.sig_batch.connect(self._on_batch)
         ctx.selection.sig_device_selected.connect(self._on_selected)
         self._status_timer = QTimer(self, interval=STATUS_REFRESH_MS, timeout=self._refresh)
@@ -429,9 +440,13 @@ class MapPanel(QWidget):
     def _on_batch(self, change: FleetChange) -> None:
         if not change.changed_devices:
             return
+        # The model follows every batch (cheap), but the markers are redrawn at most twice a
+        # second and only while the map is on screen: a flood must not cost a redraw per tick.
         changed = self.model.update(change.changed_devices)
         if changed:
-            self.view.update_markers(changed)
+            self._redraw_pending = True
+            if not self._marker_timer.isActive():
+                self._marker_timer.start()
         self._update_no_fix()
         sel = self.model.selected
         if sel and sel in change.changed_devices:
@@ -440,6 +455,17 @@ class MapPanel(QWidget):
                 pos = self.model.selected_position()
                 if pos:
                     self.view.centre_on(*pos)
+
+    def _flush_markers(self) -> None:
+        if not self.isVisible() or not self._redraw_pending:
+            return  # showEvent catches up
+        self._redraw_pending = False
+        self.view.update_markers(None)
+
+    def showEvent(self, event) -> None:  # Qt's name
+        super().showEvent(event)
+        if self._redraw_pending:
+            self._marker_timer.start(0)
 
     def _extend_track(self, change: FleetChange) -> None:
         track = self.model.track
