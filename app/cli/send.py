@@ -42,13 +42,9 @@ def default_journal_path() -> Path:
     env = os.environ.get("SEALDESK_JOURNAL")
     if env:
         return Path(env)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "SealDesk" / "journal.sqlite"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "SealDesk" / "journal.sqlite"
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "sealdesk" / "journal.sqlite"
+    from app import paths  # the window's journal, so its audit shows the command too
+
+    return paths.journal_path()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -84,7 +84,7 @@ def csv_row(row: JournalRow) -> dict[str, Any]:
         "time": next((d[k] for k in _TIME_KEYS if d.get(k)), ""),
         "errors": "; ".join(row.errors),
         "data": json.dumps(d, ensure_ascii=False),
-        "raw": raw_text(row.raw).encode("utf-8", "backslashreplace").decode("utf-8"),
+        "raw": row.raw.decode("utf-8", "backslashreplace"),  # \xff stays readable as text
     }
     for key in CSV_FIELDS:
         if key not in out:
