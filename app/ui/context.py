@@ -52,16 +52,26 @@ class Connections(QObject):
         self.recorder = recorder
         self.states: dict[str, ConnectionState] = {}
         self.settings: dict[str, ConnectionSettings] = {}
+        self._generation: dict[str, int] = {}
         self.sig_state_changed.connect(self.track)
 
     def connect_profile(self, settings: ConnectionSettings) -> None:
         name = settings.profile or settings.client_id
         self.settings[name] = settings
-        # Called on paho's thread; the signal is delivered on the GUI thread.
-        self.recorder.connect(settings, lambda st, n=name: self.sig_state_changed.emit(n, st))
+        generation = self._generation[name] = self._generation.get(name, 0) + 1
+
+        def on_state(state: ConnectionState) -> None:
+            # Called on paho's thread; the signal is delivered on the GUI thread. A transport
+            # that was replaced or disconnected may still report (it hangs up off-thread):
+            # its late words must not overwrite the current connection's state.
+            if self._generation.get(name) == generation:
+                self.sig_state_changed.emit(name, state)
+
+        self.recorder.connect(settings, on_state)
 
     def disconnect_profile(self, name: str) -> None:
         """Returns at once; the transport acknowledges what it has, then hangs up, off-thread."""
+        self._generation[name] = self._generation.get(name, 0) + 1
         transport = self.recorder.detach(name)
         if transport is not None:
             writer = self.recorder.writer
