@@ -29,6 +29,7 @@ import paho.mqtt.client as mqtt
 
 from app.sim.fleet import Fleet, Push
 from app.sim.responder import CommandResponder
+from app.transport.paho_client import make_client
 from app.transport.settings import ConnectionSettings
 
 BURST = 200  # messages generated per lock acquisition / pacing step
@@ -95,23 +96,7 @@ class Simulator:
         client_id, clean = s.client_id, s.clean_session
         if not client_id:
             client_id, clean = f"sealdesk-sim-{secrets.token_hex(4)}", True
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=mqtt.MQTTv311,
-            clean_session=clean,
-        )
-        if s.username or s.password_md5:
-            client.username_pw_set(s.username or "", s.password_md5)
-        if s.tls:
-            client.tls_set(
-                ca_certs=s.cafile,
-                certfile=s.certfile,
-                keyfile=s.keyfile,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            if s.tls_insecure:
-                client.tls_insecure_set(True)
+        client = make_client(s, client_id=client_id, clean_session=clean)
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)  # 0 = unlimited: never drop a push client-side
         client.on_connect = self._on_connect

@@ -22,6 +22,7 @@ from functools import partial
 import paho.mqtt.client as mqtt
 
 from app.protocol.push import RawPush
+from app.transport.paho_client import make_client
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
 
@@ -123,24 +124,8 @@ class MqttTransport:
 
     def _make_client(self) -> _Client:
         s = self.settings
-        client = _Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            clean_session=s.clean_session,
-            protocol=mqtt.MQTTv311,
-            manual_ack=self.manual_ack,
-        )
-        if s.username or s.password_md5:
-            client.username_pw_set(s.username or "", s.password_md5)
-        if s.tls:
-            client.tls_set(
-                ca_certs=s.cafile,
-                certfile=s.certfile,
-                keyfile=s.keyfile,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            if s.tls_insecure:
-                client.tls_insecure_set(True)
+        client = make_client(s, client_id=s.client_id, clean_session=s.clean_session,
+                             manual_ack=self.manual_ack, cls=_Client)
         client.reconnect_delay_set(MIN_RETRY_S, MAX_RETRY_S)
         # Commands must not pile up unseen while offline; pushes we receive are not limited.
         client.max_inflight_messages_set(100)
