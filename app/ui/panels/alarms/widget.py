@@ -3,33 +3,18 @@ alarms that sound, notify and stay red until someone acknowledges them."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from pathlib import Path
 
-from PySide6.QtCore import (
-    QByteArray,
-    QEvent,
-    QItemSelection,
-    QObject,
-    QPoint,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -39,7 +24,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStyle,
     QSystemTrayIcon,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -65,12 +49,8 @@ from app.ui.panels.alarms.model import (
     rows_from_journal,
 )
 from app.ui.panels.alarms.notify import CriticalNotifier
-from app.ui.widgets.live_table import (
-    CsvExporter,
-    HistoryLoader,
-    TimeRangePicker,
-    thousands,
-)
+from app.ui.widgets.live_panel import LiveTablePanel
+from app.ui.widgets.live_table import HistoryLoader, thousands
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +58,6 @@ SETTINGS_CRITICAL = "alarms/critical"
 SETTINGS_HEADER = "alarms/header_v2"  # v2: Acknowledged moved after Code
 SETTINGS_MAX_ROWS = "alarms/max_rows"
 SETTINGS_HISTORY = "alarms/history_rows"
-# Reading history costs Python time that competes with the GUI thread for the GIL: the
-# newest 5 000 come back at start; older ones are in the push log.
-DEFAULT_HISTORY = 5_000
-
-
-def settings_value(ctx: AppContext, key: str, default: int) -> int:
-    try:
-        return int(ctx.settings.value(key, default) or default)
-    except (TypeError, ValueError):
-        return default
 ACK_KEYS = {
     Qt.Key.Key_Space.value,
     QKeySequence("Ctrl+Shift+A")[0].toCombined(),
@@ -172,31 +142,31 @@ class CriticalTypesDialog(QDialog):
         return out
 
 
-class AlarmsPanel(QWidget):
+class AlarmsPanel(LiveTablePanel):
     sig_alarms_acknowledged = Signal(list)  # push ids just acknowledged
+
+    NOUN = "alarm"
+    CSV_HEADER = CSV_HEADER
+    DEFAULT_WIDTHS = DEFAULT_WIDTHS
+    SETTINGS_HEADER = SETTINGS_HEADER
+    SETTINGS_MAX_ROWS = SETTINGS_MAX_ROWS
+    SETTINGS_HISTORY = SETTINGS_HISTORY
+
+    model: AlarmTableModel
+    proxy: AlarmFilterProxy
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None, *,
                  max_rows: int | None = None, history: int | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        if max_rows is None:
-            max_rows = settings_value(ctx, SETTINGS_MAX_ROWS, 20_000)
-        self.max_rows = max_rows
-        if history is None:  # journal rows read at start (besides restored alarms)
-            history = int(settings_value(ctx, SETTINGS_HISTORY, DEFAULT_HISTORY))
-        self.history_limit = min(history, max_rows)
+        super().__init__(ctx, parent, max_rows=max_rows, history=history)
         self._apply_saved_critical()
         self._journal: Journal | None = None  # our own connection, for acknowledgements
 
-        self.model = AlarmTableModel(lambda: self.ctx.fleet.critical_alarms, max_rows, self)
+        self.model = AlarmTableModel(lambda: self.ctx.fleet.critical_alarms, self.max_rows, self)
         self.proxy = AlarmFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.notifier = CriticalNotifier(self._show_notification, parent=self)
-        self.exporter = CsvExporter(self)
-        self.exporter.sig_done.connect(self._on_export_done)
         self._tray: QSystemTrayIcon | None = None
         self._latest_critical: AlarmRow | None = None
-        self.history_done = False
 
         self._build()
         self._restore_header()
@@ -204,63 +174,24 @@ class AlarmsPanel(QWidget):
         # The unacknowledged alarms restored from the journal, merged with the newest history,
         # made into rows on the loader thread and shown page by page, newest first.
         entries = list(ctx.fleet.unacknowledged.values())
-        self.loader = HistoryLoader(
+        self._start_history(HistoryLoader(
             ctx.journal_path, "alarm", self.history_limit, rows_from_journal,
             seed=lambda: entries, seed_convert=lambda chunk: [row_from_entry(e) for e in chunk],
-            max_rows=max_rows, parent=self,
-        )
-        self.loader.sig_page_loaded.connect(self.model.add_rows)
-        self.loader.sig_finished.connect(self._on_history_done)
-        self.loader.start()
-
-        ctx.feed.sig_batch.connect(self._on_batch)
-        self._tick = QTimer(self, interval=1000, timeout=self._on_tick)
-        self._tick.start()
-        self._update_status()
+            max_rows=self.max_rows, parent=self,
+        ), always=True)  # the restored alarms come through the loader even with no history
+        self._go_live()
 
     # -- building -----------------------------------------------------------------------
 
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-
-        bar = QHBoxLayout()
-        self.device_edit = QLineEdit(placeholderText="Device id…")
-        self.device_edit.setClearButtonEnabled(True)
-        self.device_edit.setToolTip("Show only alarms of devices whose id contains this")
-        self.device_edit.setMinimumWidth(110)
-        self.device_edit.setMaximumWidth(170)
-        # Re-filtering 20 000 rows costs tens of ms: wait until typing pauses.
-        self._device_timer = QTimer(self, singleShot=True, interval=250)
-        self._device_timer.timeout.connect(
-            lambda: self.proxy.set_device_text(self.device_edit.text()))
-        self.device_edit.textChanged.connect(self._device_timer.start)
-        self.type_combo = QComboBox()
-        self.type_combo.setToolTip("Show only this alarm type")
-        self.type_combo.setMinimumContentsLength(14)
-        self.type_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.type_combo.addItem("All alarm types", None)
-        self.type_combo.currentIndexChanged.connect(
-            lambda: self.proxy.set_code(self.type_combo.currentData()))
-        self.model.sig_types_changed.connect(self._refresh_types)
-        self.range_picker = TimeRangePicker()
-        self.range_picker.sig_range_changed.connect(self._apply_range)
+        layout = self._new_layout()
         self.unacked_box = QCheckBox("Unacknowledged only")
         self.unacked_box.toggled.connect(self.proxy.set_unacked_only)
-        for w in (self.device_edit, self.type_combo, self.range_picker, self.unacked_box):
-            bar.addWidget(w)
-        bar.addStretch(1)
         self.critical_button = QPushButton("Critical types…")
         self.critical_button.setToolTip("Choose which alarm types are critical")
         self.critical_button.clicked.connect(self.edit_critical_types)
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Save the alarms shown (after filters) to a CSV file")
-        self.export_button.clicked.connect(self._ask_export)
-        bar.addWidget(self.critical_button)
-        bar.addWidget(self.export_button)
-        layout.addLayout(bar)
+        layout.addLayout(self._filter_bar(extra=[self.unacked_box],
+                                          buttons=[self.critical_button]))
 
         self.banner = QFrame()
         self.banner.setObjectName("criticalBanner")
@@ -283,30 +214,7 @@ class AlarmsPanel(QWidget):
         self.banner.hide()
         layout.addWidget(self.banner)
 
-        self.view = QTableView()
-        self.view.setModel(self.proxy)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setDefaultSectionSize(
-            self.view.fontMetrics().height() + 6)
-        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionsMovable(True)
-        header.setStretchLastSection(True)
-        header.setHighlightSections(False)
-        for col, width in DEFAULT_WIDTHS.items():
-            header.resizeSection(col, width)
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # -1 + descending = reversed
-        self.view.setSortingEnabled(True)
-        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._context_menu)
-        self.view.selectionModel().selectionChanged.connect(self._on_selection)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self._table_view(), 1)
 
         self.ack_action = QAction("Acknowledge selected", self)
         self.ack_action.setShortcuts([QKeySequence(Qt.Key.Key_Space),
@@ -316,23 +224,13 @@ class AlarmsPanel(QWidget):
         self.view.addAction(self.ack_action)
         self.view.installEventFilter(self)  # the same keys when no shortcut map applies
 
-        foot = QHBoxLayout()
-        self.status_label = QLabel()
-        self.drop_label = QLabel()
-        self.drop_label.setStyleSheet("color: #d97706;")
         self.ack_button = QPushButton("Acknowledge selected")
         self.ack_button.setToolTip("Space or Ctrl+Shift+A")
         self.ack_button.clicked.connect(self.acknowledge_selected)
         self.ack_all_button = QPushButton("Acknowledge all shown…")
         self.ack_all_button.setToolTip("Acknowledge every unacknowledged alarm the filters show")
         self.ack_all_button.clicked.connect(self.acknowledge_visible)
-        foot.addWidget(self.status_label)
-        foot.addWidget(self.drop_label)
-        foot.addStretch(1)
-        foot.addWidget(self.ack_button)
-        foot.addWidget(self.ack_all_button)
-        layout.addLayout(foot)
-        self.model.sig_rows_dropped.connect(self._on_dropped)
+        layout.addLayout(self._footer([self.ack_button, self.ack_all_button]))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
@@ -343,11 +241,6 @@ class AlarmsPanel(QWidget):
             self.acknowledge_selected()
             return True
         return super().eventFilter(watched, event)
-
-    def _restore_header(self) -> None:
-        state = self.ctx.settings.value(SETTINGS_HEADER)
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.view.horizontalHeader().restoreState(state)
 
     # -- live data ------------------------------------------------------------------------
 
@@ -363,41 +256,17 @@ class AlarmsPanel(QWidget):
             self.notifier.add(hot)
         self._update_status()
 
-    def _on_history_done(self, _total: int) -> None:
-        self.history_done = True
-        self._update_status()
-
-    def _on_dropped(self, dropped: int) -> None:
-        self.drop_label.setText(
-            f"showing newest {thousands(self.max_rows)} — older alarms are in the push log"
-        )
+    def _on_history_page(self, rows: list[AlarmRow]) -> None:
+        self.model.add_rows(rows)  # the status follows on the next tick
 
     def _on_tick(self) -> None:
-        if self.range_picker.is_relative:
-            self._apply_range()
+        super()._on_tick()
         self._update_status()
 
-    def _apply_range(self) -> None:
-        since, until = self.range_picker.value()
-        if self.range_picker.is_relative and self.proxy.since is not None and since is not None \
-                and abs(since - self.proxy.since) < 30:
-            return  # "last hour" moves on every 30 s, not on every tick
-        self.proxy.set_range(since, until)
-        self._update_status()
-
-    def _refresh_types(self) -> None:
-        current = self.type_combo.currentData()
-        self.type_combo.blockSignals(True)
-        self.type_combo.clear()
-        self.type_combo.addItem("All alarm types", None)
-        for code, name in sorted(self.model.types.items(),
-                                 key=lambda kv: (kv[1].lower(), kv[0] or 0)):
-            if code is None:
-                continue
-            self.type_combo.addItem(f"{name} ({code})", code)
-        index = self.type_combo.findData(current) if current is not None else 0
-        self.type_combo.setCurrentIndex(max(0, index))
-        self.type_combo.blockSignals(False)
+    def _type_items(self) -> list[tuple[int, str]]:
+        return [(code, name) for code, name in sorted(self.model.types.items(),
+                                                      key=lambda kv: (kv[1].lower(), kv[0] or 0))
+                if code is not None]
 
     def _update_status(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
@@ -424,19 +293,6 @@ class AlarmsPanel(QWidget):
             self.banner_label.setText(text)
 
     # -- selection --------------------------------------------------------------------------
-
-    def selected_rows(self) -> list[AlarmRow]:
-        rows = []
-        for index in self.view.selectionModel().selectedRows():
-            src = self.proxy.mapToSource(index)
-            if src.isValid():
-                rows.append(self.model.row_at(src.row()))
-        return rows
-
-    def _on_selection(self, _sel: QItemSelection, _desel: QItemSelection) -> None:
-        devices = list(dict.fromkeys(r.device for r in self.selected_rows() if r.device))
-        if devices:
-            self.ctx.selection.select_many(devices)
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.view.indexAt(pos)
@@ -549,38 +405,11 @@ class AlarmsPanel(QWidget):
         self.banner.show()
         self._update_status()
 
-    # -- export ------------------------------------------------------------------------------
-
-    def _ask_export(self) -> None:
-        default = str(Path.home() / time.strftime("alarms-%Y%m%d-%H%M%S.csv"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export alarms", default, "CSV (*.csv)")
-        if path:
-            self.export_csv(path)
-
-    def export_csv(self, path: str) -> int:
-        rows = [r.csv() for r in self.proxy.visible_rows()]
-        self.export_button.setEnabled(False)
-        self.export_button.setText("Exporting…")
-        self.exporter.export(path, CSV_HEADER, rows)
-        return len(rows)
-
-    def _on_export_done(self, path: str, count: int, error: str) -> None:
-        self.export_button.setEnabled(True)
-        self.export_button.setText("Export CSV…")
-        if error:
-            QMessageBox.warning(self, "Export alarms", f"Could not write {path}:\n{error}")
-        else:
-            self.status_label.setText(f"exported {thousands(count)} alarms to {path}")
-
     # -- end -----------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        self._tick.stop()
         self.notifier.stop()
-        self.loader.stop()
-        with contextlib.suppress(RuntimeError, TypeError):
-            self.ctx.feed.sig_batch.disconnect(self._on_batch)
-        self.ctx.settings.setValue(SETTINGS_HEADER, self.view.horizontalHeader().saveState())
+        super().shutdown()
         if self._tray is not None:
             self._tray.hide()
         if self._journal is not None:
