@@ -1,9 +1,11 @@
 """Pieces shared by the alarm and event tables: a bounded newest-first model, its filter proxy,
 a time-range picker, a paged journal loader and a CSV writer that runs off the GUI thread.
 
-Rows are plain objects with at least ``push_id`` (journal row id, the order), ``device`` and
-``at`` (received time, epoch seconds) and a ``cells`` tuple of display strings precomputed when
-the row is made (in the loader thread for history), so ``data()`` is a tuple lookup.
+Rows are plain objects with at least ``push_id`` (journal row id, the order), ``device``,
+``at`` (received time, epoch seconds), ``code`` and ``name`` (the row's type, for the type
+filter), ``device_time`` (the device's own time text, may be empty) and a ``cells`` tuple of
+display strings precomputed when the row is made (in the loader thread for history), so
+``data()`` is a tuple lookup.
 """
 
 from __future__ import annotations
@@ -63,10 +65,33 @@ def thousands(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
+def clip(value: Any, limit: int = 300) -> str:
+    """A value as text, cut to `limit` characters ("..." at the end when cut); None is ""."""
+    if value is None:
+        return ""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def device_time_text(data: dict[str, Any]) -> str:
+    """The device's own time of a push (``dateTime``), or "" when it sent none."""
+    value = data.get("dateTime")
+    return value if isinstance(value, str) else ""
+
+
+def received_tooltip(row: Any) -> str:
+    """Tooltip of a time cell: when the row was received, and the device's time if known."""
+    text = f"received {iso_local(row.at)}"
+    if row.device_time:
+        text += f"\ndevice time {row.device_time} (UTC)"
+    return text
+
+
 class LiveTableModel(QAbstractTableModel):
     """Newest first (by push id), bounded; one insert notification per call of `add_rows`."""
 
     sig_rows_dropped = Signal(int)  # total rows dropped off the bottom so far
+    sig_types_changed = Signal()  # a new row type (code) appeared
 
     HEADERS: tuple[str, ...] = ()
     TOOLTIPS: tuple[str, ...] = ()
@@ -77,6 +102,7 @@ class LiveTableModel(QAbstractTableModel):
         self._rows: list[Any] = []  # newest first
         self._ids: set[int] = set()
         self.dropped = 0
+        self.types: dict[int | None, str] = {}  # code → name, of rows ever added
 
     # -- Qt interface -------------------------------------------------------------------
 
@@ -148,8 +174,20 @@ class LiveTableModel(QAbstractTableModel):
 
         Live rows are newer than everything shown, so they go in with a single
         beginInsertRows(0, n-1); older rows (history pages) are merged in place, one
-        notification per contiguous run.
+        notification per contiguous run. A type not seen before emits `sig_types_changed`.
         """
+        rows = list(rows)
+        added = self._insert(rows)
+        new_type = False
+        for r in rows:
+            if r.code not in self.types:
+                self.types[r.code] = r.name
+                new_type = True
+        if new_type:
+            self.sig_types_changed.emit()
+        return added
+
+    def _insert(self, rows: list[Any]) -> int:
         fresh = sorted(
             (r for r in rows if r.push_id not in self._ids), key=lambda r: r.push_id, reverse=True
         )

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QFont
 
 from app.fleet.state import AlarmEntry
@@ -15,9 +15,12 @@ from app.protocol import codes
 from app.ui.widgets.live_table import (
     LiveFilterProxy,
     LiveTableModel,
+    clip,
+    device_time_text,
     iso_local,
     local_time,
     position_text,
+    received_tooltip,
 )
 
 # Acknowledged comes before the wide, often empty columns so that it is always in sight.
@@ -91,11 +94,8 @@ def make_row(push_id: int, device: str, at: float, data: dict[str, Any],
     pos_text, pos = position_text(data)
     speed = data.get("speed")
     speed = float(speed) if isinstance(speed, int | float) and not isinstance(speed, bool) else None
-    describe = data.get("describe")
-    describe = "" if describe is None else str(describe)
-    if len(describe) > 300:
-        describe = describe[:297] + "..."
-    device_time = data.get("dateTime") if isinstance(data.get("dateTime"), str) else ""
+    describe = clip(data.get("describe"))
+    device_time = device_time_text(data)
     cells = (
         local_time(at),
         device,
@@ -136,27 +136,18 @@ class AlarmTableModel(LiveTableModel):
     HEADERS = HEADERS
     TOOLTIPS = TOOLTIPS
 
-    sig_types_changed = Signal()  # a new alarm type appeared
-
     def __init__(self, critical_codes: Callable[[], Collection[int]], max_rows: int = 20_000,
                  parent: QObject | None = None) -> None:
         super().__init__(max_rows, parent)
         self.critical_codes = critical_codes
-        self.types: dict[int | None, str] = {}  # code → name, of rows ever shown
         self.unacked: dict[int, AlarmRow] = {}  # push id → row, of rows in the table
 
     def add_rows(self, rows: Iterable[AlarmRow]) -> int:
         rows = list(rows)
         added = super().add_rows(rows)
-        new_type = False
         for r in rows:
-            if r.code not in self.types:
-                self.types[r.code] = r.name
-                new_type = True
             if r.acked_at is None and r.push_id in self._ids:
                 self.unacked[r.push_id] = r
-        if new_type:
-            self.sig_types_changed.emit()
         return added
 
     def _trim(self) -> None:
@@ -224,10 +215,7 @@ class AlarmTableModel(LiveTableModel):
 
     def _tooltip(self, row: AlarmRow, column: int, hot: bool) -> str | None:
         if column == TIME:
-            text = f"received {iso_local(row.at)}"
-            if row.device_time:
-                text += f"\ndevice time {row.device_time} (UTC)"
-            return text
+            return received_tooltip(row)
         if column == DESCRIPTION and row.describe:
             return row.describe
         if column == ACK and row.acked_at is not None:

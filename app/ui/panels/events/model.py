@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt
 
 from app.journal.store import Journal, JournalRow
 from app.protocol import codes
 from app.protocol.push import PushRecord
-from app.ui.widgets.live_table import LiveTableModel, iso_local, local_time, position_text
+from app.ui.widgets.live_table import (
+    LiveTableModel,
+    clip,
+    device_time_text,
+    iso_local,
+    local_time,
+    position_text,
+    received_tooltip,
+)
 
 TIME, DEVICE, EVENT, UNLOCK, CARD, PASSWORD, WAYBILL, POSITION = range(8)
 HEADERS = ("Time", "Device", "Event", "Unlock type", "Card", "Password", "Waybill", "Position")
@@ -58,13 +66,6 @@ CSV_HEADER = ("time", "device", "event_code", "event", "unlock_type", "card", "p
               "waybill_guid", "waybill_no", "describe", "latitude", "longitude", "push_id")
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 def make_row(push_id: int, device: str, at: float, data: dict[str, Any]) -> EventRow:
     code = codes.as_code(data.get("eventType"))
     name = data.get("eventName")
@@ -79,20 +80,20 @@ def make_row(push_id: int, device: str, at: float, data: dict[str, Any]) -> Even
     describe = data.get("describe")
     guid = number = ""
     if isinstance(describe, dict):
-        guid = _text(describe.get("waybillGUID"))
-        number = _text(describe.get("waybillNo"))
-        waybill = " / ".join(p for p in (guid, number) if p) or _text(describe)
+        guid = clip(describe.get("waybillGUID"))
+        number = clip(describe.get("waybillNo"))
+        waybill = " / ".join(p for p in (guid, number) if p) or clip(describe)
         describe_text = waybill
     else:
-        describe_text = _text(describe)
+        describe_text = clip(describe)
         waybill = describe_text
     pos_text, pos = position_text(data)
-    device_time = data.get("dateTime") if isinstance(data.get("dateTime"), str) else ""
+    device_time = device_time_text(data)
     event = f"{name} ({code})" if code is not None else name
-    cells = (local_time(at), device, event, unlock, _text(data.get("card")), "",
+    cells = (local_time(at), device, event, unlock, clip(data.get("card")), "",
              waybill, pos_text)
-    return EventRow(push_id, device, at, code, name, unlock, _text(data.get("card")),
-                    _text(data.get("password")), guid, number, describe_text, pos,
+    return EventRow(push_id, device, at, code, name, unlock, clip(data.get("card")),
+                    clip(data.get("password")), guid, number, describe_text, pos,
                     device_time, cells)
 
 
@@ -108,12 +109,9 @@ class EventTableModel(LiveTableModel):
     HEADERS = HEADERS
     TOOLTIPS = TOOLTIPS
 
-    sig_types_changed = Signal()
-
     def __init__(self, max_rows: int = 20_000, parent: QObject | None = None) -> None:
         super().__init__(max_rows, parent)
         self.show_passwords = False
-        self.types: dict[int | None, str] = {}
 
     def set_show_passwords(self, on: bool) -> None:
         if on != self.show_passwords:
@@ -121,18 +119,6 @@ class EventTableModel(LiveTableModel):
             if self._rows:
                 self.dataChanged.emit(self.index(0, PASSWORD),
                                       self.index(len(self._rows) - 1, PASSWORD))
-
-    def add_rows(self, rows) -> int:
-        rows = list(rows)
-        added = super().add_rows(rows)
-        new_type = False
-        for r in rows:
-            if r.code not in self.types:
-                self.types[r.code] = r.name
-                new_type = True
-        if new_type:
-            self.sig_types_changed.emit()
-        return added
 
     def display(self, row: EventRow, column: int) -> str:
         if column == PASSWORD:
@@ -153,10 +139,7 @@ class EventTableModel(LiveTableModel):
     def other_role(self, row: EventRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == TIME:
-                text = f"received {iso_local(row.at)}"
-                if row.device_time:
-                    text += f"\ndevice time {row.device_time} (UTC)"
-                return text
+                return received_tooltip(row)
             if column == WAYBILL and row.waybill_guid:
                 return f"waybill GUID {row.waybill_guid}\nwaybill No {row.waybill_no}"
             if column == WAYBILL and row.describe:
