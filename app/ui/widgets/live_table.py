@@ -20,11 +20,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDateTime,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
@@ -32,13 +30,12 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QWidget
 
 from app.journal.store import Journal, JournalRow
+from app.ui.widgets.table_model import AnyIndex, RowsTableModel
 
 log = logging.getLogger(__name__)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # raw value used for sorting (numbers stay numbers)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2  # the row object itself
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def local_time(ts: float) -> str:
@@ -87,14 +84,11 @@ def received_tooltip(row: Any) -> str:
     return text
 
 
-class LiveTableModel(QAbstractTableModel):
+class LiveTableModel(RowsTableModel):
     """Newest first (by push id), bounded; one insert notification per call of `add_rows`."""
 
     sig_rows_dropped = Signal(int)  # total rows dropped off the bottom so far
     sig_types_changed = Signal()  # a new row type (code) appeared
-
-    HEADERS: tuple[str, ...] = ()
-    TOOLTIPS: tuple[str, ...] = ()
 
     def __init__(self, max_rows: int = 20_000, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -105,27 +99,6 @@ class LiveTableModel(QAbstractTableModel):
         self.types: dict[int | None, str] = {}  # code → name, of rows ever added
 
     # -- Qt interface -------------------------------------------------------------------
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        if role == Qt.ItemDataRole.ToolTipRole and section < len(self.TOOLTIPS):
-            return self.TOOLTIPS[section] or None
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

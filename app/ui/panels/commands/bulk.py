@@ -7,14 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -35,7 +28,8 @@ from app.commands.replies import label_reply
 from app.commands.tracker import TrackedCommand
 from app.ui.panels.commands.confirm import ConfirmDialog, mono_font
 from app.ui.panels.commands.console import CommandConsole, SendRefused
-from app.ui.panels.commands.history_model import STATE_COLOURS, STATE_WORDS, AnyIndex
+from app.ui.panels.commands.history_model import STATE_COLOURS, STATE_WORDS
+from app.ui.widgets.table_model import AnyIndex, RowsTableModel
 
 CSV_HEADER = ("device", "state", "outcome", "firmware", "IMEI", "ICCID", "answered_in_s",
               "serial", "text", "profile")
@@ -64,31 +58,17 @@ class BulkRow:
         return self.reason
 
 
-class BulkModel(QAbstractTableModel):
+class BulkModel(RowsTableModel):
     HEADERS = ("Device", "State", "Reason", "Firmware", "IMEI", "ICCID", "Answered in")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[BulkRow] = []
+        self._rows: list[BulkRow] = []
         self._by_id: dict[int, int] = {}
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    @property
+    def rows(self) -> list[BulkRow]:
+        return self._rows
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
@@ -116,7 +96,7 @@ class BulkModel(QAbstractTableModel):
 
     def set_rows(self, rows: list[BulkRow]) -> None:
         self.beginResetModel()
-        self.rows = rows
+        self._rows = rows
         self._by_id = {}
         self.endResetModel()
 

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -26,8 +24,8 @@ from PySide6.QtGui import QColor, QFont
 from app.commands.audit import AuditRow
 from app.commands.replies import label_reply
 from app.commands.tracker import TrackedCommand, UnsolicitedReply
+from app.ui.widgets.table_model import AnyIndex, RowsTableModel
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -139,7 +137,7 @@ class HistoryRow:
         )
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(RowsTableModel):
     HEADERS = ("Sent", "Device", "State", "Command text", "Outcome / reason", "Answered in",
                "Serial", "Operator", "Profile")
     TIME, DEVICE, STATE, TEXT, OUTCOME, ANSWERED_IN, SERIAL, OPERATOR, PROFILE = range(9)
@@ -161,24 +159,6 @@ class HistoryModel(QAbstractTableModel):
         self._timer.timeout.connect(self.flush)
 
     # -- Qt ---------------------------------------------------------------------------
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def row_at(self, r: int) -> HistoryRow | None:
         return self._rows[-1 - r] if 0 <= r < len(self._rows) else None
@@ -319,31 +299,13 @@ class HistoryFilter(QSortFilterProxyModel):
         return self._needle in hay
 
 
-class UnsolicitedModel(QAbstractTableModel):
+class UnsolicitedModel(RowsTableModel):
     HEADERS = ("Received", "Device", "Reply type", "Content", "Profile")
 
     def __init__(self, max_rows: int = 500, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.max_rows = max_rows
         self._rows: list[UnsolicitedReply] = []  # newest first
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
