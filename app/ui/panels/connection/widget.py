@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QColor, QFont, QIcon, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtGui import QFont, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -51,6 +51,7 @@ from app.ui.panels.connection.profiles import (
 )
 from app.ui.panels.connection.secrets import MD5_RE
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.status_dot import status_dot
 
 log = logging.getLogger(__name__)
 
@@ -81,18 +82,6 @@ class _Live:
     state: ConnectionState
     arrived: float  # monotonic time the state arrived
     refused: str = ""  # the broker's refusal reason, kept while it keeps retrying
-
-
-def _dot(colour: QColor, size: int = 12) -> QIcon:
-    pix = QPixmap(size, size)
-    pix.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pix)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(colour.darker(130))
-    p.setBrush(colour)
-    p.drawEllipse(1, 1, size - 2, size - 2)
-    p.end()
-    return QIcon(pix)
 
 
 class ConnectionsModel(QAbstractTableModel):
@@ -203,7 +192,7 @@ class ConnectionsModel(QAbstractTableModel):
         elif role == Qt.ItemDataRole.DecorationRole and col == 2:
             key = self.describe(row.name)[1]
             if key not in self._icons:
-                self._icons[key] = _dot(STATUS_COLOURS[key])
+                self._icons[key] = status_dot(STATUS_COLOURS[key], inset=2)
             return self._icons[key]
         elif role == Qt.ItemDataRole.ForegroundRole and col == 2:
             key = self.describe(row.name)[1]

@@ -16,8 +16,8 @@ from typing import Any
 
 from app.fleet.state import DeviceState, FleetState
 from app.protocol.normalize import parse_time
-
-DASH = "—"
+from app.ui.format import DASH, ago
+from app.ui.format import date_time as local_time
 
 
 @dataclass
@@ -63,23 +63,6 @@ def humanize(name: str) -> str:
         return name
     text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
     return text[:1].upper() + text[1:]
-
-
-def local_time(epoch: float | None) -> str:
-    if epoch is None:
-        return DASH
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
-
-def ago(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
 
 
 def number(value: Any, unit: str = "", digits: int | None = None) -> str:

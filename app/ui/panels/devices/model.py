@@ -20,11 +20,13 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon
 
 from app.fleet.state import DeviceState, FleetChange, FleetState, Status, SubLockState
 from app.protocol.normalize import parse_time
+from app.ui.format import DASH, ago
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.status_dot import status_dot
 
 _USER = int(Qt.ItemDataRole.UserRole)
 SORT_ROLE = _USER + 1  # raw value of the cell, for sorting
@@ -64,7 +66,6 @@ VEHICLE_TEXT = {0: "off", 1: "on"}
 # Sub-lock events that are warnings (the rest are heartbeats and routine reports).
 SUBLOCK_WARNINGS = frozenset({2, 4, 10, 14, 17, 18, 19, 23, 25, 28, 29})
 LOW_BATTERY = 20
-DASH = "—"
 _ROOT = QModelIndex()  # default argument of the model API
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 _ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -92,29 +93,6 @@ def full_time(epoch: float | None) -> str:
     if epoch is None:
         return DASH
     return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(epoch))
-
-
-def ago(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
-
-
-def _dot(colour: QColor, size: int = 12) -> QIcon:
-    pix = QPixmap(size, size)
-    pix.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pix)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(colour.darker(130))
-    p.setBrush(colour)
-    p.drawEllipse(1, 1, size - 3, size - 3)
-    p.end()
-    return QIcon(pix)
 
 
 def _as_int(value: object) -> int | None:
@@ -278,7 +256,7 @@ class DevicesModel(QAbstractItemModel):
     def _icon(self, status: Status) -> QIcon:
         icon = self._icons.get(status)
         if icon is None:
-            icon = self._icons[status] = _dot(STATUS_COLOURS[status.value])
+            icon = self._icons[status] = status_dot(STATUS_COLOURS[status.value])
         return icon
 
     def _text(self, dev: DeviceState, col: int) -> str:
