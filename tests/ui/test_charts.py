@@ -326,3 +326,21 @@ def test_week_range_is_downsampled_by_sqlite_keeping_spikes_and_gaps(tmp_path):
     # the full-resolution series has the same gap
     _, speed_full = full.location.series("speed")
     assert len(np.nonzero(np.isnan(speed_full))[0]) == 1
+
+
+def test_showing_a_plot_whose_history_was_not_read_reloads_it(session, sim, qtbot):
+    dev = with_temperature(sim, True)
+    write_history(session.journal_path, sim, dev, time.time() - 1800, n=10, silence=0)
+    panel = ChartsPanel(session.ctx)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_plot("cell", False)
+    session.ctx.selection.select(dev)
+    qtbot.waitUntil(panel.is_loaded, timeout=10_000)
+    assert panel.curve(dev, "battery") is not None and panel.curve(dev, "cell") is None
+    panel.show_plot("cell", True)  # only the shown plots' fields were read
+    qtbot.waitUntil(lambda: panel.is_loaded() and panel.curve(dev, "cell") is not None,
+                    timeout=10_000)
+    _, y = panel.curve(dev, "cell").getData()
+    assert np.isfinite(y).sum() == 10
+    panel.shutdown()

@@ -389,31 +389,43 @@ def _more_than(conn: sqlite3.Connection, where: str, params: list, n: int) -> bo
     return conn.execute(sql, params).fetchone()[0] > n
 
 
-def _bucket(conn: sqlite3.Connection, where: str, params: list) -> tuple[float, float]:
-    """(first reading's time, bucket width in s) for BUCKETS buckets over the range."""
+def _bucket(conn: sqlite3.Connection, where: str, params: list) -> tuple[float, float, int]:
+    """(first reading's time, bucket width in s, newest reading's push id) for BUCKETS
+    buckets over the range."""
     lo = conn.execute(f"SELECT received_at FROM reading WHERE {where} ORDER BY received_at"
                       " LIMIT 1", params).fetchone()
-    hi = conn.execute(f"SELECT received_at FROM reading WHERE {where} ORDER BY received_at"
-                      " DESC LIMIT 1", params).fetchone()
+    hi = conn.execute(f"SELECT received_at, push_id FROM reading WHERE {where}"
+                      " ORDER BY received_at DESC LIMIT 1", params).fetchone()
     if lo is None or hi is None:
-        return 0.0, 1.0
-    return lo[0], max((hi[0] - lo[0]) / BUCKETS, 1e-3)
+        return 0.0, 1.0, 0
+    return lo[0], max((hi[0] - lo[0]) / BUCKETS, 1e-3), hi[1]
+
+
+def _bucket_table(conn: sqlite3.Connection) -> None:
+    """temp.chart_bucket(k) = 0…BUCKETS. Joined in k order with the index range of each
+    bucket, the rows arrive grouped: SQLite aggregates them without sorting 600 000 rows
+    (a GROUP BY on a computed bucket number would, which costs about as much again)."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS chart_bucket (k INTEGER PRIMARY KEY)")
+    if conn.execute("SELECT count(*) FROM temp.chart_bucket").fetchone()[0] != BUCKETS + 1:
+        conn.execute("DELETE FROM temp.chart_bucket")
+        conn.execute("INSERT INTO temp.chart_bucket (k) WITH RECURSIVE n(k) AS (SELECT 0"
+                     f" UNION ALL SELECT k + 1 FROM n WHERE k < {BUCKETS}) SELECT k FROM n")
 
 
 def _peaks(rows: list[tuple], width: int, t0: float, bucket: float
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
-    """Bucket rows (k, count, t_min, t_max, max id, c_min, c_max, min₁, max₁, …) → each
-    bucket as two samples, (t_min, minima) and (t_max, maxima) — peak downsampling, so a
-    spike survives — plus the charging flags, the gap threshold and the rows covered.
+    """Bucket rows (k, count, t_min, t_max, charging, min₁, max₁, …) → each bucket as two
+    samples, (t_min, minima) and (t_max, maxima) — peak downsampling, so a spike survives —
+    plus the charging flags, the gap threshold and the rows covered.
 
     A bucket without readings is absent, so its silence becomes a gap: the threshold is at
     least one bucket (and never below the usual minimum gap)."""
-    a = _floats(rows, 7 + 2 * width)
+    a = _floats(rows, 5 + 2 * width)
     count = int(a[:, 1].sum())
     single = a[:, 2] == a[:, 3]
     t = np.column_stack((a[:, 2], a[:, 3])).ravel()
-    values = np.stack((a[:, 7::2], a[:, 8::2]), axis=1).reshape(-1, width)
-    charging = np.column_stack((a[:, 5], a[:, 6])).ravel() == 1
+    values = np.stack((a[:, 5::2], a[:, 6::2]), axis=1).reshape(-1, width)
+    charging = np.repeat(a[:, 4] == 1, 2)
     keep = ~np.column_stack((np.zeros(len(a), bool), single)).ravel()
     span = float(a[-1, 3] - a[0, 2]) if len(a) else 0.0
     interval = span / max(count - 1, 1)
@@ -452,17 +464,21 @@ def load_history(
     # Locations (index reading_device_time).
     loc = where + " AND sublock IS NULL"
     if _more_than(conn, loc, params, downsample):
-        t0, bucket = _bucket(conn, loc, params)
-        sql = (f"SELECT CAST((received_at - ?) / ? AS INTEGER) AS k, count(*),"
-               f" min(received_at), max(received_at), max(push_id), min(coalesce(charging, 0)),"
-               f" max(charging), {_aggregates(LOCATION_FIELDS, fields)}"
-               f" FROM reading WHERE {loc} GROUP BY k ORDER BY k")
-        rows = conn.execute(sql, [t0, bucket, *params]).fetchall()
+        t0, bucket, newest = _bucket(conn, loc, params)
+        _bucket_table(conn)
+        # "+received_at": the range bounds must not become the index range of each bucket
+        # (SQLite would then scan from the bucket to the end of the range, every bucket).
+        unindexed = loc.replace("received_at", "+received_at")
+        sql = (f"SELECT k, count(*), min(received_at), max(received_at), max(charging),"
+               f" {_aggregates(LOCATION_FIELDS, fields)} FROM temp.chart_bucket"
+               f" JOIN reading ON received_at >= ? + k * ? AND received_at < ? + (k + 1) * ?"
+               f" WHERE {unindexed} GROUP BY k ORDER BY k")
+        rows = conn.execute(sql, [t0, bucket, t0, bucket, *params]).fetchall()
         if rows:
             t, data, charging, threshold, count = _peaks(rows, len(LOCATION_FIELDS), t0,
                                                          bucket)
             out.rows += count
-            out.max_push_id = int(max(r[4] for r in rows))
+            out.max_push_id = newest
             out.location = Stream.from_arrays(LOCATION_FIELDS, t, data, threshold, count)
             _charging_starts(out, t, charging)
     else:
@@ -481,17 +497,16 @@ def load_history(
     sub = where + " AND sublock IS NOT NULL"
     by_sub: dict[str, list[tuple]] = {}
     if _more_than(conn, sub, params, downsample):
-        t0, bucket = _bucket(conn, sub, params)
+        t0, bucket, newest = _bucket(conn, sub, params)
+        out.max_push_id = max(out.max_push_id, newest)
         sql = (f"SELECT sublock, CAST((received_at - ?) / ? AS INTEGER) AS k, count(*),"
-               f" min(received_at), max(received_at), max(push_id), 0, 0,"
-               f" {_aggregates(SUBLOCK_FIELDS, None)}"
+               f" min(received_at), max(received_at), 0, {_aggregates(SUBLOCK_FIELDS, None)}"
                f" FROM reading WHERE {sub} GROUP BY sublock, k ORDER BY sublock, k")
         for r in conn.execute(sql, [t0, bucket, *params]):
             by_sub.setdefault(r[0], []).append(r[1:])
         for name, sub_rows in by_sub.items():
             t, data, _, threshold, count = _peaks(sub_rows, len(SUBLOCK_FIELDS), t0, bucket)
             out.rows += count
-            out.max_push_id = max(out.max_push_id, int(max(r[4] for r in sub_rows)))
             out.sublocks[name] = Stream.from_arrays(SUBLOCK_FIELDS, t, data, threshold, count)
     else:
         sql = (f"SELECT push_id, received_at, sublock, {_columns(SUBLOCK_FIELDS, None)}"

@@ -34,6 +34,7 @@ from app.fleet.state import FleetChange
 from app.ui.context import AppContext
 from app.ui.panels.charts import export
 from app.ui.panels.charts.series import (
+    LOCATION_FIELDS,
     PLOTS,
     DeviceSeries,
     load_history,
@@ -62,9 +63,11 @@ class _Loader(QObject):
 
 
 def _load(ctx: AppContext, loader: _Loader, gen: int, device: str, since: float | None,
-          alive) -> None:
+          alive, plots: frozenset[str]) -> None:
     """Worker: the chosen range `since` first, then all older history in one query (SQLite
-    downsamples it when it is long: see `load_history`)."""
+    downsamples it when it is long: see `load_history`). Only the location fields of the
+    shown `plots` are read (each costs a min and a max per row); showing another plot
+    reloads."""
     try:
         journal = ctx.open_journal()
     except Exception:
@@ -73,7 +76,7 @@ def _load(ctx: AppContext, loader: _Loader, gen: int, device: str, since: float 
         return
     try:
         conn = journal.conn
-        fields = probe_fields(conn, device)
+        fields = {f.key for f in LOCATION_FIELDS if f.plot in plots} & probe_fields(conn, device)
         first = load_history(conn, device, since=since, fields=fields)
         start = oldest(conn, device)
         more = since is not None and start is not None and start < since
@@ -130,6 +133,7 @@ class ChartsPanel(QWidget):
         self.loading: set[str] = set()
         self._pending: dict[str, list] = {}  # live records that arrived before the history
         self._gen = 0
+        self._loaded_plots: frozenset[str] = frozenset()  # whose fields the history holds
         self._dirty = False
         self._range = str(ctx.settings.value(SETTINGS_RANGE, "1 h"))
         if self._range not in RANGES:
@@ -231,6 +235,9 @@ class ChartsPanel(QWidget):
         ids = list(dict.fromkeys(i for i in ids if i))[:MAX_DEVICES]
         if ids == self.devices:
             return
+        self._start_loading(ids)
+
+    def _start_loading(self, ids: list[str]) -> None:
         self._gen += 1
         self.devices = ids
         self.series = {}
@@ -247,10 +254,11 @@ class ChartsPanel(QWidget):
         # Draw the chosen range first (at least the last hour); older history follows.
         since = time.time() - max(span or 3600.0, 3600.0)
         gen = self._gen
+        self._loaded_plots = frozenset(self.checked)
         for device in ids:
             threading.Thread(
                 target=_load, args=(self.ctx, self._loader, gen, device, since,
-                                    lambda g: g == self._gen),
+                                    lambda g: g == self._gen, self._loaded_plots),
                 name=f"charts-load-{device}", daemon=True,
             ).start()
 
@@ -271,6 +279,9 @@ class ChartsPanel(QWidget):
         if act.isChecked() != on:
             act.setChecked(on)
         self.ctx.settings.setValue(SETTINGS_PLOTS, ",".join(sorted(self.checked)))
+        if on and key not in self._loaded_plots and self.devices:
+            self._start_loading(self.devices)  # its history was not read: read it now
+            return
         self._draw()
         if self._follow:
             self._apply_range()
