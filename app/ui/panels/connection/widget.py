@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -52,6 +51,7 @@ from app.ui.panels.connection.profiles import (
 from app.ui.panels.connection.secrets import MD5_RE
 from app.ui.theme import STATUS_COLOURS
 from app.ui.widgets.status_dot import status_dot
+from app.ui.widgets.table_model import RowsTableModel
 
 log = logging.getLogger(__name__)
 
@@ -84,24 +84,28 @@ class _Live:
     refused: str = ""  # the broker's refusal reason, kept while it keeps retrying
 
 
-class ConnectionsModel(QAbstractTableModel):
+class ConnectionsModel(RowsTableModel):
     """One row per profile or live connection: name, broker, state (dot + words)."""
 
-    COLUMNS = ("Profile", "Broker", "State")
+    COLUMNS = HEADERS = ("Profile", "Broker", "State")
     NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, parent=None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
-        self.rows: list[Row] = []
+        self._rows: list[Row] = []
         self.live: dict[str, _Live] = {}
         self.clock = clock
         self._icons: dict[str, QIcon] = {}
+
+    @property
+    def rows(self) -> list[Row]:
+        return self._rows
 
     # -- data in --------------------------------------------------------------------------
 
     def set_rows(self, rows: list[Row]) -> None:
         self.beginResetModel()
-        self.rows = rows
+        self._rows = rows
         self.endResetModel()
 
     def row_of(self, name: str) -> int:
@@ -157,24 +161,6 @@ class ConnectionsModel(QAbstractTableModel):
         return state.describe(), state.phase.value
 
     # -- Qt model -------------------------------------------------------------------------------
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.COLUMNS)):
-            return self.COLUMNS[section]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
