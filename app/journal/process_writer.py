@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 CommitListener = Callable[[int], None]
 FLUSH_INTERVAL_S = 0.002
-MAX_BATCH = 2000
+# Small commits keep acknowledgements flowing: the broker sends no more than its in-flight
+# window (often 20) before it hears back, so a big batch would leave both processes idle
+# in turn instead of working side by side.
+MAX_BATCH = 500
 
 
 def _child(conn: Connection, path: str, send_records: bool) -> None:
@@ -52,7 +55,7 @@ def _child(conn: Connection, path: str, send_records: bool) -> None:
                     tokens.append(msg[1])
                 elif msg[0] == "stop":
                     stop = True
-                if len(batch) >= MAX_BATCH * 4 or not conn.poll(0):
+                if len(batch) >= MAX_BATCH or not conn.poll(0):
                     break
                 msg = conn.recv()
             if batch:
