@@ -405,11 +405,14 @@ def _bucket_table(conn: sqlite3.Connection) -> None:
     """temp.chart_bucket(k) = 0…BUCKETS. Joined in k order with the index range of each
     bucket, the rows arrive grouped: SQLite aggregates them without sorting 600 000 rows
     (a GROUP BY on a computed bucket number would, which costs about as much again)."""
+    outside = not conn.in_transaction
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS chart_bucket (k INTEGER PRIMARY KEY)")
     if conn.execute("SELECT count(*) FROM temp.chart_bucket").fetchone()[0] != BUCKETS + 1:
         conn.execute("DELETE FROM temp.chart_bucket")
         conn.execute("INSERT INTO temp.chart_bucket (k) WITH RECURSIVE n(k) AS (SELECT 0"
                      f" UNION ALL SELECT k + 1 FROM n WHERE k < {BUCKETS}) SELECT k FROM n")
+    if outside and conn.in_transaction:  # sqlite3's implicit BEGIN: no snapshot left open
+        conn.commit()
 
 
 def _peaks(rows: list[tuple], width: int, t0: float, bucket: float
