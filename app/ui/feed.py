@@ -41,6 +41,8 @@ class LiveFeed(QObject):
         self.delivered = 0
         self.last_push_at = 0.0
         self._window: deque[tuple[float, int]] = deque()  # (monotonic time, count) for the rate
+        self.interval_ms = interval_ms
+        self.max_interval_ms = 1000
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.drain)
@@ -75,9 +77,19 @@ class LiveFeed(QObject):
         self.sig_rate.emit(sum(n for _, n in window) / span, self.last_push_at)
         if not batch:
             return None
+        started = time.perf_counter()
         change = self.fleet.apply([r for r, _ in batch], [i for _, i in batch])
         self.sig_batch.emit(change)
+        self._adapt((time.perf_counter() - started) * 1000.0)
         return change
+
+    def _adapt(self, busy_ms: float) -> None:
+        """Under a flood, hand the views bigger batches less often, so input and painting
+        always get most of the GUI thread: the next tick waits at least 3x what this one
+        cost (between the base interval and one second)."""
+        interval = int(min(self.max_interval_ms, max(self.interval_ms, 3.0 * busy_ms)))
+        if interval != self._timer.interval():
+            self._timer.setInterval(interval)
 
     def stop(self) -> None:
         self._timer.stop()
