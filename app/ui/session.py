@@ -79,18 +79,18 @@ class Session:
     # -- demo ----------------------------------------------------------------------------
 
     async def start_demo(self, *, devices: int = 30, rate: float = 40.0) -> ConnectionSettings:
-        """Embedded amqtt broker in this loop, the simulated fleet on a thread, and a profile."""
+        """Embedded amqtt broker and the simulated fleet, each on its own thread, and a profile."""
         from app.brokers import EmbeddedBroker
         from app.sim.runner import Simulator
 
         self.broker = EmbeddedBroker()
-        await self.broker.start()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.broker.start_in_thread)
         sim_settings = ConnectionSettings.from_options(
             host=self.broker.host, port=self.broker.port, access_key=DEMO_KEY,
             qos=1, client_id="sealdesk-demo-fleet", clean_session=True, role="simulator",
         )
         self.simulator = Simulator(sim_settings, devices=devices, seed=7, rate=rate)
-        loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.simulator.start)
         # Commands panel demo: one lock the platform reports offline, one that never answers.
         ids = self.simulator.fleet.device_ids
@@ -132,4 +132,4 @@ class Session:
             await loop.run_in_executor(None, lambda: self.simulator.stop(timeout=2.0))
         await loop.run_in_executor(None, self.recorder.stop)
         if self.broker is not None:
-            await self.broker.stop()
+            await loop.run_in_executor(None, self.broker.stop_thread)
