@@ -187,7 +187,9 @@ def test_counts_line(rig, panel, qtbot):
     assert "no devices yet" in panel.counts_text()
     rig.send(qtbot, rig.everyone())
     n = len(rig.sim.devices)
-    assert panel.counts_text() == f"{n} devices · {n} online · 0 quiet · 0 offline"
+    # the counts line follows within half a second (it walks every device: not per batch)
+    qtbot.waitUntil(lambda: panel.counts_text()
+                    == f"{n} devices · {n} online · 0 quiet · 0 offline", timeout=3000)
 
 
 def test_status_moves_with_the_clock(rig, panel, qtbot):

@@ -42,6 +42,10 @@ _HANDLED = frozenset(
     {_DISPLAY, _DECORATION, _TOOLTIP, _FOREGROUND, SORT_ROLE, ID_ROLE, FILTER_ROLE, SUBLOCK_ROLE}
 )
 
+# Above this many rows, new devices wait for the periodic re-sort: sorting and re-laying out
+# 10 000 rows on every batch was the longest stall of a flood.
+IMMEDIATE_SORT_MAX_ROWS = 2000
+
 COLUMNS: tuple[str, ...] = (
     "Device",
     "Status",
@@ -502,7 +506,7 @@ class DevicesModel(QAbstractItemModel):
                 )
         if (rows or new) and self._sort_column >= 0:
             self.sort_dirty = True
-            if new:
+            if new and len(self._ids) <= IMMEDIATE_SORT_MAX_ROWS:
                 # New rows make the tree lay out every row anyway; sorting now puts them in
                 # their place within the same relayout instead of at the end until the timer.
                 self.sort(self._sort_column, self._sort_order)

@@ -125,6 +125,8 @@ class DevicesPanel(QWidget):
         self._resort_timer = QTimer(self, interval=RESORT_MS, timeout=self._resort)
         self._resort_timer.start()
         self.proxy.rowsInserted.connect(self._on_rows_inserted)
+        self._counts_timer = QTimer(self, interval=500, singleShot=True,
+                                    timeout=self.update_counts)
         self.update_counts()
 
     def sizeHint(self) -> QSize:
@@ -134,8 +136,9 @@ class DevicesPanel(QWidget):
 
     def _on_batch(self, change: FleetChange) -> None:
         self.model.apply(change)
-        if change.new_devices:
-            self.update_counts()
+        if change.new_devices and not self._counts_timer.isActive():
+            # counting statuses walks every device: at most twice a second
+            self._counts_timer.start()
 
     def _on_rows_inserted(self, parent: QModelIndex, _first: int, _last: int) -> None:
         # A device selected elsewhere before it had a row gets selected once it appears.

@@ -68,6 +68,7 @@ from app.ui.panels.map.model import (
     mercator_y,
     thin,
 )
+from app.ui.widgets.visibility import on_screen
 
 log = logging.getLogger(__name__)
 
@@ -457,8 +458,11 @@ class MapPanel(QWidget):
                     self.view.centre_on(*pos)
 
     def _flush_markers(self) -> None:
-        if not self.isVisible() or not self._redraw_pending:
-            return  # showEvent catches up
+        if not self._redraw_pending:
+            return
+        if not on_screen(self):  # behind another tab: look again in a second
+            self._marker_timer.start(1000)
+            return
         self._redraw_pending = False
         self.view.update_markers(None)
 
