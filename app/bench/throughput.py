@@ -88,7 +88,9 @@ def _drain_raw(host: str, port: int, client_id: str, n: int) -> DrainResult:
 
 
 def _drain_record(host: str, port: int, client_id: str, key: str, n: int,
-                  journal: Path, in_process: bool = False) -> DrainResult:
+                  journal: Path, in_process: bool = True) -> DrainResult:
+    """The pipeline `record` runs (in-process writer thread; in_process=False measures the
+    child-process writer the window uses)."""
     recorder = Recorder(journal, in_process=in_process).start()
     done = threading.Event()
     stats = recorder.writer.stats
