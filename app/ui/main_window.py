@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -164,6 +164,14 @@ class MainWindow(QMainWindow):
             jump.triggered.connect(lambda _=False, k=spec.key: self.show_panel(k))
             self.addAction(jump)
         view.addSeparator()
+        theme_menu = view.addMenu("Theme")
+        current = str(self.ctx.settings.value("ui/theme", "system"))
+        group = QActionGroup(self)
+        for mode, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            action = QAction(label, self, checkable=True, checked=mode == current)
+            action.triggered.connect(lambda _=False, m=mode: self._set_theme(m))
+            group.addAction(action)
+            theme_menu.addAction(action)
         reset = QAction("Reset layout", self)
         reset.triggered.connect(self.reset_layout)
         view.addAction(reset)
@@ -175,6 +183,14 @@ class MainWindow(QMainWindow):
         about = QAction(f"About {APP_NAME}", self)
         about.triggered.connect(self._show_about)
         help_menu.addAction(about)
+
+    def _set_theme(self, mode: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from app.ui.theme import apply_theme
+
+        self.ctx.settings.setValue("ui/theme", mode)
+        apply_theme(QApplication.instance(), mode)
 
     def _show_shortcuts(self) -> None:
         lines = [f"<tr><td><b>{s.shortcut}</b></td><td>{s.title}</td></tr>"
