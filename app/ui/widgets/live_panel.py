@@ -289,6 +289,9 @@ class LiveTablePanel(QWidget):
     # -- end --------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
+        if getattr(self, "_shut_down", False):  # the window and a test may both call it
+            return
+        self._shut_down = True
         self._tick.stop()
         self.loader.stop()
         with contextlib.suppress(RuntimeError, TypeError):
