@@ -92,8 +92,26 @@ def parse_time(value: object) -> float | None:
         return None
 
 
+# Devices send the same few number strings over and over ("0", "0.0", "-1000.0", "61"):
+# remember what they parse to. Results are immutable; the cache is cleared when full.
+_NUMBERS: Final[dict[str, int | float | None]] = {}
+_NUMBERS_MAX: Final = 4096
+_MISSING: Final = object()
+
+
 def parse_number(text: str) -> int | float | None:
     """A decimal number written as text ("0" → 0, "3.5" → 3.5), else None. No nan/inf."""
+    number = _NUMBERS.get(text, _MISSING)
+    if number is _MISSING:
+        number = _parse_number(text)
+        if len(text) <= 40:
+            if len(_NUMBERS) >= _NUMBERS_MAX:
+                _NUMBERS.clear()
+            _NUMBERS[text] = number
+    return number  # type: ignore[return-value]
+
+
+def _parse_number(text: str) -> int | float | None:
     if len(text) > 40 or not text.isascii() or "_" in text:
         return None
     if "." in text or "e" in text or "E" in text:
@@ -229,8 +247,26 @@ def parse_back_battery(value: str) -> dict[str, int | float] | None:
     return {"percent": numbers[0], "voltage": float(numbers[1]), "state": numbers[2]}
 
 
+_CELLS: Final[dict[str, tuple[int, int, int, int] | None]] = {}
+_CELLS_MAX: Final = 4096
+
+
 def parse_cells(value: str) -> dict[str, int] | None:
     """ "460,0,9383,220792647" → {"mcc", "mnc", "lac", "cid"}; None if not 4 integers."""
+    numbers = _CELLS.get(value, _MISSING)
+    if numbers is _MISSING:
+        numbers = _parse_cells(value)
+        if len(value) < 80:
+            if len(_CELLS) >= _CELLS_MAX:
+                _CELLS.clear()
+            _CELLS[value] = numbers
+    if numbers is None:
+        return None
+    mcc, mnc, lac, cid = numbers  # type: ignore[misc]
+    return {"mcc": mcc, "mnc": mnc, "lac": lac, "cid": cid}
+
+
+def _parse_cells(value: str) -> tuple[int, int, int, int] | None:
     parts = value.split(",", 4) if len(value) < 80 else ()
     if len(parts) != 4:
         return None
@@ -240,7 +276,7 @@ def parse_cells(value: str) -> dict[str, int] | None:
         if not (part.isdigit() and part.isascii()):
             return None
         numbers.append(int(part))
-    return {"mcc": numbers[0], "mnc": numbers[1], "lac": numbers[2], "cid": numbers[3]}
+    return (numbers[0], numbers[1], numbers[2], numbers[3])
 
 
 def _packed(
@@ -268,7 +304,9 @@ def normalize_expand_info(doc: dict[str, Any], errors: list[str]) -> dict[str, A
             if value == "null":
                 doc[key] = None
             elif key not in _PACKED_EXPAND:
-                number = parse_number(value)
+                number = _NUMBERS.get(value, _MISSING)
+                if number is _MISSING:
+                    number = parse_number(value)
                 if number is not None:
                     doc[key] = number
         elif kind is float:
@@ -311,9 +349,11 @@ def normalize_ks_info(doc: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     if "posture" in doc:
         _packed(doc, "posture", "ksInfo", errors, parse_axes, "x/y/z axes")
     if "subInfo" in doc:
-        sub_info = parse_json_text("ksInfo.subInfo", doc["subInfo"], errors)
+        raw_sub_info = doc["subInfo"]
+        sub_info = parse_json_text("ksInfo.subInfo", raw_sub_info, errors)
         if type(sub_info) is dict:
-            scrub(sub_info, "ksInfo.subInfo", errors)
+            if type(raw_sub_info) is str:  # an object was already scrubbed with ksInfo
+                scrub(sub_info, "ksInfo.subInfo", errors)
             for peripheral in sub_info.values():
                 if (
                     type(peripheral) is dict
@@ -325,7 +365,33 @@ def normalize_ks_info(doc: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     return doc
 
 
+# Some documents repeat verbatim push after push (a lock's statusJson takes a handful of
+# values): remember their result when it is a flat object, and hand out copies.
+_FLAT: Final = (str, int, float, bool, type(None))
+_DOCS: Final[dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]]] = {}
+_DOCS_MAX: Final = 2048
+_DOC_TEXT_MAX: Final = 400
+
+
 def _normalize_doc(name: str, value: Any, errors: list[str]) -> Any:
+    if type(value) is not str or len(value) > _DOC_TEXT_MAX:
+        return _normalize_doc_uncached(name, value, errors)
+    key = (name, value)
+    hit = _DOCS.get(key)
+    if hit is not None:
+        if hit[1]:
+            errors.extend(hit[1])
+        return hit[0].copy()
+    before = len(errors)
+    result = _normalize_doc_uncached(name, value, errors)
+    if type(result) is dict and all(type(v) in _FLAT for v in result.values()):
+        if len(_DOCS) >= _DOCS_MAX:
+            _DOCS.clear()
+        _DOCS[key] = (result.copy(), tuple(errors[before:]))
+    return result
+
+
+def _normalize_doc_uncached(name: str, value: Any, errors: list[str]) -> Any:
     parsed = parse_json_text(name, value, errors)
     if type(parsed) is not dict:
         return parsed
