@@ -8,6 +8,7 @@ and the two are measured on the same stream, in the same run, one after the othe
 
 from __future__ import annotations
 
+import gc
 import tempfile
 import threading
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from app.gctune import tune_for_throughput
 from app.recorder import Recorder
 from app.sim.fleet import Fleet
 from app.transport.settings import ConnectionSettings
@@ -91,6 +93,8 @@ def _drain_record(host: str, port: int, client_id: str, key: str, n: int,
                   journal: Path, in_process: bool = True) -> DrainResult:
     """The pipeline `record` runs (in-process writer thread; in_process=False measures the
     child-process writer the window uses)."""
+    defaults = gc.get_threshold()
+    tune_for_throughput()  # as the record command does
     recorder = Recorder(journal, in_process=in_process).start()
     done = threading.Event()
     stats = recorder.writer.stats
@@ -105,6 +109,8 @@ def _drain_record(host: str, port: int, client_id: str, key: str, n: int,
     seconds = time.perf_counter() - t0
     written = stats.written
     recorder.stop()
+    gc.unfreeze()
+    gc.set_threshold(*defaults)
     return DrainResult("record (decode + journal + ack)", max(written, n if done.is_set() else 0),
                        seconds)
 

@@ -12,6 +12,7 @@ import threading
 import time
 
 from app.cli.common import add_connection_args, settings_from_args
+from app.gctune import tune_for_throughput
 from app.recorder import Recorder
 from app.transport.state import ConnectionState
 from app.webhook import WebhookServer
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"sealdesk: error: {exc}", file=sys.stderr)
             return 2
     settings = settings_from_args(args, role="recorder") if use_mqtt else None
+    tune_for_throughput()
     try:
         recorder = Recorder(args.journal).start()
     except Exception as exc:

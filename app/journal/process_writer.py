@@ -36,8 +36,11 @@ MAX_BATCH = 500
 
 def _child(conn: Connection, path: str, send_records: bool) -> None:
     """Child process: decode and commit each batch, then report the last sequence number."""
+    from app.gctune import tune_for_throughput
     from app.journal.store import Journal
     from app.protocol.decode import decode
+
+    tune_for_throughput()
 
     writer = JournalWriter.__new__(JournalWriter)  # reuse its batch-writing policy only
     journal = Journal(path)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from app import APP_NAME, __version__
 from app.cli.common import add_connection_args, settings_from_args
+from app.gctune import tune_for_throughput
 from app.webhook.options import add_webhook_args, webhook_config
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,7 @@ def main(argv: list[str]) -> int:
 
     # Start-up objects live as long as the window: keep the collector from rescanning them
     # (full collections during a flood were the longest pauses in the event loop).
-    gc.collect()
-    gc.freeze()
+    tune_for_throughput()
     started = time.monotonic()
     with loop:
         loop.create_task(start_connections())
