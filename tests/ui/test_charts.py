@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from app.journal.store import Journal
 from app.protocol.decode import decode
@@ -20,7 +19,6 @@ from app.ui.panels.charts.series import (
     series_from_rows,
 )
 from app.ui.panels.charts.widget import ChartsPanel
-from app.ui.session import Session
 
 KEY = "CHARTKEY"
 
@@ -32,15 +30,6 @@ def decoded(pushes, at):
 @pytest.fixture
 def sim():
     return Fleet(KEY, devices=10, seed=11)
-
-
-@pytest.fixture
-def session(tmp_path, qtbot):
-    s = Session(tmp_path / "j.sqlite", QSettings(str(tmp_path / "s.ini"),
-                                                 QSettings.Format.IniFormat))
-    yield s
-    s.feed.stop()
-    s.recorder.stop()
 
 
 def with_temperature(sim, has: bool) -> str:

@@ -7,10 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
 import pytest
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -21,65 +18,9 @@ from app.ui.panels.connection import secrets
 from app.ui.panels.connection.editor import ProfileEditor
 from app.ui.panels.connection.profiles import PASSWORD_MD5, Profile, ProfileStore
 from app.ui.panels.connection.widget import ConnectionPanel, ConnectionsModel, Row
-from app.ui.session import Session
 
 WAIT_MS = 30_000
 WEB_PASSWORD = "right-web-password"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A fake OS keyring: we test our use of the keyring API, not the OS store."""
-
-    priority = 10
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.items.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
-
-
-def _use_keyring(backend):
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    secrets.forget_session_secrets()
-    return previous
-
-
-@pytest.fixture
-def fake_keyring():
-    backend = MemoryKeyring()
-    previous = _use_keyring(backend)
-    yield backend
-    _use_keyring(previous)
-
-
-@pytest.fixture
-def no_keyring():
-    previous = _use_keyring(keyring.backends.fail.Keyring())
-    yield
-    _use_keyring(previous)
-
-
-@pytest.fixture
-def ini(tmp_path):
-    return tmp_path / "s.ini"
-
-
-@pytest.fixture
-def session(tmp_path, ini):
-    s = Session(tmp_path / "journal.sqlite", QSettings(str(ini), QSettings.Format.IniFormat))
-    yield s
-    s.feed.stop()
-    s.recorder.stop()
 
 
 @pytest.fixture

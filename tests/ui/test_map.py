@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from app.fleet.state import Status
 from app.journal.store import Journal
@@ -14,7 +13,6 @@ from app.protocol.push import RawPush
 from app.sim.fleet import Fleet
 from app.ui.panels.map.model import MapModel, has_fix, load_track, mercator_lat, mercator_y
 from app.ui.panels.map.widget import MapPanel, PlainMapView
-from app.ui.session import Session
 from app.ui.theme import STATUS_COLOURS
 
 KEY = "MAPKEY"
@@ -27,15 +25,6 @@ def decoded(pushes, at):
 @pytest.fixture
 def sim():
     return Fleet(KEY, devices=10, seed=21)
-
-
-@pytest.fixture
-def session(tmp_path, qtbot):
-    s = Session(tmp_path / "j.sqlite", QSettings(str(tmp_path / "s.ini"),
-                                                 QSettings.Format.IniFormat))
-    yield s
-    s.feed.stop()
-    s.recorder.stop()
 
 
 def send(session, qtbot, records, first_id=1):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import keyring
-import keyring.backends.fail
 import pytest
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QSettings
 
 from app.transport.settings import ConnectionSettings, default_client_id, md5_hex
@@ -20,52 +17,6 @@ from app.ui.panels.connection.profiles import (
 
 WEB_PASSWORD = "Tr0ub4dor&3-web"
 MD5 = md5_hex(WEB_PASSWORD)
-
-
-class MemoryKeyring(KeyringBackend):
-    """A fake OS keyring: we test our use of the keyring API, not the OS store."""
-
-    priority = 10
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.items.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("not found")
-
-
-@pytest.fixture
-def fake_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    secrets.forget_session_secrets()
-    yield backend
-    keyring.set_keyring(previous)
-    secrets.forget_session_secrets()
-
-
-@pytest.fixture
-def no_keyring():
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    secrets.forget_session_secrets()
-    yield
-    keyring.set_keyring(previous)
-    secrets.forget_session_secrets()
-
-
-@pytest.fixture
-def ini(tmp_path):
-    return tmp_path / "s.ini"
 
 
 @pytest.fixture
