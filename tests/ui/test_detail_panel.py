@@ -7,49 +7,23 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from live_rig import LiveRig
 from PySide6.QtGui import QGuiApplication
 
-from app.fleet.state import FleetState
-from app.protocol.decode import decode
-from app.protocol.push import RawPush
-from app.recorder import Recorder
 from app.sim.fleet import Fleet, iso_millis, iso_seconds
-from app.ui.context import AppContext, Connections, Selection
-from app.ui.feed import LiveFeed
 from app.ui.panels.detail import fields
 from app.ui.panels.detail.widget import EMPTY_TEXT, DetailPanel
 
 KEY = "TESTKEY"
 
 
-class Rig:
+class Rig(LiveRig):
     def __init__(self, tmp_path: Path, devices: int = 10, seed: int = 5) -> None:
-        self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        self.recorder = Recorder(tmp_path / "j.sqlite").start()
-        self.fleet = FleetState()
-        self.feed = LiveFeed(self.fleet)
-        self.ctx = AppContext(
-            fleet=self.fleet, feed=self.feed, connections=Connections(self.recorder),
-            selection=Selection(), journal_path=str(tmp_path / "j.sqlite"),
-            settings=self.settings, operator="dispatcher1",
-        )
+        super().__init__(tmp_path, listen=False)
         self.sim = Fleet(KEY, devices=devices, seed=seed)
-        self.next_id = 1
-
-    def send(self, qtbot, pushes) -> None:
-        records = [decode(RawPush("mqtt", t, p, time.time(), "test")) for t, p in pushes]
-        ids = list(range(self.next_id, self.next_id + len(records)))
-        self.next_id += len(records)
-        with qtbot.waitSignal(self.feed.sig_batch, timeout=5000):
-            self.feed.push(records, ids)
 
     def of_model(self, model: str):
         return next(d for d in self.sim.devices.values() if d.model == model)
-
-    def close(self) -> None:
-        self.feed.stop()
-        self.recorder.stop()
 
 
 @pytest.fixture

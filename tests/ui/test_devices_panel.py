@@ -6,16 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, QSettings, Qt
+from live_rig import LiveRig
+from PySide6.QtCore import QModelIndex, Qt
 
-from app.fleet.state import FleetState
 from app.journal.store import Journal
-from app.protocol.decode import decode
 from app.protocol.push import RawPush
-from app.recorder import Recorder
 from app.sim.fleet import Fleet
-from app.ui.context import AppContext, Connections, Selection
-from app.ui.feed import LiveFeed
 from app.ui.panels.devices.model import (
     COL_ALARM,
     COL_BATTERY,
@@ -33,34 +29,12 @@ from app.ui.panels.devices.widget import HEADER_KEY, DevicesPanel
 KEY = "TESTKEY"
 
 
-class Rig:
+class Rig(LiveRig):
     """FleetState + LiveFeed + AppContext as the session wires them, and a simulated fleet."""
 
     def __init__(self, tmp_path: Path, devices: int = 12, seed: int = 5) -> None:
-        self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        self.path = tmp_path / "j.sqlite"
-        self.recorder = Recorder(self.path).start()
-        self.fleet = FleetState()
-        self.feed = LiveFeed(self.fleet)
-        self.ctx = AppContext(
-            fleet=self.fleet, feed=self.feed, connections=Connections(self.recorder),
-            selection=Selection(), journal_path=str(self.path), settings=self.settings,
-            operator="dispatcher1",
-        )
+        super().__init__(tmp_path, listen=False)
         self.sim = Fleet(KEY, devices=devices, seed=seed)
-        self.next_id = 1
-
-    def records(self, pushes, at: float | None = None):
-        at = time.time() if at is None else at
-        return [decode(RawPush("mqtt", t, p, at, "test")) for t, p in pushes]
-
-    def send(self, qtbot, pushes, at: float | None = None) -> None:
-        """One feed push → one batch, waited for."""
-        records = self.records(pushes, at)
-        ids = list(range(self.next_id, self.next_id + len(records)))
-        self.next_id += len(records)
-        with qtbot.waitSignal(self.feed.sig_batch, timeout=5000):
-            self.feed.push(records, ids)
 
     def everyone(self):
         return [p for d in self.sim.device_ids for p in self.sim.location(d)]
@@ -70,10 +44,6 @@ class Rig:
             p for d in self.sim.devices.values() for sl in d.sublocks
             for p in self.sim.sublock_push(d.device_id, sl.sub_id)
         ]
-
-    def close(self) -> None:
-        self.feed.stop()
-        self.recorder.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,79 @@
+"""The live rig the UI tests share: a Recorder on a tmp journal, a LiveFeed and an AppContext,
+wired as the Session wires them, plus ways to feed it simulated pushes.
+
+Importable as `live_rig`: tests/ is on sys.path (tests/conftest.py sits in a folder with no
+__init__.py, so pytest's default import mode puts that folder first on the path).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from app.fleet.state import FleetState
+from app.protocol.decode import decode
+from app.protocol.push import PushRecord, RawPush
+from app.recorder import Recorder
+from app.ui.context import AppContext, Connections, Selection
+from app.ui.feed import LiveFeed
+
+
+def decoded(pushes, at: float | None = None, profile: str = "test") -> list[PushRecord]:
+    """Simulated (topic, payload) pairs decoded as the journal writer decodes them."""
+    at = time.time() if at is None else at
+    return [decode(RawPush("mqtt", t, p, at, profile)) for t, p in pushes]
+
+
+class LiveRig:
+    """journal → live feed → AppContext on tmp_path (j.sqlite, settings.ini).
+
+    listen=True: the journal writer hands each committed batch to the feed (submit/deliver);
+    listen=False: the test hands decoded records to the feed itself (send).
+    """
+
+    profile = "test"  # the connection profile submitted pushes came through
+
+    def __init__(self, tmp_path: Path, *, listen: bool = True,
+                 operator: str = "dispatcher1") -> None:
+        self.path = tmp_path / "j.sqlite"
+        self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        self.recorder = Recorder(self.path).start()
+        self.fleet = FleetState()
+        self.feed = LiveFeed(self.fleet)
+        if listen:
+            self.recorder.add_listener(self.feed.push)
+        self.connections = Connections(self.recorder)
+        self.ctx = AppContext(
+            fleet=self.fleet, feed=self.feed, connections=self.connections,
+            selection=Selection(), journal_path=str(self.path), settings=self.settings,
+            operator=operator,
+        )
+        self.next_id = 1
+
+    def submit(self, pushes, at: float | None = None) -> None:
+        """Raw pushes to the journal writer, as a transport hands them over."""
+        for topic, payload in pushes:
+            self.recorder.writer.submit(RawPush(
+                "mqtt", topic, payload, time.time() if at is None else at, self.profile))
+
+    def deliver(self) -> None:
+        """With the feed's timer stopped: commit everything and hand it over as ONE batch."""
+        assert self.recorder.writer.flush(10)
+        self.feed.drain()
+
+    def records(self, pushes, at: float | None = None) -> list[PushRecord]:
+        return decoded(pushes, at)
+
+    def send(self, qtbot, pushes, at: float | None = None) -> None:
+        """Decoded straight to the feed (no journal): one feed push → one batch, waited for."""
+        records = self.records(pushes, at)
+        ids = list(range(self.next_id, self.next_id + len(records)))
+        self.next_id += len(records)
+        with qtbot.waitSignal(self.feed.sig_batch, timeout=5000):
+            self.feed.push(records, ids)
+
+    def close(self) -> None:
+        self.feed.stop()
+        self.recorder.stop()
