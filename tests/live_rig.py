@@ -63,12 +63,9 @@ class LiveRig:
         assert self.recorder.writer.flush(10)
         self.feed.drain()
 
-    def records(self, pushes, at: float | None = None) -> list[PushRecord]:
-        return decoded(pushes, at)
-
     def send(self, qtbot, pushes, at: float | None = None) -> None:
         """Decoded straight to the feed (no journal): one feed push → one batch, waited for."""
-        records = self.records(pushes, at)
+        records = decoded(pushes, at)
         ids = list(range(self.next_id, self.next_id + len(records)))
         self.next_id += len(records)
         with qtbot.waitSignal(self.feed.sig_batch, timeout=5000):

@@ -9,43 +9,25 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QSettings
+from live_rig import LiveRig
+from PySide6.QtCore import QItemSelectionModel
 
-from app.fleet.state import FleetState
 from app.journal.store import Journal
-from app.protocol.push import RawPush
-from app.recorder import Recorder
 from app.sim.fleet import Fleet
-from app.ui.context import AppContext, Connections, Selection
-from app.ui.feed import LiveFeed
 from app.ui.panels.events.model import CARD, EVENT, MASK, PASSWORD, UNLOCK, WAYBILL
 from app.ui.panels.events.widget import EventsPanel
 
 KEY = "TESTKEY"
 
 
-class Rig:
+class Rig(LiveRig):
     def __init__(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "j.sqlite"
-        self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        self.recorder = Recorder(self.path).start()
-        self.feed = LiveFeed(FleetState())
-        self.recorder.add_listener(self.feed.push)
-        self.ctx = AppContext(
-            fleet=self.feed.fleet, feed=self.feed, connections=Connections(self.recorder),
-            selection=Selection(), journal_path=str(self.path), settings=self.settings,
-            operator="dispatcher1",
-        )
+        super().__init__(tmp_path)
         self.sim = Fleet(KEY, devices=6, seed=4)
 
     @property
     def devices(self) -> list[str]:
         return self.sim.device_ids
-
-    def submit(self, pushes, at: float | None = None) -> None:
-        for topic, payload in pushes:
-            self.recorder.writer.submit(
-                RawPush("mqtt", topic, payload, time.time() if at is None else at, "test"))
 
     def event(self, device: str, event_type: int, *, describe: str = "", card: str = "",
               password: str = "", unlock_type: int = -1, at: float | None = None) -> None:
@@ -57,14 +39,6 @@ class Rig:
             "password": password, "speed": 0, "unLockType": unlock_type,
         }
         self.submit([(f"upload/{KEY}/{device}/event", json.dumps(doc).encode())], at)
-
-    def deliver(self) -> None:
-        assert self.recorder.writer.flush(10)
-        self.feed.drain()
-
-    def close(self) -> None:
-        self.feed.stop()
-        self.recorder.stop()
 
 
 @pytest.fixture

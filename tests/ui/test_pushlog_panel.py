@@ -8,18 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDateTime, QModelIndex, QSettings, Qt
+from live_rig import LiveRig
+from PySide6.QtCore import QDateTime, QModelIndex, Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QHeaderView, QMainWindow
 
-from app.fleet.state import FleetState
 from app.journal.store import Journal
 from app.protocol.decode import decode
 from app.protocol.push import PushRecord, RawPush
-from app.recorder import Recorder
 from app.sim.fleet import Fleet
-from app.ui.context import AppContext, Connections, Selection
-from app.ui.feed import LiveFeed
 from app.ui.panels.pushlog.details import format_raw
 from app.ui.panels.pushlog.model import PushLogModel
 from app.ui.panels.pushlog.query import (
@@ -36,18 +33,9 @@ KEY = "TESTKEY"
 BAD_PAYLOADS = (b"{bad", b"\xff", b'{"assetId":"1", "latitude": "north"', b"\xfe\x00garbage")
 
 
-class Rig:
+class Rig(LiveRig):
     def __init__(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "j.sqlite"
-        self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        self.recorder = Recorder(self.path).start()
-        self.feed = LiveFeed(FleetState())
-        self.recorder.add_listener(self.feed.push)
-        self.ctx = AppContext(
-            fleet=self.feed.fleet, feed=self.feed, connections=Connections(self.recorder),
-            selection=Selection(), journal_path=str(self.path), settings=self.settings,
-            operator="dispatcher1",
-        )
+        super().__init__(tmp_path)
         self.sim = Fleet(KEY, devices=8, seed=5)
         self.clock = time.time() - 3600
         self.journal = Journal(self.path)
@@ -89,8 +77,7 @@ class Rig:
 
     def close(self) -> None:
         self.journal.close()
-        self.feed.stop()
-        self.recorder.stop()
+        super().close()
 
 
 @pytest.fixture
