@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from live_rig import LiveRig
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 
-from app.fleet.state import DEFAULT_CRITICAL_ALARMS, FleetState
+from app.fleet.state import DEFAULT_CRITICAL_ALARMS
 from app.journal.store import Journal
 from app.protocol.push import RawPush
-from app.recorder import Recorder
 from app.sim.fleet import Fleet
-from app.ui.context import AppContext, Connections, Selection
-from app.ui.feed import LiveFeed
 from app.ui.panels.alarms.model import ACK, ALARM, CRITICAL_BG, POSITION, AlarmFilterProxy
 from app.ui.panels.alarms.notify import CriticalNotifier
 from app.ui.panels.alarms.widget import AlarmsPanel, load_critical
@@ -25,50 +22,21 @@ from app.ui.session import Session
 KEY = "TESTKEY"
 
 
-@dataclass
-class Rig:
-    ctx: AppContext
-    recorder: Recorder
-    feed: LiveFeed
-    sim: Fleet
-    path: Path
-    settings: QSettings
-
-    def submit(self, pushes, at: float | None = None) -> None:
-        for topic, payload in pushes:
-            self.recorder.writer.submit(
-                RawPush("mqtt", topic, payload, time.time() if at is None else at, "test"))
+class Rig(LiveRig):
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self.sim = Fleet(KEY, devices=6, seed=3)
 
     def alarm(self, device: str, code: int, at: float | None = None) -> None:
         # raise_alarm also gives the location push devices send with an alarm
         self.submit(self.sim.raise_alarm(device, code), at)
 
-    def deliver(self) -> None:
-        """With the feed's timer stopped: commit everything and hand it over as ONE batch."""
-        assert self.recorder.writer.flush(10)
-        self.feed.drain()
-
-
-def make_ctx(path: Path, settings: QSettings) -> tuple[AppContext, Recorder, LiveFeed]:
-    recorder = Recorder(path).start()
-    fleet = FleetState()
-    feed = LiveFeed(fleet)
-    recorder.add_listener(feed.push)
-    ctx = AppContext(fleet=fleet, feed=feed, connections=Connections(recorder),
-                     selection=Selection(), journal_path=str(path), settings=settings,
-                     operator="dispatcher1")
-    return ctx, recorder, feed
-
 
 @pytest.fixture
 def rig(tmp_path, qtbot):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    path = tmp_path / "j.sqlite"
-    ctx, recorder, feed = make_ctx(path, settings)
-    r = Rig(ctx, recorder, feed, Fleet(KEY, devices=6, seed=3), path, settings)
+    r = Rig(tmp_path)
     yield r
-    feed.stop()
-    recorder.stop()
+    r.close()
 
 
 @pytest.fixture
