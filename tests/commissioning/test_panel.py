@@ -3,43 +3,31 @@ replaced by the simulator's own command responder, which answers every publish."
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from live_rig import LiveRig
+from PySide6.QtCore import Qt
 
 from app.commissioning.checks import State, Verdict
 from app.commissioning.store import CommissioningStore
-from app.fleet.state import FleetState
-from app.protocol.push import RawPush
-from app.recorder import Recorder
 from app.sim.fleet import Fleet
 from app.sim.responder import CommandResponder
 from app.transport.settings import ConnectionSettings
-from app.ui.context import AppContext, Connections, Selection
-from app.ui.feed import LiveFeed
 from app.ui.panels.commissioning.widget import COL_STATE, CommissioningPanel
 
 KEY = "PANELKEY"
 
 
-class Rig:
+class Rig(LiveRig):
+    profile = "field"
+
     def __init__(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "j.sqlite"
-        self.settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        self.recorder = Recorder(self.path).start()
-        self.feed = LiveFeed(FleetState())
-        self.recorder.add_listener(self.feed.push)
-        self.connections = Connections(self.recorder)
+        super().__init__(tmp_path, operator="tech1")
         self.connections.settings["field"] = ConnectionSettings(access_key=KEY, profile="field")
         self.published: list[tuple[str, str, str]] = []
         self.connections.publish = self.publish  # the responder stands in for the broker
-        self.ctx = AppContext(
-            fleet=self.feed.fleet, feed=self.feed, connections=self.connections,
-            selection=Selection(), journal_path=str(self.path), settings=self.settings,
-            operator="tech1",
-        )
+        # from here on `fleet` is the simulated one (the context keeps the FleetState)
         self.fleet = Fleet(KEY, devices=10, seed=3)
         for dev in self.fleet.devices.values():
             dev.battery, dev.charging, dev.cell_signal, dev.gnss_signal = 80, False, 25, 9
@@ -55,16 +43,8 @@ class Rig:
 
         return Info()
 
-    def submit(self, pushes) -> None:
-        for topic, payload in pushes:
-            self.recorder.writer.submit(RawPush("mqtt", topic, payload, time.time(), "field"))
-
     def model(self, model: str, n: int = 0) -> str:
         return [d.device_id for d in self.fleet.devices.values() if d.model == model][n]
-
-    def close(self) -> None:
-        self.feed.stop()
-        self.recorder.stop()
 
 
 @pytest.fixture
