@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from live_rig import decoded
 
 from app.journal.store import Journal
 from app.protocol.decode import decode
@@ -21,10 +22,6 @@ from app.ui.panels.charts.series import (
 from app.ui.panels.charts.widget import ChartsPanel
 
 KEY = "CHARTKEY"
-
-
-def decoded(pushes, at):
-    return [decode(RawPush("mqtt", t, p, at, "test")) for t, p in pushes]
 
 
 @pytest.fixture

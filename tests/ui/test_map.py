@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from live_rig import decoded
 
 from app.fleet.state import Status
 from app.journal.store import Journal
@@ -16,10 +17,6 @@ from app.ui.panels.map.widget import MapPanel, PlainMapView
 from app.ui.theme import STATUS_COLOURS
 
 KEY = "MAPKEY"
-
-
-def decoded(pushes, at):
-    return [decode(RawPush("mqtt", t, p, at, "test")) for t, p in pushes]
 
 
 @pytest.fixture
