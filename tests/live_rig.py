@@ -8,6 +8,8 @@ __init__.py, so pytest's default import mode puts that folder first on the path)
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -74,3 +76,24 @@ class LiveRig:
     def close(self) -> None:
         self.feed.stop()
         self.recorder.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@contextmanager
+def opened(qtbot, panel, size: tuple[int, int] | None = None, *, show: bool = False,
+           history: bool = False) -> Iterator:
+    """A panel owned by qtbot, sized, shown and/or with its history loaded; shut down after."""
+    qtbot.addWidget(panel)
+    if size is not None:
+        panel.resize(*size)
+    if show:
+        panel.show()
+    if history:
+        qtbot.waitUntil(lambda: panel.history_done)
+    yield panel
+    panel.shutdown()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from live_rig import LiveRig
+from live_rig import LiveRig, opened
 from PySide6.QtCore import Qt
 
 from app.commissioning.checks import State, Verdict
@@ -50,18 +50,14 @@ class Rig(LiveRig):
 @pytest.fixture
 def rig(tmp_path, monkeypatch):
     monkeypatch.setenv("SEALDESK_TEMPLATES", str(tmp_path / "templates.json"))
-    r = Rig(tmp_path)
-    yield r
-    r.close()
+    with Rig(tmp_path) as r:
+        yield r
 
 
 @pytest.fixture
 def panel(rig, qtbot):
-    p = CommissioningPanel(rig.ctx)
-    qtbot.addWidget(p)
-    p.resize(900, 700)
-    yield p
-    p.shutdown()
+    with opened(qtbot, CommissioningPanel(rig.ctx), (900, 700)) as p:
+        yield p
 
 
 def state_of(panel, device: str, key: str) -> State:

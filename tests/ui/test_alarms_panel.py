@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_rig import LiveRig
+from live_rig import LiveRig, opened
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 
 from app.fleet.state import DEFAULT_CRITICAL_ALARMS
@@ -34,18 +34,14 @@ class Rig(LiveRig):
 
 @pytest.fixture
 def rig(tmp_path, qtbot):
-    r = Rig(tmp_path)
-    yield r
-    r.close()
+    with Rig(tmp_path) as r:
+        yield r
 
 
 @pytest.fixture
 def panel(rig, qtbot):
-    p = AlarmsPanel(rig.ctx)
-    qtbot.addWidget(p)
-    qtbot.waitUntil(lambda: p.history_done)
-    yield p
-    p.shutdown()
+    with opened(qtbot, AlarmsPanel(rig.ctx), history=True) as p:
+        yield p
 
 
 def devices(rig: Rig) -> list[str]:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_rig import LiveRig
+from live_rig import LiveRig, opened
 from PySide6.QtGui import QGuiApplication
 
 from app.sim.fleet import Fleet, iso_millis, iso_seconds
@@ -28,19 +28,14 @@ class Rig(LiveRig):
 
 @pytest.fixture
 def rig(tmp_path, qtbot):
-    r = Rig(tmp_path)
-    yield r
-    r.close()
+    with Rig(tmp_path) as r:
+        yield r
 
 
 @pytest.fixture
 def panel(rig, qtbot):
-    p = DetailPanel(rig.ctx)
-    qtbot.addWidget(p)
-    p.resize(500, 700)
-    p.show()
-    yield p
-    p.shutdown()
+    with opened(qtbot, DetailPanel(rig.ctx), (500, 700), show=True) as p:
+        yield p
 
 
 def no_raw_json(values: dict[str, str]) -> None:

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_rig import LiveRig
+from live_rig import LiveRig, opened
 from PySide6.QtCore import QModelIndex, Qt
 
 from app.journal.store import Journal
@@ -48,19 +48,14 @@ class Rig(LiveRig):
 
 @pytest.fixture
 def rig(tmp_path, qtbot):
-    r = Rig(tmp_path)
-    yield r
-    r.close()
+    with Rig(tmp_path) as r:
+        yield r
 
 
 @pytest.fixture
 def panel(rig, qtbot):
-    p = DevicesPanel(rig.ctx)
-    qtbot.addWidget(p)
-    p.resize(900, 500)
-    p.show()
-    yield p
-    p.shutdown()
+    with opened(qtbot, DevicesPanel(rig.ctx), (900, 500), show=True) as p:
+        yield p
 
 
 def top_ids(view_model) -> list[str]:

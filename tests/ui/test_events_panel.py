@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_rig import LiveRig
+from live_rig import LiveRig, opened
 from PySide6.QtCore import QItemSelectionModel
 
 from app.journal.store import Journal
@@ -43,18 +43,14 @@ class Rig(LiveRig):
 
 @pytest.fixture
 def rig(tmp_path):
-    r = Rig(tmp_path)
-    yield r
-    r.close()
+    with Rig(tmp_path) as r:
+        yield r
 
 
 @pytest.fixture
 def panel(rig, qtbot):
-    p = EventsPanel(rig.ctx)
-    qtbot.addWidget(p)
-    qtbot.waitUntil(lambda: p.history_done)
-    yield p
-    p.shutdown()
+    with opened(qtbot, EventsPanel(rig.ctx), history=True) as p:
+        yield p
 
 
 def waybill(guid: str, number: str) -> str:

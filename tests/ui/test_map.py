@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from live_rig import decoded
+from live_rig import decoded, opened
 
 from app.fleet.state import Status
 from app.journal.store import Journal
@@ -31,12 +31,8 @@ def send(session, qtbot, records, first_id=1):
 
 @pytest.fixture
 def panel(session, qtbot):
-    p = MapPanel(session.ctx)
-    qtbot.addWidget(p)
-    p.resize(800, 600)
-    p.show()
-    yield p
-    p.shutdown()
+    with opened(qtbot, MapPanel(session.ctx), (800, 600), show=True) as p:
+        yield p
 
 
 def test_has_fix_and_projection():
