@@ -32,14 +32,23 @@ def test_three_demo_locks_reach_a_verdict_and_a_report(qapp, tmp_path):
             busy = {session.demo_offline, session.demo_silent}
             locks = [d for d in fleet.device_ids if d not in busy
                      and fleet.devices[d].model.startswith("JT709")][:3]
+            with fleet.lock:  # freshly installed locks: charged, in the open, good signal
+                for device in locks:
+                    dev = fleet.devices[device]
+                    dev.battery, dev.gnss_signal, dev.cell_signal = 80, 12, 20
             panel = window.panels["commissioning"]
             panel.add_devices("\n".join(locks))
             started = time.monotonic()
             panel.start()
-            # the technician opens and closes each lock and opens its back cover
+            # the technician wakes each lock, opens and closes it, opens its back cover and
+            # its sub-locks report
             for device in locks:
-                session.simulator.publish_now(fleet.lock_cycle(device))
-                session.simulator.publish_now(fleet.raise_alarm(device, 46))
+                with fleet.lock:
+                    pushes = [p for _ in range(3) for p in fleet.location(device)]
+                    pushes += fleet.lock_cycle(device) + fleet.raise_alarm(device, 46)
+                    for sub in fleet.devices[device].sublocks:
+                        pushes += fleet.sublock_push(device, sub.sub_id)
+                session.simulator.publish_now(pushes)
             while time.monotonic() - started < 120:
                 checklists = panel._checklists()
                 if len(checklists) == 3 and all(c.done for c in checklists.values()):
