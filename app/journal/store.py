@@ -211,23 +211,10 @@ class Journal:
         return self.conn.execute(f"SELECT count(*) FROM push{where}", params).fetchone()[0]
 
     def rows(
-        self,
-        *,
-        kind: str | None = None,
-        device: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        source: str | None = None,
-        after_id: int | None = None,
-        before_id: int | None = None,
-        newest_first: bool = False,
-        limit: int | None = None,
+        self, *, newest_first: bool = False, limit: int | None = None, **filters: Any
     ) -> Iterator[JournalRow]:
-        """Stream rows matching the filters, oldest first unless asked otherwise."""
-        where, params = _where(
-            kind=kind, device=device, since=since, until=until, source=source,
-            after_id=after_id, before_id=before_id,
-        )
+        """Stream rows matching the filters (those of `_where`), oldest first unless asked."""
+        where, params = _where(**filters)
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT {_COLUMNS} FROM push{where} ORDER BY id {order}"
         if limit is not None:
