@@ -100,9 +100,16 @@ def bench_journal(plan: Plan, tmp: Path) -> dict:
     }
 
 
-def run(quick: bool, json_path: str | None) -> int:
+def run(quick: bool, json_path: str | None, *, flood_only: bool = False,
+        flood_rate: int | None = None, flood_devices: int | None = None,
+        flood_seconds: int | None = None) -> int:
     plan = Plan.of(quick)
+    plan.flood_rate = flood_rate or plan.flood_rate
+    plan.flood_devices = flood_devices or plan.flood_devices
+    plan.flood_seconds = flood_seconds or plan.flood_seconds
     results: dict = {"quick": quick, "cpu_count": os.cpu_count()}
+    if flood_only:
+        return _flood_only(plan, results, json_path)
     with tempfile.TemporaryDirectory(prefix="sealdesk-bench-") as tmpdir:
         tmp = Path(tmpdir)
         with BrokerProcess("auto") as broker:
@@ -129,24 +136,57 @@ def run(quick: bool, json_path: str | None) -> int:
     return 0
 
 
-def render(r: dict) -> str:
-    def f(x, fmt="{:,.1f}"):
-        return "n/a" if x is None else fmt.format(x)
+def _flood_only(plan: Plan, results: dict, json_path: str | None) -> int:
+    with tempfile.TemporaryDirectory(prefix="sealdesk-bench-") as tmpdir, \
+            BrokerProcess("auto") as broker:
+        results["broker"] = broker.kind
+        print(f"window flood: {plan.flood_rate}/s from {plan.flood_devices} devices for "
+              f"{plan.flood_seconds} s…", file=sys.stderr)
+        results["window_flood"] = bench_window_flood(broker, plan, Path(tmpdir))
+    print(render_flood(results))
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=2))
+        print(f"written to {json_path}")
+    return 0
 
-    wf = r["window_flood"]
+
+def _flood_rows(wf: dict) -> list[tuple[str, str, str]]:
     stall = wf.get("stall", {})
+    rss = wf.get("rss_mb_samples") or []
+    tail = rss[-10:]
+    return [
+        ("window flood: published", _f(wf.get("published"), "{:,}"),
+         f"{_f(wf.get('achieved_rate'), '{:,.0f}')}/s of {wf['target_rate']:,}/s target, "
+         f"{wf['devices_target']:,} devices"),
+        ("window flood: journaled", _f(wf.get("journaled"), "{:,}"),
+         "nothing lost" if wf.get("journaled") == wf.get("published") else "MISMATCH"),
+        ("window flood: stall p50 / p99 / max",
+         f"{_f(stall.get('p50_ms'))} / {_f(stall.get('p99_ms'))} / {_f(stall.get('max_ms'))} ms",
+         f"target p99 <= 50 ms; stalls > 100 ms: {stall.get('over_100ms', 'n/a')}"),
+        ("window flood: peak memory", _f(wf.get("peak_rss_mb"), "{:,.0f} MB"),
+         f"last 10 s: {min(tail):,.0f}–{max(tail):,.0f} MB" if tail else "target <= 500 MB"),
+    ]
+
+
+def _f(x, fmt="{:,.1f}") -> str:
+    return "n/a" if x is None else fmt.format(x)
+
+
+def render_flood(r: dict) -> str:
+    rows = _flood_rows(r["window_flood"])
+    width = max(len(a) for a, _, _ in rows)
+    lines = [f"SealDesk window flood ({r['cpu_count']} cores, broker {r['broker']})"]
+    lines += [f"  {a:<{width}}  {b:>22}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def render(r: dict) -> str:
+    f = _f
     rows = [
         ("raw paho subscriber", f(r["raw"]["rate"], "{:,.0f} msg/s"), "ceiling"),
         ("record (decode+journal+ack)", f(r["record"]["rate"], "{:,.0f} msg/s"),
          f"{r['record']['ratio_to_raw']:.2f} x raw (target >= 0.80)"),
-        ("window flood: published", f(wf.get("published"), "{:,}"),
-         f"{f(wf.get('achieved_rate'), '{:,.0f}')}/s of {wf['target_rate']:,}/s target"),
-        ("window flood: journaled", f(wf.get("journaled"), "{:,}"),
-         "nothing lost" if wf.get("journaled") == wf.get("published") else "MISMATCH"),
-        ("window flood: stall p50 / p99 / max",
-         f"{f(stall.get('p50_ms'))} / {f(stall.get('p99_ms'))} / {f(stall.get('max_ms'))} ms",
-         "target p99 <= 50 ms"),
-        ("window flood: peak memory", f(wf.get("peak_rss_mb"), "{:,.0f} MB"), "target <= 500 MB"),
+        *_flood_rows(r["window_flood"]),
         ("journal first page (push log)",
          f(r["journal"]["push_log_first_page_ms"], "{:.1f} ms"),
          f"{r['journal']['rows']:,} rows, target <= 50 ms"),

@@ -58,9 +58,10 @@ class StallMonitor(QObject):
     def summary(self) -> dict[str, float]:
         data = sorted(self.stalls_ms)
         if not data:
-            return {"samples": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+            return {"samples": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "over_100ms": 0}
 
         def pct(p: float) -> float:
             return data[min(len(data) - 1, int(p * (len(data) - 1)))]
 
-        return {"samples": len(data), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": data[-1]}
+        return {"samples": len(data), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": data[-1],
+                "over_100ms": sum(1 for x in data if x > 100.0)}

@@ -315,6 +315,25 @@ def test_window_is_bounded_and_trimmed_rows_come_back(rig, qtbot):
         model.shutdown()
 
 
+def test_a_flood_batch_keeps_the_newest_page_and_the_rest_pages_in(rig, qtbot):
+    """A batch bigger than the live page does not build a row per push: the newest page
+    replaces the rows, and scrolling brings the older ones back from the journal, in order."""
+    rig.fill(300)
+    model = PushLogModel(str(rig.path), page_size=100, max_rows=300, async_queries=False)
+    try:
+        model.reload()
+        assert model.live_rows == 100
+        ids = rig.live(rig.make(250))
+        model.add_records(list(zip(ids, [rig.records[i] for i in ids], strict=True)))
+        assert ids_of(model) == list(range(550, 450, -1))
+        assert model.canFetchMore(QModelIndex())
+        model.fetchMore(QModelIndex())
+        model.fetchMore(QModelIndex())
+        assert ids_of(model) == list(range(550, 250, -1))  # contiguous, none missing
+    finally:
+        model.shutdown()
+
+
 # -- filters -----------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -211,6 +211,8 @@ class CommandsPanel(QWidget):
         self.sig_export_done.connect(self._export_done)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
         ctx.feed.sig_batch.connect(self._on_batch)
+        self._devices_timer = QTimer(self, interval=1000, singleShot=True,
+                                     timeout=self.compose.refresh_devices)
         ctx.connections.sig_state_changed.connect(lambda *_: self.compose.refresh_profiles())
 
         self.model.load(HistoryRow.from_audit(r) for r in self.console.history(1000))
@@ -228,7 +230,9 @@ class CommandsPanel(QWidget):
     def _on_batch(self, change: FleetChange) -> None:
         # Pairing is done on the writer thread (see console.py); here only the pickers.
         if change.new_devices:
-            self.compose.refresh_devices()
+            # the completer's list is rebuilt at most once a second while devices pour in
+            if not self._devices_timer.isActive():
+                self._devices_timer.start()
             if self.compose.device() in change.new_devices:
                 self.compose._device_changed(self.compose.device())
         if change.new_sublocks and any(d == self.compose.device()

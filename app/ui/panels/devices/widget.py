@@ -8,6 +8,7 @@ import threading
 import time
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QByteArray,
     QItemSelection,
     QItemSelectionModel,
@@ -76,7 +77,11 @@ class DevicesPanel(QWidget):
         self.counts.setTextFormat(Qt.TextFormat.RichText)
 
         self.view = QTreeView(self)
-        self.view.setModel(self.proxy)
+        # The view shows the model itself, and the filtering proxy only while a search is
+        # typed: between a 5 000-row tree and its view the proxy tripled the Python calls of
+        # every relayout (index, hasChildren, flags) during a flood.
+        self.view.setModel(self.model)
+        self.model.children_shown = self._children_shown
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         self.view.setAllColumnsShowFocus(True)
@@ -124,7 +129,7 @@ class DevicesPanel(QWidget):
         self._counts_timer.start()
         self._resort_timer = QTimer(self, interval=RESORT_MS, timeout=self._resort)
         self._resort_timer.start()
-        self.proxy.rowsInserted.connect(self._on_rows_inserted)
+        self.model.rowsInserted.connect(self._on_rows_inserted)
         self._counts_timer = QTimer(self, interval=500, singleShot=True,
                                     timeout=self.update_counts)
         self.update_counts()
@@ -170,7 +175,7 @@ class DevicesPanel(QWidget):
                 f"<span style='color:{colour}'>●</span> {counts[status]:,} {status.value}"
             )
         text = " · ".join(parts)
-        if self.proxy.filterRegularExpression().pattern():
+        if self.filtering:
             text += f" — showing {self.proxy.rowCount():,} of {total:,}"
         self.counts.setText(text)
 
@@ -184,21 +189,42 @@ class DevicesPanel(QWidget):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
+    @property
+    def filtering(self) -> bool:
+        return self.view.model() is self.proxy
+
     def _on_search(self, text: str) -> None:
         self.proxy.set_search(text)
-        if text.strip() and self.proxy.rowCount() <= 50:
+        want = self.proxy if text.strip() else self.model
+        if self.view.model() is not want:
+            self._show_model(want)
+        if self.filtering and self.proxy.rowCount() <= 50:
             self.view.expandAll()  # show which sub-lock matched
         self.update_counts()
         current = self.ctx.selection.device_id
         if current:
-            index = self._proxy_index(current)
+            index = self._view_index(current)
             if index.isValid():
                 self.view.scrollTo(index)
 
+    def _children_shown(self, device_id: str) -> bool:
+        return self.view.isExpanded(self._view_index(device_id))
+
+    def _show_model(self, model: QAbstractItemModel) -> None:
+        """Swap what the view shows, keeping the sort indicator and the selected device."""
+        header = self.view.header()
+        column, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
+        self.view.setModel(model)
+        header.setSortIndicator(column, order)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        if self.ctx.selection.device_id:
+            self._on_device_selected(self.ctx.selection.device_id)
+
     # -- selection -----------------------------------------------------------------------
 
-    def _proxy_index(self, device_id: str) -> QModelIndex:
-        return self.proxy.mapFromSource(self.model.index_of(device_id))
+    def _view_index(self, device_id: str) -> QModelIndex:
+        index = self.model.index_of(device_id)
+        return self.proxy.mapFromSource(index) if self.filtering else index
 
     def _selected_ids(self) -> list[str]:
         sel = self.view.selectionModel()
@@ -226,7 +252,7 @@ class DevicesPanel(QWidget):
             return
         if device_id in self._selected_ids():
             return
-        index = self._proxy_index(device_id)
+        index = self._view_index(device_id)
         if not index.isValid():
             return  # not seen yet, or hidden by the search
         sel = self.view.selectionModel()

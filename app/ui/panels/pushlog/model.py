@@ -51,6 +51,7 @@ from app.ui.panels.pushlog.query import (
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 50_000  # rows held in memory; the rest stay in the journal
+LIVE_ROWS = 200  # a live batch bigger than this replaces the rows with its newest ones
 TEXT_CAP = 5_000  # a raw-text search stops loading after this many matches
 
 PushIdRole = Qt.ItemDataRole.UserRole + 1
@@ -166,6 +167,7 @@ class PushLogModel(QAbstractTableModel):
         super().__init__(parent)
         self.page_size = page_size
         self.max_rows = max(max_rows, page_size)
+        self.live_rows = min(page_size, LIVE_ROWS)
         self.text_cap = text_cap
         self.dark = False
         self._rows: list[LogRow] = []
@@ -369,13 +371,19 @@ class PushLogModel(QAbstractTableModel):
         if not fresh:
             return
         if self._top_pending or not self._loaded:
-            self._stash.extend(row_from_record(i, r) for i, r in fresh)
+            self._stash.extend(row_from_record(i, r) for i, r in fresh[-self.max_rows:])
             del self._stash[: max(0, len(self._stash) - self.max_rows)]
             return
         if not self.following or self._detached:
             self._set_new_count(self.new_count + len(fresh))
             return
-        fresh = fresh[-self.max_rows:]
+        if len(fresh) >= self.live_rows:
+            # A flood: building a row per push costs the GUI thread ~60 µs each, for rows
+            # nobody will see scroll by. Keep the newest page only; the rest are in the
+            # journal and page in (fetchMore) if the user scrolls down.
+            newest = fresh[-self.live_rows:]
+            self._replace_all([row_from_record(i, r) for i, r in reversed(newest)])
+            return
         self._insert_top([row_from_record(i, r) for i, r in reversed(fresh)])
 
     def set_following(self, following: bool) -> None:
@@ -492,6 +500,18 @@ class PushLogModel(QAbstractTableModel):
                 del self._rows[self.max_rows:]
                 self.endRemoveRows()
                 self._exhausted = False
+        finally:
+            self._mutating = False
+        self._emit_status()
+
+    def _replace_all(self, rows: list[LogRow]) -> None:
+        """rows: the newest page, newest first; everything older is left to paging."""
+        self._mutating = True
+        try:
+            self.beginResetModel()
+            self._rows = rows
+            self._exhausted = False
+            self.endResetModel()
         finally:
             self._mutating = False
         self._emit_status()
