@@ -30,6 +30,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QWidget
 
 from app.journal.store import Journal, JournalRow
+from app.ui.widgets.roles import ForwardRoles
 from app.ui.widgets.table_model import AnyIndex, RowsTableModel
 
 log = logging.getLogger(__name__)
@@ -265,7 +266,7 @@ class LiveTableModel(RowsTableModel):
             )
 
 
-class LiveFilterProxy(QSortFilterProxyModel):
+class LiveFilterProxy(ForwardRoles, QSortFilterProxyModel):
     """Filters by device text, type code and time range, reading row objects directly."""
 
     def __init__(self, parent: QObject | None = None) -> None:

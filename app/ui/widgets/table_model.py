@@ -11,10 +11,12 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from app.ui.widgets.roles import BatchedRoles
+
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
-class RowsTableModel(QAbstractTableModel):
+class RowsTableModel(BatchedRoles, QAbstractTableModel):
     HEADERS: tuple[str, ...] = ()
     TOOLTIPS: tuple[str, ...] = ()
 

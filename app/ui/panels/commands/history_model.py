@@ -24,6 +24,7 @@ from PySide6.QtGui import QColor, QFont
 from app.commands.audit import AuditRow
 from app.commands.replies import label_reply
 from app.commands.tracker import TrackedCommand, UnsolicitedReply
+from app.ui.widgets.roles import ForwardRoles
 from app.ui.widgets.table_model import AnyIndex, RowsTableModel
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -275,7 +276,7 @@ class HistoryModel(RowsTableModel):
         return list(reversed(self._rows))
 
 
-class HistoryFilter(QSortFilterProxyModel):
+class HistoryFilter(ForwardRoles, QSortFilterProxyModel):
     """Case-insensitive substring over device, command text, state and outcome."""
 
     def __init__(self, parent: QObject | None = None) -> None:

@@ -26,6 +26,7 @@ from app.fleet.state import DeviceState, FleetChange, FleetState, Status, SubLoc
 from app.protocol.normalize import parse_time
 from app.ui.format import DASH, ago
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.roles import BatchedRoles, ForwardRoles
 from app.ui.widgets.status_dot import status_dot
 
 _USER = int(Qt.ItemDataRole.UserRole)
@@ -103,7 +104,7 @@ def _as_int(value: object) -> int | None:
     return value if type(value) is int else None
 
 
-class DevicesModel(QAbstractItemModel):
+class DevicesModel(BatchedRoles, QAbstractItemModel):
     """Top-level rows are devices (internalId 0); a sub-lock row's internalId is its host's
     serial number (1-based, fixed for life), so child indexes survive sorting."""
 
@@ -593,7 +594,7 @@ def battery_text(battery: object, charging: bool) -> str:
     return DASH
 
 
-class DevicesProxy(QSortFilterProxyModel):
+class DevicesProxy(ForwardRoles, QSortFilterProxyModel):
     """Filters by device id or sub-lock id (recursively); sorting is delegated to the source."""
 
     def __init__(self, parent: Any = None) -> None:

@@ -47,6 +47,7 @@ from app.ui.panels.pushlog.query import (
     full_local_time,
     row_from_record,
 )
+from app.ui.widgets.roles import BatchedRoles
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def _stop_thread(thread: QThread, *_args: object) -> None:
 # -- model ---------------------------------------------------------------------------------
 
 
-class PushLogModel(QAbstractTableModel):
+class PushLogModel(BatchedRoles, QAbstractTableModel):
     sig_loading_changed = Signal(bool, str)  # busy, what it is doing ("searching…")
     sig_new_count_changed = Signal(int)  # pushes that arrived while not following
     sig_top_trimmed = Signal(int)  # rows removed above the view (to keep its position)

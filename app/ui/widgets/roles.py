@@ -1,0 +1,35 @@
+"""Answer all the roles of a cell in one call from Qt (`multiData`), for views that repaint live.
+
+Qt 6's item delegate asks a cell for about seven roles through `multiData`; a Python model
+without it is entered once per role, and each entry from C++ takes the GIL again. Under a
+flood the network and journal threads hold the GIL in 5 ms slices, so every entry may wait:
+one entry per cell instead of seven was the difference between a repaint and a stall.
+`QSortFilterProxyModel` does not forward `multiData`, so proxies over these models use
+`ForwardRoles`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BatchedRoles:
+    """Mixin for a Python item model (before the Qt base): `multiData` through `data`."""
+
+    def multiData(self, index: Any, span: Any) -> None:  # Qt's name
+        data = self.data  # type: ignore[attr-defined]
+        for role_data in span:
+            role_data.setData(data(index, role_data.role()))
+
+
+class ForwardRoles:
+    """Mixin for a proxy over a `BatchedRoles` model: one call through to the source."""
+
+    def multiData(self, index: Any, span: Any) -> None:  # Qt's name
+        source = self.sourceModel()  # type: ignore[attr-defined]
+        source_index = self.mapToSource(index)  # type: ignore[attr-defined]
+        if isinstance(source, BatchedRoles):
+            source.multiData(source_index, span)
+            return
+        for role_data in span:
+            role_data.setData(source_index.data(role_data.role()))
