@@ -152,6 +152,7 @@ class CommandResponder:
             ids = [p for p in params[2:] if p][: int(params[1])]
             known = {sl.sub_id: sl for sl in dev.sublocks}
             dev.sublocks = [known.get(i) or self.fleet.new_sublock(i) for i in ids]
+            self.fleet.sublocks_changed()
             return list(params), []
         return list(params), []
 
