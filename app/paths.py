@@ -72,6 +72,11 @@ def data_dir() -> Path:
     return _ensure(_location("AppDataLocation") or Path.home() / f".{APP_NAME.lower()}")
 
 
+def cache_dir() -> Path:
+    """Throw-away data that speeds things up (map tiles): safe to delete."""
+    return _ensure(_location("CacheLocation") or data_dir() / "cache")
+
+
 def journal_path() -> Path:
     """The default journal (the demo uses a throw-away one instead)."""
     return data_dir() / "journal.sqlite"

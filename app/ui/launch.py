@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", choices=("system", "light", "dark"), default=None)
     p.add_argument("--screenshot", metavar="FILE",
                    help="save the window to a PNG, see --quit-after")
+    p.add_argument("--show", metavar="PANEL", action="append", default=[],
+                   help="bring a panel to the front at start (map, charts, pushlog…; repeatable)")
     p.add_argument("--quit-after", type=float, metavar="SECONDS",
                    help="quit after this many seconds (with --screenshot: take it first)")
     # For the benchmark: event-loop stalls, start-up time and memory as JSON at exit.
@@ -94,6 +96,8 @@ def main(argv: list[str]) -> int:
     session = Session(journal_path, settings)
     window = session.open_window()
     window.show()
+    for key in args.show:
+        window.show_panel(key)
     report = _Report(args.report, session) if args.report else None
 
     # Closing the window ends the session; services stop while the loop still runs.

@@ -1,4 +1,8 @@
-"""Map: positions, status colours, no fix, selection both ways, tracks from the journal, flood."""
+"""Map: positions, status colours, no fix, selection both ways, tracks from the journal, flood.
+
+These run the plain (offline) view; `test_map_qtlocation.py` runs the same rules on the
+QtLocation map.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from app.protocol.decode import decode
 from app.protocol.push import RawPush
 from app.sim.fleet import Fleet
 from app.ui.panels.map.model import MapModel, has_fix, load_track, mercator_lat, mercator_y
-from app.ui.panels.map.widget import MapPanel, PlainMapView
+from app.ui.panels.map.widget import SETTINGS_BACKEND, MapPanel, PlainMapView
 from app.ui.theme import STATUS_COLOURS
 
 KEY = "MAPKEY"
@@ -31,6 +35,7 @@ def send(session, qtbot, records, first_id=1):
 
 @pytest.fixture
 def panel(session, qtbot):
+    session.ctx.settings.setValue(SETTINGS_BACKEND, "plain")
     with opened(qtbot, MapPanel(session.ctx), (800, 600), show=True) as p:
         yield p
 
@@ -59,7 +64,7 @@ def test_positions_status_colours_and_no_fix(session, sim, panel, qtbot):
     assert panel.no_fix_button.text() == "no fix: 1 device"
     assert [panel.no_fix_list.item(i).text() for i in range(panel.no_fix_list.count())] == [lost]
     view = panel.view
-    assert isinstance(view, PlainMapView)  # no QtLocation in the test environment
+    assert isinstance(view, PlainMapView)  # chosen in the settings
     qtbot.waitUntil(lambda: len(view.markers.points()) == len(sim.device_ids) - 1,
                     timeout=3000)  # redrawn at most twice a second
     xs = [p.pos().x() for p in view.markers.points()]

@@ -21,6 +21,7 @@ All the rules (no fix → not drawn but listed; status colours; selection) are i
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -74,6 +75,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/%z/%x/%y.png"
 SETTINGS_TILES = "map/tile_url"
+SETTINGS_TILE_CACHE = "map/tile_cache"  # a folder; default: per tile server in the user cache
+TILE_CHECK_TIMEOUT_MS = 8_000
 SETTINGS_BACKEND = "map/backend"  # "auto" (QtLocation when installed) or "plain"
 SETTINGS_RANGE = "map/track_range"
 SETTINGS_FOLLOW = "map/follow"
@@ -275,7 +278,8 @@ class QuickMapView(QWidget):
     sig_device_clicked = Signal(str)
     kind = "qtlocation"
 
-    def __init__(self, model: MapModel, tile_url: str, parent: QWidget | None = None) -> None:
+    def __init__(self, model: MapModel, tile_url: str, tile_cache: str,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from PySide6.QtQuickWidgets import QQuickWidget
 
@@ -286,6 +290,7 @@ class QuickMapView(QWidget):
         context = self.quick.rootContext()
         context.setContextProperty("markers", self.list_model)
         context.setContextProperty("tileUrlSetting", tile_url)
+        context.setContextProperty("tileCacheSetting", tile_cache)
         self.quick.setSource(QUrl.fromLocalFile(str(QML)))
         self.errors = [e.toString() for e in self.quick.errors()]
         self.root = self.quick.rootObject()
@@ -329,6 +334,52 @@ class QuickMapView(QWidget):
 
     def click_device(self, device_id: str) -> None:
         self.sig_device_clicked.emit(device_id)
+
+
+def tile_host(url: str) -> str:
+    return url.split("/")[2] if "//" in url else url
+
+
+def tile_cache_dir(settings, url: str) -> str:
+    """The setting if there is one, else a folder per tile server in the user cache."""
+    folder = str(settings.value(SETTINGS_TILE_CACHE, "") or "")
+    if not folder:
+        from app import paths
+
+        digest = hashlib.sha1(url.encode()).hexdigest()[:12]
+        folder = str(paths.cache_dir() / "tiles" / f"{tile_host(url)}-{digest}")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class TileCheck(QObject):
+    """Asks the tile server for the world tile once, asynchronously, to tell the user whether
+    the plain background is the map's choice or the network's (QtLocation says nothing)."""
+
+    sig_done = Signal(bool, str)  # reachable, what went wrong
+
+    def __init__(self, url: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from PySide6.QtNetwork import QNetworkAccessManager, QNetworkRequest
+
+        self.url = url
+        self.result: tuple[bool, str] | None = None
+        self._nam = QNetworkAccessManager(self)
+        request = QNetworkRequest(QUrl(url.replace("%z", "0").replace("%x", "0")
+                                       .replace("%y", "0")))
+        request.setHeader(QNetworkRequest.KnownHeaders.UserAgentHeader, "SealDesk")
+        request.setTransferTimeout(TILE_CHECK_TIMEOUT_MS)
+        self._reply = self._nam.get(request)
+        self._reply.finished.connect(self._finished)
+
+    def _finished(self) -> None:
+        from PySide6.QtNetwork import QNetworkReply
+
+        reply = self._reply
+        ok = reply.error() == QNetworkReply.NetworkError.NoError
+        self.result = (ok, "" if ok else reply.errorString())
+        reply.deleteLater()
+        self.sig_done.emit(*self.result)
 
 
 # -- the panel ----------------------------------------------------------------------------------
@@ -413,16 +464,18 @@ class MapPanel(QWidget):
     # -- views ------------------------------------------------------------------------------
 
     def _make_view(self) -> QWidget:
-        backend = str(self.ctx.settings.value(SETTINGS_BACKEND, "auto"))
+        s = self.ctx.settings
+        backend = str(s.value(SETTINGS_BACKEND, "auto"))
         tiles = str(self.ctx.settings.value(SETTINGS_TILES, DEFAULT_TILE_URL))
         why = "plain view chosen in settings"
         if backend != "plain":
             if qtlocation_available():
                 try:
-                    view = QuickMapView(self.model, tiles, self)
+                    view = QuickMapView(self.model, tiles, tile_cache_dir(s, tiles), self)
                     if view.ok:
-                        host = tiles.split("/")[2] if "//" in tiles else tiles
-                        self.status.setText(f"map tiles from {host} (QtLocation)")
+                        self.status.setText(f"map tiles from {tile_host(tiles)}…")
+                        self._tile_check = TileCheck(tiles, self)
+                        self._tile_check.sig_done.connect(self._on_tile_check)
                         return view
                     why = "QtLocation map failed to load: " + "; ".join(view.errors)[:200]
                     log.warning(why)
@@ -435,6 +488,17 @@ class MapPanel(QWidget):
         self.tiles_button.setEnabled(False)
         self.status.setText(why)
         return PlainMapView(self.model, self)
+
+    def _on_tile_check(self, ok: bool, detail: str) -> None:
+        host = tile_host(self._tile_check.url)
+        if ok:
+            self.status.setText(f"map tiles from {host}")
+            self.status.setToolTip("")
+        else:
+            self.status.setText(f"⚠ no map tiles from {host}: plain background")
+            self.status.setToolTip(f"{detail}\nPositions and tracks are drawn all the same; "
+                                   "tiles appear when the server can be reached "
+                                   "(Tiles… to use another server).")
 
     # -- live ---------------------------------------------------------------------------------
 

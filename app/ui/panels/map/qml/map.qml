@@ -22,6 +22,13 @@ Item {
             alarmModel.append({"lat": alarms[i][0], "lon": alarms[i][1], "name": alarms[i][2]});
     }
     function centreOn(lat, lon) { map.center = QtPositioning.coordinate(lat, lon); }
+    function pointOf(lat, lon) {  // where a coordinate is drawn, in this item's pixels
+        var p = map.fromCoordinate(QtPositioning.coordinate(lat, lon), false);
+        return [p.x, p.y];
+    }
+    function trackLength() { return track.path.length; }
+    function alarmCount() { return alarmModel.count; }
+    function itemCount() { return map.mapItems.length; }  // markers, alarms and the track
     function fit(latMin, latMax, lonMin, lonMax) {
         map.visibleRegion = QtPositioning.rectangle(
             QtPositioning.coordinate(latMax, lonMin), QtPositioning.coordinate(latMin, lonMax));
@@ -35,6 +42,8 @@ Item {
         name: "osm"
         PluginParameter { name: "osm.useragent"; value: "SealDesk" }
         PluginParameter { name: "osm.mapping.custom.host"; value: root.tileUrl }
+        // one cache per tile server: QtLocation keys its cache by map type, not by server
+        PluginParameter { name: "osm.mapping.cache.directory"; value: tileCacheSetting }
         PluginParameter { name: "osm.mapping.providersrepository.disabled"; value: true }
     }
 
@@ -62,6 +71,7 @@ Item {
         MapPolyline { id: track; line.width: 3; line.color: "#2f6fba" }
 
         MapItemView {
+            id: markerView
             model: markers
             delegate: MapQuickItem {
                 coordinate: QtPositioning.coordinate(model.lat, model.lon)
