@@ -131,12 +131,13 @@ def test_demo_takes_a_screenshot(packaged: Path, home: Path, tmp_path: Path, qap
 
     shot = tmp_path / "demo.png"
     started = time.monotonic()
-    res = run(packaged, "--demo", "--screenshot", str(shot), "--quit-after", "10", home=home,
-              timeout=180)
+    res = run(packaged, "--demo", "--show", "map", "--screenshot", str(shot), "--quit-after", "10",
+              home=home, timeout=180)
     elapsed = time.monotonic() - started
     assert res.returncode == 0, f"exit {res.returncode}\n{res.stdout}\n{res.stderr[-4000:]}"
     assert f"screenshot saved to {shot}" in res.stdout
     assert "Traceback" not in res.stderr, res.stderr[-4000:]
+    assert "QtLocation map failed" not in res.stderr, res.stderr[-4000:]  # QML bundled
     assert elapsed < 120
 
     data = shot.read_bytes()
