@@ -1,11 +1,17 @@
 """From the journal writer's thread to the GUI thread, in batches of at most ~20 per second.
 
-The writer calls `LiveFeed.push()` after each commit (any thread, O(1)). A Qt
+The writer calls `LiveFeed.push()` after each commit (any thread, O(1) amortised). A Qt
 timer drains everything pending, applies it to the fleet state once, and emits
 one `sig_batch` per tick — so a flood of 10 000 pushes/s costs the views 20
-notifications/s, not 10 000. The pending buffer is bounded: when the window
-cannot keep up it drops the oldest *view updates* (never journal rows) and
-counts them, and the status bar says so.
+notifications/s, not 10 000.
+
+When the window falls behind, the backlog is coalesced: every alarm, event and command
+reply stays, but of the position and sub-lock readings only the newest per device (and
+sub-lock) is kept — the views show the latest state, and the journal has every push. So
+the backlog is bounded by the fleet's size, not by how long the flood lasts, and the
+GUI's work per tick by the devices that changed. What was skipped is counted (the status
+bar says so; the push log fetches it from the journal). A hard cap drops the oldest as a
+last resort.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.fleet.state import FleetChange, FleetState
 from app.protocol.push import PushRecord
+
+SUPERSEDED_KINDS = frozenset({"location", "sublock"})  # a newer one replaces it on screen
+COALESCE_AT = 20_000  # pending pushes before the backlog is coalesced
 
 
 class LiveFeed(QObject):
@@ -37,6 +46,7 @@ class LiveFeed(QObject):
         self._lock = threading.Lock()
         self._pending: deque[tuple[PushRecord, int]] = deque()
         self.max_pending = max_pending
+        self.coalesce_at = COALESCE_AT
         self.dropped = 0
         self.delivered = 0
         self.last_push_at = 0.0
@@ -52,11 +62,31 @@ class LiveFeed(QObject):
         """Thread-safe: called by the journal writer after each commit."""
         with self._lock:
             self._pending.extend(zip(records, ids, strict=False))
+            if len(self._pending) > self.coalesce_at:
+                self._coalesce()
             overflow = len(self._pending) - self.max_pending
             if overflow > 0:
                 for _ in range(overflow):
                     self._pending.popleft()
                 self.dropped += overflow
+
+    def _coalesce(self) -> None:
+        """Keep alarms, events, replies and the newest reading per device/sub-lock (lock held)."""
+        seen: set[tuple[str, str | None, str | None]] = set()
+        kept: list[tuple[PushRecord, int]] = []
+        for item in reversed(self._pending):
+            record = item[0]
+            if record.kind in SUPERSEDED_KINDS:
+                key = (record.kind, record.device, record.sublock)
+                if key in seen:
+                    continue
+                seen.add(key)
+            kept.append(item)
+        kept.reverse()
+        self.dropped += len(self._pending) - len(kept)
+        self._pending = deque(kept)
+        # A fleet bigger than the threshold: coalesce again only when the backlog doubles.
+        self.coalesce_at = max(COALESCE_AT, 2 * len(kept))
 
     def drain(self) -> FleetChange | None:
         with self._lock:
@@ -65,6 +95,7 @@ class LiveFeed(QObject):
             else:
                 batch = list(self._pending)
                 self._pending.clear()
+                self.coalesce_at = COALESCE_AT
         now = time.monotonic()
         window = self._window
         if batch:
