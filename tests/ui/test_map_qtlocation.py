@@ -183,3 +183,23 @@ def test_unreachable_tiles_say_so_and_markers_still_show(session, sim, qtbot, tm
         assert "plain background" in panel.status.text()
         qtbot.waitUntil(lambda: panel.view.root.itemCount() == len(sim.device_ids) + 1,
                         timeout=3000)
+
+
+def test_the_map_is_built_when_first_shown(session, sim, tiles, qtbot, tmp_path):
+    """Behind another tab at start-up the QML engine is not loaded; shown, it catches up."""
+    from PySide6.QtQuickWidgets import QQuickWidget
+
+    from app.ui.panels.map.widget import PendingMapView
+
+    session.ctx.settings.setValue(SETTINGS_TILES, tiles.url)
+    session.ctx.settings.setValue(SETTINGS_TILE_CACHE, str(tmp_path / "tiles"))
+    with opened(qtbot, MapPanel(session.ctx), (800, 600)) as panel:
+        assert isinstance(panel.view, PendingMapView)
+        assert not panel.findChildren(QQuickWidget)
+        send(session, qtbot, decoded([p for d in sim.device_ids for p in sim.location(d)]))
+        session.ctx.selection.select(sim.device_ids[1])
+        qtbot.waitUntil(lambda: panel.model.track is not None, timeout=5000)
+        panel.show()
+        assert isinstance(panel.view, QuickMapView)
+        assert panel.view.list_model.rowCount() == len(panel.model.markers)
+        assert panel.view.root.trackLength() == len(panel.model.track.points)

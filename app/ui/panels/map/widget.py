@@ -382,6 +382,28 @@ class TileCheck(QObject):
         self.sig_done.emit(*self.result)
 
 
+class PendingMapView(QWidget):
+    """Stands in for the map until the panel is first shown; the model keeps the state."""
+
+    sig_device_clicked = Signal(str)
+    kind = "pending"
+
+    def update_markers(self, changed: set[str] | None = None) -> None:
+        pass
+
+    def set_track(self, track: Track | None) -> None:
+        pass
+
+    def append_track(self, points: list[TrackPoint]) -> None:
+        pass
+
+    def centre_on(self, lat: float, lon: float) -> None:
+        pass
+
+    def fit(self, lat_min: float, lat_max: float, lon_min: float, lon_max: float) -> None:
+        pass
+
+
 # -- the panel ----------------------------------------------------------------------------------
 
 
@@ -427,8 +449,9 @@ class MapPanel(QWidget):
         self.no_fix_list.itemClicked.connect(
             lambda item: self.ctx.selection.select(item.text()))
 
-        self.view = self._make_view()
-        self.view.sig_device_clicked.connect(self._on_clicked)
+        # The real view (a QML engine and QtLocation for the map) is built the first time the
+        # panel is shown: behind another tab at start-up it would cost a second of start-up.
+        self.view: QWidget = PendingMapView(self)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -532,8 +555,21 @@ class MapPanel(QWidget):
 
     def showEvent(self, event) -> None:  # Qt's name
         super().showEvent(event)
+        if isinstance(self.view, PendingMapView):
+            self._build_view()
         if self._redraw_pending:
             self._marker_timer.start(0)
+
+    def _build_view(self) -> None:
+        view = self._make_view()
+        view.sig_device_clicked.connect(self._on_clicked)
+        old = self.split.replaceWidget(0, view)
+        if old is not None:
+            old.deleteLater()
+        self.view = view
+        view.update_markers(None)
+        if self.model.track is not None:
+            self._on_track(self._gen, self.model.track)
 
     def _extend_track(self, change: FleetChange) -> None:
         track = self.model.track
