@@ -77,13 +77,19 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
 
 
 def bench_startup(tmp: Path) -> dict:
-    report = tmp / "startup.json"
+    """Start to first painted frame, twice: the first start also compiles the bytecode caches
+    (as a first start after installing does), the second is every start after that."""
     env = _env()
-    env["SEALDESK_T0"] = repr(time.time())
-    subprocess.run([*MAIN, "--journal", str(tmp / "startup.sqlite"), "--report", str(report),
-                    "--quit-after", "1.5"], env=env, capture_output=True, timeout=120)
-    data = json.loads(report.read_text()) if report.exists() else {}
-    return {"startup_s": data.get("startup_s")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's Python writes its caches
+    times = []
+    for run in ("first", "again"):
+        report = tmp / f"startup-{run}.json"
+        env["SEALDESK_T0"] = repr(time.time())
+        subprocess.run([*MAIN, "--journal", str(tmp / "startup.sqlite"), "--report", str(report),
+                        "--quit-after", "1.5"], env=env, capture_output=True, timeout=120)
+        data = json.loads(report.read_text()) if report.exists() else {}
+        times.append(data.get("startup_s"))
+    return {"startup_s": times[1], "first_startup_s": times[0]}
 
 
 def bench_journal(plan: Plan, tmp: Path) -> dict:
@@ -152,6 +158,7 @@ def _flood_only(plan: Plan, results: dict, json_path: str | None) -> int:
 
 def _flood_rows(wf: dict) -> list[tuple[str, str, str]]:
     stall = wf.get("stall", {})
+    whole = wf.get("stall_whole_run", {})
     rss = wf.get("rss_mb_samples") or []
     tail = rss[-10:]
     return [
@@ -162,7 +169,8 @@ def _flood_rows(wf: dict) -> list[tuple[str, str, str]]:
          "nothing lost" if wf.get("journaled") == wf.get("published") else "MISMATCH"),
         ("window flood: stall p50 / p99 / max",
          f"{_f(stall.get('p50_ms'))} / {_f(stall.get('p99_ms'))} / {_f(stall.get('max_ms'))} ms",
-         f"target p99 <= 50 ms; stalls > 100 ms: {stall.get('over_100ms', 'n/a')}"),
+         f"while pushes arrive; target p99 <= 50 ms; > 100 ms: {stall.get('over_100ms', 'n/a')} "
+         f"(whole run with start-up: max {_f(whole.get('max_ms'), '{:,.0f}')} ms)"),
         ("window flood: peak memory", _f(wf.get("peak_rss_mb"), "{:,.0f} MB"),
          f"last 10 s: {min(tail):,.0f}–{max(tail):,.0f} MB" if tail else "target <= 500 MB"),
     ]
@@ -193,7 +201,8 @@ def render(r: dict) -> str:
         ("journal first page (device history)",
          f(r["journal"]["device_history_first_page_ms"], "{:.1f} ms"), "target <= 50 ms"),
         ("start-up to painted window", f(r["startup"]["startup_s"], "{:.2f} s"),
-         "target <= 2 s"),
+         f"target <= 2 s (first start, compiling caches: "
+         f"{f(r['startup'].get('first_startup_s'), '{:.2f}')} s)"),
     ]
     width = max(len(a) for a, _, _ in rows)
     lines = [f"SealDesk benchmark ({'quick' if r['quick'] else 'full'}, {r['cpu_count']} cores, "

@@ -19,6 +19,7 @@ class StallMonitor(QObject):
         super().__init__(parent)
         self.interval = interval_ms / 1000.0
         self.stalls_ms: list[float] = []
+        self.at: list[float] = []  # perf_counter() of each sample, to take a time window
         self._last = time.perf_counter()
         self._timer = QTimer(self)
         self._timer.setTimerType(self._timer.timerType().PreciseTimer)
@@ -53,10 +54,16 @@ class StallMonitor(QObject):
     def _tick(self) -> None:
         now = time.perf_counter()
         self.stalls_ms.append(max(0.0, (now - self._last - self.interval) * 1000.0))
+        self.at.append(now)
         self._last = now
 
-    def summary(self) -> dict[str, float]:
-        data = sorted(self.stalls_ms)
+    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, float]:
+        """p50/p99/max of the stalls, of all samples or of those in [since, until]."""
+        if since is None and until is None:
+            data = sorted(self.stalls_ms)
+        else:
+            lo, hi = since or 0.0, until or float("inf")
+            data = sorted(x for t, x in zip(self.at, self.stalls_ms, strict=True) if lo <= t <= hi)
         if not data:
             return {"samples": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "over_100ms": 0}
 
