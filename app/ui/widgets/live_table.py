@@ -85,6 +85,9 @@ def received_tooltip(row: Any) -> str:
     return text
 
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+
+
 class LiveTableModel(RowsTableModel):
     """Newest first (by push id), bounded; one insert notification per call of `add_rows`."""
 
@@ -115,6 +118,20 @@ class LiveTableModel(RowsTableModel):
         if role == ROW_ROLE:
             return row
         return self.other_role(row, c, role)
+
+    def multiData(self, index: AnyIndex, span: Any) -> None:  # Qt's name
+        """A painted cell's roles in one go (see `roles.py`): the row is looked up once, and
+        only the roles that have a value are set (the span starts empty)."""
+        r = index.row()
+        if not 0 <= r < len(self._rows):
+            return
+        row, c = self._rows[r], index.column()
+        other = self.other_role
+        for role_data in span:
+            role = role_data.role()
+            value = self.display(row, c) if role == _DISPLAY else other(row, c, role)
+            if value is not None:
+                role_data.setData(value)
 
     # -- for subclasses -------------------------------------------------------------------
 
