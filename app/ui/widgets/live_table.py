@@ -120,8 +120,8 @@ class LiveTableModel(RowsTableModel):
         return self.other_role(row, c, role)
 
     def multiData(self, index: AnyIndex, span: Any) -> None:  # Qt's name
-        """A painted cell's roles in one go (see `roles.py`): the row is looked up once, and
-        only the roles that have a value are set (the span starts empty)."""
+        """A painted cell's roles in one go (see `roles.py`): the row is looked up once. Every
+        role is set, None included: the delegate reuses the span from cell to cell."""
         r = index.row()
         if not 0 <= r < len(self._rows):
             return
@@ -129,9 +129,7 @@ class LiveTableModel(RowsTableModel):
         other = self.other_role
         for role_data in span:
             role = role_data.role()
-            value = self.display(row, c) if role == _DISPLAY else other(row, c, role)
-            if value is not None:
-                role_data.setData(value)
+            role_data.setData(self.display(row, c) if role == _DISPLAY else other(row, c, role))
 
     # -- for subclasses -------------------------------------------------------------------
 
