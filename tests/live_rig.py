@@ -68,10 +68,8 @@ class LiveRig:
     def send(self, qtbot, pushes, at: float | None = None) -> None:
         """Decoded straight to the feed (no journal): one feed push → one batch, waited for."""
         records = decoded(pushes, at)
-        ids = list(range(self.next_id, self.next_id + len(records)))
+        fed(self.feed, qtbot, records, self.next_id)
         self.next_id += len(records)
-        with qtbot.waitSignal(self.feed.sig_batch, timeout=5000):
-            self.feed.push(records, ids)
 
     def close(self) -> None:
         self.feed.stop()
@@ -82,6 +80,12 @@ class LiveRig:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def fed(feed, qtbot, records, first_id: int = 1) -> None:
+    """Decoded records straight into a feed as one batch (ids from first_id), waited for."""
+    with qtbot.waitSignal(feed.sig_batch, timeout=5000):
+        feed.push(records, list(range(first_id, first_id + len(records))))
 
 
 @contextmanager

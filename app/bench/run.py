@@ -135,10 +135,7 @@ def run(quick: bool, json_path: str | None, *, flood_only: bool = False,
         results["journal"] = bench_journal(plan, tmp)
         print("start-up…", file=sys.stderr)
         results["startup"] = bench_startup(tmp)
-    print(render(results))
-    if json_path:
-        Path(json_path).write_text(json.dumps(results, indent=2))
-        print(f"written to {json_path}")
+    _report(render(results), results, json_path)
     return 0
 
 
@@ -149,11 +146,15 @@ def _flood_only(plan: Plan, results: dict, json_path: str | None) -> int:
         print(f"window flood: {plan.flood_rate}/s from {plan.flood_devices} devices for "
               f"{plan.flood_seconds} s…", file=sys.stderr)
         results["window_flood"] = bench_window_flood(broker, plan, Path(tmpdir))
-    print(render_flood(results))
+    _report(render_flood(results), results, json_path)
+    return 0
+
+
+def _report(text: str, results: dict, json_path: str | None) -> None:
+    print(text)
     if json_path:
         Path(json_path).write_text(json.dumps(results, indent=2))
         print(f"written to {json_path}")
-    return 0
 
 
 def _flood_rows(wf: dict) -> list[tuple[str, str, str]]:

@@ -191,9 +191,13 @@ class Fleet:
 
     @property
     def device_ids(self) -> list[str]:
+        return list(self._id_list())
+
+    def _id_list(self) -> list[str]:
+        """The ids, cached (devices are only ever added)."""
         if len(self._ids) != len(self.devices):
             self._ids = list(self.devices)
-        return list(self._ids)
+        return self._ids
 
     def sublocks_changed(self) -> None:
         """A device's sub-locks were replaced (a bind command): forget the cached hosts."""
@@ -549,9 +553,7 @@ class Fleet:
         if not self.devices:
             raise RuntimeError("the fleet has no devices")
         r = self.rng
-        if len(self._ids) != len(self.devices):
-            self._ids = list(self.devices)
-        dev = self.devices[r.choice(self._ids)]
+        dev = self.devices[r.choice(self._id_list())]
         self._drift(dev)
         roll = r.random()
         if roll < 0.80:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from live_rig import decoded, opened
+from live_rig import decoded, fed, opened
 
 from app.fleet.state import Status
 from app.journal.store import Journal
@@ -29,8 +29,7 @@ def sim():
 
 
 def send(session, qtbot, records, first_id=1):
-    with qtbot.waitSignal(session.feed.sig_batch, timeout=5000):
-        session.feed.push(records, list(range(first_id, first_id + len(records))))
+    fed(session.feed, qtbot, records, first_id)
 
 
 @pytest.fixture

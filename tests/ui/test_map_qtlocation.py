@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from live_rig import decoded, opened
+from live_rig import decoded, fed, opened
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -81,8 +81,7 @@ def make_panel(session, qtbot, tmp_path, url: str):
 
 
 def send(session, qtbot, records, first_id=1):
-    with qtbot.waitSignal(session.feed.sig_batch, timeout=5000):
-        session.feed.push(records, list(range(first_id, first_id + len(records))))
+    fed(session.feed, qtbot, records, first_id)
 
 
 def roles(model: MarkerListModel, row: int) -> dict[str, object]:

@@ -130,8 +130,8 @@ class DevicesPanel(QWidget):
         self._resort_timer = QTimer(self, interval=RESORT_MS, timeout=self._resort)
         self._resort_timer.start()
         self.model.rowsInserted.connect(self._on_rows_inserted)
-        self._counts_timer = QTimer(self, interval=500, singleShot=True,
-                                    timeout=self.update_counts)
+        self._counts_soon = QTimer(self, interval=500, singleShot=True,
+                                   timeout=self.update_counts)
         self.update_counts()
 
     def sizeHint(self) -> QSize:
@@ -141,9 +141,9 @@ class DevicesPanel(QWidget):
 
     def _on_batch(self, change: FleetChange) -> None:
         self.model.apply(change)
-        if change.new_devices and not self._counts_timer.isActive():
+        if change.new_devices and not self._counts_soon.isActive():
             # counting statuses walks every device: at most twice a second
-            self._counts_timer.start()
+            self._counts_soon.start()
 
     def _on_rows_inserted(self, parent: QModelIndex, _first: int, _last: int) -> None:
         # A device selected elsewhere before it had a row gets selected once it appears.
@@ -326,6 +326,7 @@ class DevicesPanel(QWidget):
         self.ctx.settings.setValue(HEADER_KEY, self.view.header().saveState())
 
     def shutdown(self) -> None:
-        for timer in (self._status_timer, self._counts_timer, self._resort_timer):
+        for timer in (self._status_timer, self._counts_timer, self._counts_soon,
+                      self._resort_timer):
             timer.stop()
         self.save_header()

@@ -363,7 +363,6 @@ class TileCheck(QObject):
         from PySide6.QtNetwork import QNetworkAccessManager, QNetworkRequest
 
         self.url = url
-        self.result: tuple[bool, str] | None = None
         self._nam = QNetworkAccessManager(self)
         request = QNetworkRequest(QUrl(url.replace("%z", "0").replace("%x", "0")
                                        .replace("%y", "0")))
@@ -377,9 +376,9 @@ class TileCheck(QObject):
 
         reply = self._reply
         ok = reply.error() == QNetworkReply.NetworkError.NoError
-        self.result = (ok, "" if ok else reply.errorString())
+        detail = "" if ok else reply.errorString()
         reply.deleteLater()
-        self.sig_done.emit(*self.result)
+        self.sig_done.emit(ok, detail)
 
 
 class PendingMapView(QWidget):
@@ -489,7 +488,7 @@ class MapPanel(QWidget):
     def _make_view(self) -> QWidget:
         s = self.ctx.settings
         backend = str(s.value(SETTINGS_BACKEND, "auto"))
-        tiles = str(self.ctx.settings.value(SETTINGS_TILES, DEFAULT_TILE_URL))
+        tiles = str(s.value(SETTINGS_TILES, DEFAULT_TILE_URL))
         why = "plain view chosen in settings"
         if backend != "plain":
             if qtlocation_available():

@@ -71,7 +71,6 @@ Item {
         MapPolyline { id: track; line.width: 3; line.color: "#2f6fba" }
 
         MapItemView {
-            id: markerView
             model: markers
             delegate: MapQuickItem {
                 coordinate: QtPositioning.coordinate(model.lat, model.lon)
