@@ -6,10 +6,12 @@ so a push takes one way through whatever channel it came by.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from app.journal.process_writer import ProcessJournalWriter
 from app.journal.writer import BatchListener, JournalWriter
+from app.protocol.push import RawPush
 from app.transport.mqtt import MqttTransport, StateListener
 from app.transport.settings import ConnectionSettings
 
@@ -60,6 +62,39 @@ class Recorder:
         if transport:
             self.writer.flush(10)  # acknowledge what we have before we hang up
             transport.stop()
+
+    def hang_up(self, name: str) -> None:
+        """Returns at once; the transport acknowledges what it has, then hangs up, off-thread."""
+        transport = self.detach(name)
+        if transport is not None:
+            writer = self.writer
+            threading.Thread(
+                target=lambda: (writer.flush(10), transport.stop()),
+                name=f"disconnect-{name}", daemon=True,
+            ).start()
+
+    # -- what the window asks of whichever runs its connections (this or RecordingProcess) --
+
+    def profiles(self) -> list[str]:
+        return sorted(self.transports)
+
+    def publish(self, profile: str, topic: str, payload: str | bytes, qos: int = 1):
+        """Publish through a connected profile; the result has paho's `rc`."""
+        transport = self.transports.get(profile)
+        if transport is None:
+            raise RuntimeError(f"profile {profile!r} is not connected")
+        return transport.publish(topic, payload, qos)
+
+    def submit(self, push: RawPush, kind_hint: str | None = None) -> None:
+        self.writer.submit(push, kind_hint)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        return self.writer.flush(timeout)
+
+    def stats(self) -> dict:
+        s = self.writer.stats
+        return {"written": s.written, "with_errors": s.with_errors, "by_kind": dict(s.by_kind),
+                "pending": self.writer.pending}
 
     def stop(self) -> None:
         self.writer.flush(30)

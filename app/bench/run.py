@@ -54,7 +54,8 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
     window = subprocess.Popen(
         [*MAIN, "--host", broker.host, "--port", str(broker.port), "--access-key", key,
          "--journal", str(journal), "--report", str(report), "--client-id", "bench-window",
-         "--clean-session", "--quit-after", str(settle + plan.flood_seconds + 10)],
+         "--clean-session", "--quit-after", str(settle + plan.flood_seconds + 10),
+         "--settings-file", str(tmp / "flood-settings.ini")],  # a new user's defaults
         env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 30

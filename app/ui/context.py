@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import getpass
-import threading
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from app.fleet.state import FleetState
 from app.journal.store import Journal
-from app.recorder import Recorder
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
 from app.ui.feed import LiveFeed
@@ -42,14 +41,25 @@ class Selection(QObject):
         self.sig_devices_selected.emit(list(device_ids))
 
 
+class Recording(Protocol):
+    """What the window asks of whoever runs its connections and journal: the recording
+    process in the window, a `Recorder` in tests that want everything in one process."""
+
+    def connect(self, settings: ConnectionSettings, on_state=None) -> object: ...
+    def hang_up(self, name: str) -> None: ...
+    def profiles(self) -> list[str]: ...
+    def publish(self, profile: str, topic: str, payload: str | bytes, qos: int = 1): ...
+    def add_listener(self, listener) -> None: ...
+
+
 class Connections(QObject):
-    """Connected profiles and their states; the one owner of the recorder's transports."""
+    """Connected profiles and their states, whichever process runs the transports."""
 
     sig_state_changed = Signal(str, object)  # profile name, ConnectionState
 
-    def __init__(self, recorder: Recorder, parent: QObject | None = None) -> None:
+    def __init__(self, recording: Recording, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.recorder = recorder
+        self.recording = recording
         self.states: dict[str, ConnectionState] = {}
         self.settings: dict[str, ConnectionSettings] = {}
         self._generation: dict[str, int] = {}
@@ -61,32 +71,33 @@ class Connections(QObject):
         generation = self._generation[name] = self._generation.get(name, 0) + 1
 
         def on_state(state: ConnectionState) -> None:
-            # Called on paho's thread; the signal is delivered on the GUI thread. A transport
+            # Called off the GUI thread; the signal is delivered on the GUI thread. A transport
             # that was replaced or disconnected may still report (it hangs up off-thread):
             # its late words must not overwrite the current connection's state.
             if self._generation.get(name) == generation:
                 self.sig_state_changed.emit(name, state)
 
-        self.recorder.connect(settings, on_state)
+        self.recording.connect(settings, on_state)
 
     def disconnect_profile(self, name: str) -> None:
         """Returns at once; the transport acknowledges what it has, then hangs up, off-thread."""
         self._generation[name] = self._generation.get(name, 0) + 1
-        transport = self.recorder.detach(name)
-        if transport is not None:
-            writer = self.recorder.writer
-            threading.Thread(
-                target=lambda: (writer.flush(10), transport.stop()),
-                name=f"disconnect-{name}", daemon=True,
-            ).start()
+        self.recording.hang_up(name)
         self.settings.pop(name, None)
         self.sig_state_changed.emit(name, ConnectionState(Phase.DISCONNECTED, "by user"))
 
+    def connected_profiles(self) -> list[str]:
+        """Profiles with a running transport (connected or retrying)."""
+        return self.recording.profiles()
+
     def publish(self, profile: str, topic: str, payload: str | bytes, qos: int = 1):
-        transport = self.recorder.transports.get(profile)
-        if transport is None:
-            raise RuntimeError(f"profile {profile!r} is not connected")
-        return transport.publish(topic, payload, qos)
+        """The result has paho's `rc` (0: queued); raises when the profile is not connected."""
+        return self.recording.publish(profile, topic, payload, qos)
+
+    def add_push_listener(self, listener) -> None:
+        """`listener(records, ids[, skipped])` on a background thread, for every batch of
+        decoded pushes (command replies always among them), before the views get them."""
+        self.recording.add_listener(listener)
 
     def track(self, name: str, state: ConnectionState) -> None:
         self.states[name] = state

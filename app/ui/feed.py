@@ -7,32 +7,48 @@ notifications/s, not 10 000. Five, not twenty: every batch repaints the visible 
 a repaint of a full alarm table and device tree costs ~100 ms of software painting here;
 a push still shows within a fifth of a second.
 
-When the window falls behind, the backlog is coalesced: every alarm, event and command
-reply stays, but of the position and sub-lock readings only the newest per device (and
-sub-lock) is kept — the views show the latest state, and the journal has every push. So
-the backlog is bounded by the fleet's size, not by how long the flood lasts, and the
-GUI's work per tick by the devices that changed. What was skipped is counted (the status
-bar says so; the push log fetches it from the journal). A hard cap drops the oldest as a
-last resort.
+When the window falls behind, the backlog is coalesced (`app.fleet.backlog`): every
+alarm, event and reply stays, only the newest reading per device is kept. The recording
+process coalesces before it sends, and hands over the next batch only when this feed asks
+(`want_more`, after each drain), so a slow window gets fewer, denser batches rather than a
+growing queue. What was skipped is counted (the status bar says so; the push log fetches it
+from the journal).
+
+Views take their batch in turns (`view_batches()`): each view gets its own signal, a few
+milliseconds after the previous one, so Qt paints what one view changed before the next
+changes anything. A repaint of the whole window at once (device tree, alarm table, detail
+and push log: ~100 ms of software painting here) was the longest stall of a flood; one
+view's share is a fraction of it. `sig_batch` follows once every view has had its turn.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from functools import partial
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QMetaMethod, QObject, QTimer, Signal, SignalInstance
 
+from app.fleet.backlog import COALESCE_AT, SUPERSEDED_KINDS, Backlog
 from app.fleet.state import FleetChange, FleetState
 from app.protocol.push import PushRecord
 
-SUPERSEDED_KINDS = frozenset({"location", "sublock"})  # a newer one replaces it on screen
-COALESCE_AT = 20_000  # pending pushes before the backlog is coalesced
+__all__ = ["COALESCE_AT", "SUPERSEDED_KINDS", "LiveFeed"]
+TURN_GAP_MS = 4  # between two views' turns: time for the event loop to paint the first
+
+
+class _Turn(QObject):
+    """One view's place in the queue (a QObject, so Qt drops its connections with the view)."""
+
+    sig_batch = Signal(object)
+
+    def wanted(self) -> bool:
+        return self.isSignalConnected(QMetaMethod.fromSignal(self.sig_batch))
 
 
 class LiveFeed(QObject):
-    sig_batch = Signal(object)  # FleetChange, once per tick with anything new
+    sig_batch = Signal(object)  # FleetChange, once per tick with anything new, after the views
     sig_rate = Signal(float, float)  # pushes per second, time of the last push
 
     def __init__(
@@ -45,63 +61,57 @@ class LiveFeed(QObject):
     ) -> None:
         super().__init__(parent)
         self.fleet = fleet
-        self._lock = threading.Lock()
-        self._pending: deque[tuple[PushRecord, int]] = deque()
-        self.max_pending = max_pending
-        self.coalesce_at = COALESCE_AT
-        self.dropped = 0
+        self.backlog = Backlog(max_pending=max_pending)
+        self.upstream_dropped = 0  # skipped by the recording process before it sent
+        self.want_more: Callable[[], None] | None = None  # asks the source for the next batch
         self.delivered = 0
+        self._dropped_seen = 0
+        self.busy_ms: deque[float] = deque(maxlen=10_000)  # what each batch cost the views
         self.last_push_at = 0.0
         self._window: deque[tuple[float, int]] = deque()  # (monotonic time, count) for the rate
         self.interval_ms = interval_ms
         self.max_interval_ms = 1000
+        self._turns: list[_Turn] = []
+        self._handing_out = False
+        self._busy = 0.0
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.drain)
+        self._timer.timeout.connect(partial(self.drain, in_turns=True))
         self._timer.start()
 
-    def push(self, records: list[PushRecord], ids: list[int]) -> None:
-        """Thread-safe: called by the journal writer after each commit."""
-        with self._lock:
-            self._pending.extend(zip(records, ids, strict=False))
-            if len(self._pending) > self.coalesce_at:
-                self._coalesce()
-            overflow = len(self._pending) - self.max_pending
-            if overflow > 0:
-                for _ in range(overflow):
-                    self._pending.popleft()
-                self.dropped += overflow
+    def view_batches(self) -> SignalInstance:
+        """A batch signal of the caller's own, emitted in its turn (see the module doc)."""
+        turn = _Turn(self)
+        self._turns.append(turn)
+        return turn.sig_batch
 
-    def _coalesce(self) -> None:
-        """Keep alarms, events, replies and the newest reading per device/sub-lock (lock held)."""
-        seen: set[tuple[str, str | None, str | None]] = set()
-        kept: list[tuple[PushRecord, int]] = []
-        for item in reversed(self._pending):
-            record = item[0]
-            if record.kind in SUPERSEDED_KINDS:
-                key = (record.kind, record.device, record.sublock)
-                if key in seen:
-                    continue
-                seen.add(key)
-            kept.append(item)
-        kept.reverse()
-        self.dropped += len(self._pending) - len(kept)
-        self._pending = deque(kept)
-        # A fleet bigger than the threshold: coalesce again only when the backlog doubles.
-        self.coalesce_at = max(COALESCE_AT, 2 * len(kept))
+    @property
+    def dropped(self) -> int:
+        return self.backlog.dropped + self.upstream_dropped
 
-    def drain(self) -> FleetChange | None:
-        with self._lock:
-            if not self._pending:
-                batch = None
-            else:
-                batch = list(self._pending)
-                self._pending.clear()
-                self.coalesce_at = COALESCE_AT
+    def push(self, records: list[PushRecord], ids: list[int], skipped: int = 0) -> None:
+        """Thread-safe: called after each commit (or by the recording process's batches);
+        `skipped` counts what the sender coalesced away before this batch."""
+        self.upstream_dropped += skipped
+        self.backlog.push(records, ids)
+
+    def drain(self, in_turns: bool = False) -> FleetChange | None:
+        """Apply what is pending and hand it to the views: at once, or (from the timer) in
+        turns. A tick that comes while the last batch is still being handed out waits."""
+        if self._handing_out:
+            return None
+        batch = self.backlog.drain()
+        if self.want_more is not None:
+            self.want_more()
         now = time.monotonic()
         window = self._window
+        # The rate counts what arrived, coalesced away or not.
+        dropped = self.dropped
+        arrived = len(batch) + dropped - self._dropped_seen
+        self._dropped_seen = dropped
+        if arrived:
+            window.append((now, arrived))
         if batch:
-            window.append((now, len(batch)))
             self.delivered += len(batch)
             self.last_push_at = batch[-1][0].raw.received_at
         while window and now - window[0][0] > 5.0:
@@ -112,9 +122,33 @@ class LiveFeed(QObject):
             return None
         started = time.perf_counter()
         change = self.fleet.apply([r for r, _ in batch], [i for _, i in batch])
-        self.sig_batch.emit(change)
-        self._adapt((time.perf_counter() - started) * 1000.0)
+        self._busy = (time.perf_counter() - started) * 1000.0
+        self._handing_out = True
+        self._hand_out(change, 0, in_turns)
         return change
+
+    def _hand_out(self, change: FleetChange, first: int, in_turns: bool) -> None:
+        if not self._timer.isActive() and in_turns:  # stopped between two turns
+            self._handing_out = False
+            return
+        started = time.perf_counter()
+        turns = self._turns
+        i = first
+        while i < len(turns):
+            turn = turns[i]
+            i += 1
+            if not turn.wanted():
+                continue
+            turn.sig_batch.emit(change)
+            if in_turns and i < len(turns):
+                self._busy += (time.perf_counter() - started) * 1000.0
+                QTimer.singleShot(TURN_GAP_MS, self, partial(self._hand_out, change, i, True))
+                return
+        self._busy += (time.perf_counter() - started) * 1000.0
+        self._handing_out = False
+        self.sig_batch.emit(change)
+        self.busy_ms.append(self._busy)
+        self._adapt(self._busy)
 
     def _adapt(self, busy_ms: float) -> None:
         """Under a flood, hand the views bigger batches less often, so input and painting

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="quit after this many seconds (with --screenshot: take it first)")
     # For the benchmark: event-loop stalls, start-up time and memory as JSON at exit.
     p.add_argument("--report", metavar="FILE", help=argparse.SUPPRESS)
+    # Settings from this ini file instead of the user's (the benchmark starts from defaults).
+    p.add_argument("--settings-file", metavar="INI", help=argparse.SUPPRESS)
     add_connection_args(p, need_key=False)
     p.add_argument("--topic", action="append", metavar="FILTER")
     add_webhook_args(p)
@@ -77,7 +79,12 @@ def main(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
 
     # The demo keeps its own settings: the user's profiles must not auto-connect into it.
-    settings = QSettings(APP_NAME, f"{APP_NAME} demo") if args.demo else QSettings()
+    if args.settings_file:
+        settings = QSettings(args.settings_file, QSettings.Format.IniFormat)
+    elif args.demo:
+        settings = QSettings(APP_NAME, f"{APP_NAME} demo")
+    else:
+        settings = QSettings()
     from app.ui.theme import apply_theme, follow_system
 
     theme = args.theme or str(settings.value("ui/theme", "system"))
@@ -216,20 +223,34 @@ class _Report:
         import json
 
         self.monitor.stop()
-        self.session.recorder.writer.flush(60)
+        recording = self.session.recording
+        recording.flush(60)
         data = {
             "startup_s": self.painted_after,
             "stall": self.monitor.summary(self.first_batch_at, self.last_batch_at),
             "stall_whole_run": self.monitor.summary(),
-            "journaled": self.session.recorder.writer.stats.written,
+            "journaled": recording.stats()["written"],
             "view_delivered": self.session.feed.delivered,
             "view_dropped": self.session.feed.dropped,
+            "batch_ms": _spread(list(self.session.feed.busy_ms)),
             "devices": len(self.session.fleet.devices),
             "peak_rss_mb": max(self.rss_mb, default=None),
             "rss_mb_samples": [round(x, 1) for x in self.rss_mb],
             "stall_stacks": self.monitor.stacks,
+            # When the long ones happened, in seconds from the first batch (where to look).
+            "long_stalls": [
+                (round(at - (self.first_batch_at or 0.0), 2), round(ms))
+                for at, ms in zip(self.monitor.at, self.monitor.stalls_ms, strict=True)
+                if ms > 100.0
+            ],
         }
         Path(self.path).write_text(json.dumps(data, indent=2))
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    data = sorted(values) or [0.0]
+    return {"n": len(values), "p50": data[len(data) // 2], "p99": data[int(0.99 * (len(data) - 1))],
+            "max": data[-1]}
 
 
 def _with_profile(settings, host: str):

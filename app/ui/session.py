@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 
 from app.fleet.state import AlarmEntry, FleetState, Thresholds
 from app.journal.store import Journal
-from app.recorder import Recorder
+from app.recording import RecordingProcess
 from app.transport.settings import ConnectionSettings
 from app.ui.context import AppContext, Connections, Selection
 from app.ui.feed import LiveFeed
@@ -24,9 +24,9 @@ class Session:
     def __init__(self, journal_path: str | Path, settings: QSettings) -> None:
         self.journal_path = str(journal_path)
         self.settings = settings
-        # The journal process decodes and commits on the second core; the window only draws.
-        # Alarms are read (and the schema created) before it starts.
-        self.recorder = Recorder(self.journal_path, in_process=False, records=True)
+        # Connections, decoding and the journal run in the recording process; the window's
+        # process only draws (no other thread in it competes for the GIL while it paints).
+        self.recording = RecordingProcess(self.journal_path)
         thresholds = Thresholds(
             quiet_after=float(settings.value("devices/quiet_after_s", 300)),
             offline_after=float(settings.value("devices/offline_after_s", 1800)),
@@ -34,9 +34,10 @@ class Session:
         self.fleet = FleetState(thresholds)
         self._restore_alarms()
         self.feed = LiveFeed(self.fleet)
-        self.recorder.add_listener(self.feed.push)
-        self.recorder.start(wait=False)
-        self.connections = Connections(self.recorder)
+        self.recording.add_listener(self.feed.push)
+        self.feed.want_more = self.recording.want_more
+        self.recording.start(wait=False)
+        self.connections = Connections(self.recording)
         self.selection = Selection()
         self.ctx = AppContext(
             fleet=self.fleet,
@@ -114,7 +115,7 @@ class Session:
 
         if self.webhook is not None:
             self.webhook.stop()
-        self.webhook = WebhookServer(config, self.recorder.writer.submit).start_in_thread()
+        self.webhook = WebhookServer(config, self.recording.submit).start_in_thread()
         self.ctx.webhook = self.webhook
 
     def connect_saved_profile(self, name: str) -> None:
@@ -130,6 +131,6 @@ class Session:
             await loop.run_in_executor(None, self.webhook.stop)
         if self.simulator is not None:
             await loop.run_in_executor(None, lambda: self.simulator.stop(timeout=2.0))
-        await loop.run_in_executor(None, self.recorder.stop)
+        await loop.run_in_executor(None, self.recording.stop)
         if self.broker is not None:
             await loop.run_in_executor(None, self.broker.stop_thread)

@@ -66,4 +66,4 @@ def session(tmp_path, ini, qtbot):
     s = Session(tmp_path / "j.sqlite", QSettings(str(ini), QSettings.Format.IniFormat))
     yield s
     s.feed.stop()
-    s.recorder.stop()
+    s.recording.stop()

@@ -293,14 +293,14 @@ def test_acknowledgement_survives_restart(tmp_path, qtbot):
     qtbot.addWidget(p1)
     for dev, code in ((d[0], 51), (d[1], 41), (d[2], 40), (d[3], 45)):
         for topic, payload in sim.raise_alarm(dev, code):
-            s1.recorder.writer.submit(RawPush("mqtt", topic, payload, time.time(), "t"))
+            s1.recording.submit(RawPush("mqtt", topic, payload, time.time(), "t"))
     qtbot.waitUntil(lambda: p1.model.rowCount() == 4)
     by_device = {r.device: r.push_id for r in p1.model.rows}
     acked = [by_device[d[0]], by_device[d[2]]]
     assert p1.acknowledge(acked) == acked
     p1.shutdown()
     s1.feed.stop()
-    s1.recorder.stop()
+    s1.recording.stop()
 
     s2 = Session(path, settings)
     try:
@@ -321,7 +321,7 @@ def test_acknowledgement_survives_restart(tmp_path, qtbot):
         p2.shutdown()
     finally:
         s2.feed.stop()
-        s2.recorder.stop()
+        s2.recording.stop()
     with Journal(path) as j:
         assert [r.id for r in j.unacknowledged_alarms()] == [by_device[d[3]]]
 
@@ -375,13 +375,13 @@ def test_history_and_restored_alarms_on_start(tmp_path, qtbot):
     s1 = Session(path, settings)
     for i in range(30):
         for topic, payload in sim.raise_alarm(d[i % 3], 41 + i % 3):
-            s1.recorder.writer.submit(RawPush("mqtt", topic, payload, time.time(), "t"))
-    assert s1.recorder.writer.flush(10)
+            s1.recording.submit(RawPush("mqtt", topic, payload, time.time(), "t"))
+    assert s1.recording.flush(10)
     with Journal(path) as j:
         ids = [r.id for r in j.rows(kind="alarm")]
         j.acknowledge(ids[:20], at=time.time(), operator="bob")
     s1.feed.stop()
-    s1.recorder.stop()
+    s1.recording.stop()
 
     s2 = Session(path, settings)
     try:
@@ -413,7 +413,7 @@ def test_history_and_restored_alarms_on_start(tmp_path, qtbot):
         p.shutdown()
     finally:
         s2.feed.stop()
-        s2.recorder.stop()
+        s2.recording.stop()
 
 
 def test_merge_keeps_order_and_one_signal_per_run(qtbot, qtmodeltester):

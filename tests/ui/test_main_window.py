@@ -26,7 +26,7 @@ def session(qtbot, tmp_path, settings):
     yield s
     window.close()
     s.feed.stop()
-    s.recorder.stop()
+    s.recording.stop()
 
 
 def _connect(session: Session, broker, key: str) -> Simulator:
@@ -79,7 +79,7 @@ def test_layout_is_saved_and_restored(qtbot, tmp_path, settings):
     window.docks["pushlog"].setFloating(True)
     window.close()
     first.feed.stop()
-    first.recorder.stop()
+    first.recording.stop()
 
     second = Session(tmp_path / "j.sqlite", settings)
     again = second.open_window()
@@ -92,7 +92,7 @@ def test_layout_is_saved_and_restored(qtbot, tmp_path, settings):
     finally:
         again.close()
         second.feed.stop()
-        second.recorder.stop()
+        second.recording.stop()
 
 
 def test_demo_starts_populated_and_saves_a_screenshot(cli, tmp_path):

@@ -1,9 +1,10 @@
 """The panel's engine (no widgets): serials, tracker, audit, publishing and the reply route.
 
-Replies reach the tracker through a *recorder listener* (`tracker.on_batch`, on the journal
-writer thread, right after the reply is committed), not through `ctx.feed.sig_batch`:
-the feed is allowed to drop view updates when the window falls behind, and a dropped reply
-would turn an answered command into a false "timed out". The tracker is thread-safe; its
+Replies reach the tracker through a *push listener* (`tracker.on_batch`, on the thread that
+receives the recording process's batches), not through `ctx.feed.sig_batch`: the feed's
+batches wait for the GUI's next tick and may be thinned when the window falls behind, and a
+dropped reply would turn an answered command into a false "timed out" (the recording process
+thins only readings, never replies). The tracker is thread-safe; its
 listener callbacks are handed to the GUI thread by emitting Qt signals from this QObject
 (queued across threads), so views only ever change on the GUI thread.
 """
@@ -53,7 +54,7 @@ class CommandConsole(QObject):
         self._issued: set[tuple[str, str]] = set()  # handed out by the counter, not yet sent
         self.tracker.add_listener(self._from_tracker)
         self.tracker.add_unsolicited_listener(self._from_unsolicited)
-        ctx.connections.recorder.add_listener(self._on_batch)
+        ctx.connections.add_push_listener(self._on_batch)
         self._expiry = QTimer(self)
         self._expiry.setSingleShot(True)
         self._expiry.timeout.connect(self._expire)
@@ -61,7 +62,7 @@ class CommandConsole(QObject):
 
     # ---- threads --------------------------------------------------------------------
 
-    def _on_batch(self, records, ids) -> None:  # journal writer thread
+    def _on_batch(self, records, ids, _skipped: int = 0) -> None:  # not the GUI thread
         if not self._closed:
             self.tracker.on_batch(records, ids)
 
@@ -118,7 +119,7 @@ class CommandConsole(QObject):
     # ---- profiles -------------------------------------------------------------------
 
     def connected_profiles(self) -> list[str]:
-        return sorted(self.ctx.connections.recorder.transports)
+        return self.ctx.connections.connected_profiles()
 
     def profile_for(self, device: str) -> str | None:
         """The device's own profile, else the only connected one, else None (ask)."""
@@ -130,9 +131,6 @@ class CommandConsole(QObject):
 
     def access_key(self, profile: str) -> str:
         s = self.ctx.connections.settings.get(profile)
-        if s is None:
-            t = self.ctx.connections.recorder.transports.get(profile)
-            s = t.settings if t is not None else None
         if s is None or not s.access_key:
             raise SendRefused(f"profile {profile!r} is not connected")
         return s.access_key

@@ -89,7 +89,8 @@ class CommissioningPanel(QWidget):
         self.store = CommissioningStore(ctx.journal_path)
         self.audit = audit.AuditLog(ctx.journal_path)
         self._build()
-        ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = ctx.feed.view_batches()  # this view's turn
+        self._batches.connect(self._on_batch)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
@@ -287,7 +288,7 @@ class CommissioningPanel(QWidget):
 
     def _profiles(self) -> list[str]:
         c = self.ctx.connections
-        return sorted(set(c.recorder.transports) | set(c.settings))
+        return sorted(set(c.connected_profiles()) | set(c.settings))
 
     def profile_for(self, device: str) -> str | None:
         profiles = self._profiles()
@@ -298,9 +299,6 @@ class CommissioningPanel(QWidget):
 
     def _access_key(self, profile: str) -> str:
         s = self.ctx.connections.settings.get(profile)
-        if s is None:
-            t = self.ctx.connections.recorder.transports.get(profile)
-            s = getattr(t, "settings", None)
         return getattr(s, "access_key", "") or ""
 
     def _publish(self, cmd) -> bool | str:  # type: ignore[no-untyped-def]

@@ -1,0 +1,5 @@
+"""The window's connections and journal, run in a child process (see child.py for why)."""
+
+from app.recording.client import Published, RecordingProcess
+
+__all__ = ["Published", "RecordingProcess"]

@@ -1,0 +1,164 @@
+"""The recording process: the window's MQTT connections and journal, outside the window.
+
+Why a process: in the window's own process, paho's network thread and the journal's pipe
+threads ran Python thousands of times a second, and every call Qt makes into a Python
+model while painting had to win the GIL back from them — under a flood the GUI thread
+spent a third of its time waiting for it. Here they compete with nobody who paints.
+
+The window sends requests (connect, hang up, publish, submit a webhook push, flush,
+"next"); this process answers and streams back connection states and, one batch per
+"next", the decoded pushes coalesced while the window was busy (`app.fleet.backlog`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from functools import partial
+from multiprocessing.connection import Connection
+
+from app.fleet.backlog import Backlog
+from app.protocol.push import RawPush
+from app.recorder import Recorder
+from app.recording.wire import pack
+from app.transport.settings import ConnectionSettings
+
+log = logging.getLogger(__name__)
+
+# Coalesce a backlog sooner than the window's own feed: past this many pushes waiting, the
+# window is behind, and only the latest reading per device is worth sending.
+RELAY_COALESCE_AT = 5_000
+NICENESS = 10
+
+
+def run(conn: Connection, journal_path: str, writer_in_process: bool) -> None:
+    """Entry point of the child (spawned, so the same on Windows)."""
+    from app.gctune import tune_for_throughput
+
+    logging.basicConfig(level=logging.WARNING, format="recording: %(levelname)s %(message)s")
+    yield_to_the_window()
+    tune_for_throughput()
+    recorder = Recorder(journal_path, in_process=writer_in_process, records=True).start()
+    _Child(conn, recorder).serve()
+
+
+def yield_to_the_window() -> None:
+    """Run below the window's priority (the journal process it starts inherits it).
+
+    On a busy machine the scheduler then gives the GUI thread the CPU the moment it has
+    work, and recording takes what is left: pushes wait in the broker and the pipe (nothing
+    is lost, the journal catches up), while a late repaint is what a dispatcher feels.
+    """
+    try:
+        if sys.platform == "win32":
+            import psutil
+
+            psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
+        else:
+            os.nice(NICENESS)
+    except Exception as exc:  # a nicety, never a reason not to record
+        log.warning("could not lower the recording process's priority: %s", exc)
+
+
+class _Child:
+    def __init__(self, conn: Connection, recorder: Recorder) -> None:
+        self.conn = conn
+        self.recorder = recorder
+        self.backlog = Backlog(coalesce_at=RELAY_COALESCE_AT)
+        self._send_lock = threading.Lock()
+        self._wake = threading.Condition()
+        self._wanted = False
+        self._stopping = False
+        recorder.add_listener(self._on_records)
+        self._relay = threading.Thread(target=self._relay_loop, name="relay", daemon=True)
+
+    def send(self, *msg: object) -> None:
+        # The window may be gone; serve() notices that on its side of the pipe.
+        with self._send_lock, contextlib.suppress(OSError, ValueError):
+            self.conn.send(msg)
+
+    # -- pushes to the window ------------------------------------------------------------
+
+    def _on_records(self, records, ids) -> None:  # journal thread, after each commit
+        self.backlog.push(records, ids)
+        with self._wake:
+            self._wake.notify()
+
+    def _relay_loop(self) -> None:
+        """One batch per "next": the window never has more than one waiting for it."""
+        sent_dropped = 0
+        while True:
+            with self._wake:
+                while not (self._stopping or (self._wanted and len(self.backlog))):
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                self._wanted = False
+            batch = self.backlog.drain()
+            dropped = self.backlog.dropped
+            self.send("batch", [pack(r) for r, _ in batch], [i for _, i in batch],
+                      dropped - sent_dropped)
+            sent_dropped = dropped
+
+    # -- requests from the window --------------------------------------------------------
+
+    def serve(self) -> None:
+        self._relay.start()
+        self.send("ready")
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                log.warning("window gone; recording stops")
+                break
+            op, args = msg[0], msg[1:]
+            if op == "stop":
+                break
+            try:
+                getattr(self, f"_op_{op}")(*args)
+            except Exception:
+                log.exception("request %s failed", op)
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        self.recorder.stop()
+        self.send("stopped")
+
+    def _op_next(self) -> None:
+        with self._wake:
+            self._wanted = True
+            self._wake.notify()
+
+    def _op_connect(self, settings: ConnectionSettings, generation: int) -> None:
+        name = settings.profile or settings.client_id
+        self.recorder.connect(settings, partial(self._state, name, generation))
+
+    def _state(self, name: str, generation: int, state) -> None:  # paho's thread
+        self.send("state", name, generation, state)
+
+    def _op_hang_up(self, name: str) -> None:
+        self.recorder.hang_up(name)
+
+    def _op_publish(self, req: int, profile: str, topic: str, payload, qos: int) -> None:
+        try:
+            info = self.recorder.publish(profile, topic, payload, qos)
+        except Exception as exc:
+            self.send("reply", req, None, str(exc))
+        else:
+            self.send("reply", req, int(info.rc), None)
+
+    def _op_submit(self, seq: int, source, topic, payload, at, profile, hint, ack: bool) -> None:
+        token = partial(self.send, "acked", seq) if ack else None
+        self.recorder.submit(RawPush(source, topic, payload, at, profile, token), hint)
+
+    def _op_flush(self, req: int, timeout: float) -> None:
+        def wait() -> None:
+            self.send("reply", req, self.recorder.flush(timeout), None)
+
+        threading.Thread(target=wait, name="flush", daemon=True).start()
+
+    def _op_stats(self, req: int) -> None:
+        self.send("reply", req, self.recorder.stats(), None)
