@@ -246,8 +246,16 @@ class FleetState:
         return self.thresholds.status(dev.last_seen, time.time() if now is None else now)
 
     def status_counts(self, now: float | None = None) -> dict[Status, int]:
+        """Two comparisons a device, no enum per device: the counts line runs every second."""
         now = time.time() if now is None else now
-        counts = dict.fromkeys(Status, 0)
+        quiet_since = now - self.thresholds.quiet_after
+        offline_since = now - self.thresholds.offline_after
+        online = quiet = 0
         for dev in self.devices.values():
-            counts[self.thresholds.status(dev.last_seen, now)] += 1
-        return counts
+            seen = dev.last_seen
+            if seen > quiet_since:
+                online += 1
+            elif seen > offline_since:
+                quiet += 1
+        offline = len(self.devices) - online - quiet
+        return {Status.ONLINE: online, Status.QUIET: quiet, Status.OFFLINE: offline}

@@ -1,32 +1,39 @@
 """The device tree: devices at the top, their sub-locks as children, one notification per batch.
 
-The model keeps no copy of device data: it reads `FleetState` on demand and only remembers
-the order of rows. Rows are appended as devices appear; sorting is done here in Python with
-a key per row (one pass, then `list.sort`), because asking Qt's proxy to sort 10 000 rows
-calls `data()` hundreds of thousands of times. The proxy in front of this model only filters.
+The tree's *structure* lives in Qt's C++ `QStandardItemModel`: one row of items per device
+(and per sub-lock), holding only the ids (which the search filter reads) and the value of
+the column the tree is sorted by. Everything a cell shows is computed on demand from
+`FleetState` by the Python `data()`/`multiData()` override, so a batch changes no item text.
+
+Why: QTreeView lays out *every* row whenever rows are inserted or re-sorted, calling the
+model's index(), flags() and hasChildren() for each. On a Python model that was ~20 us a
+row: 100 ms for a 5 000-device tree, on every batch that brought a new device and every
+re-sort — the longest stalls of a flood. On the C++ structure the same relayout takes a
+few milliseconds and calls no Python; only the ~300 visible cells are painted through
+Python. Sorting is Qt's too (by SORT_ROLE, kept current for the sorted column only).
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QModelIndex,
     QRegularExpression,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
-from PySide6.QtGui import QColor, QIcon
+from PySide6.QtGui import QColor, QIcon, QStandardItem, QStandardItemModel
 
 from app.fleet.state import DeviceState, FleetChange, FleetState, Status, SubLockState
 from app.protocol.normalize import parse_time
 from app.ui.format import DASH, ago
 from app.ui.theme import STATUS_COLOURS
-from app.ui.widgets.roles import BatchedRoles, ForwardRoles
+from app.ui.widgets.roles import ForwardRoles
 from app.ui.widgets.status_dot import status_dot
 
 _USER = int(Qt.ItemDataRole.UserRole)
@@ -39,9 +46,9 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_HANDLED = frozenset(
-    {_DISPLAY, _DECORATION, _TOOLTIP, _FOREGROUND, SORT_ROLE, ID_ROLE, FILTER_ROLE, SUBLOCK_ROLE}
-)
+_COMPUTED = frozenset({_DISPLAY, _DECORATION, _TOOLTIP, _FOREGROUND})
+_STORED = frozenset({SORT_ROLE, ID_ROLE, FILTER_ROLE, SUBLOCK_ROLE})
+_stored = QStandardItemModel.data  # the C++ item data, bypassing our override
 
 # Above this many rows, new devices wait for the periodic re-sort: sorting and re-laying out
 # 10 000 rows on every batch was the longest stall of a flood.
@@ -71,10 +78,9 @@ VEHICLE_TEXT = {0: "off", 1: "on"}
 # Sub-lock events that are warnings (the rest are heartbeats and routine reports).
 SUBLOCK_WARNINGS = frozenset({2, 4, 10, 14, 17, 18, 19, 23, 25, 28, 29})
 LOW_BATTERY = 20
-_ROOT = QModelIndex()  # default argument of the model API
-_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+_ROOT = QModelIndex()
 _ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-_LEAF_FLAGS = _ROW_FLAGS | Qt.ItemFlag.ItemNeverHasChildren
+_ASCENDING = Qt.SortOrder.AscendingOrder
 
 
 @functools.lru_cache(maxsize=32_768)
@@ -104,9 +110,32 @@ def _as_int(value: object) -> int | None:
     return value if type(value) is int else None
 
 
-class DevicesModel(BatchedRoles, QAbstractItemModel):
-    """Top-level rows are devices (internalId 0); a sub-lock row's internalId is its host's
-    serial number (1-based, fixed for life), so child indexes survive sorting."""
+class _Row:
+    """One row's items: the first always, the others made when their column is sorted."""
+
+    __slots__ = ("_others", "first")
+
+    def __init__(self, first: QStandardItem) -> None:
+        self.first = first
+        self._others: dict[int, QStandardItem] = {}
+
+    def sort_item(self, column: int) -> QStandardItem:
+        if column == 0:
+            return self.first
+        item = self._others.get(column)
+        if item is None:
+            item = self._others[column] = QStandardItem()
+            parent = self.first.parent()  # None for a device (top-level) row
+            owner = parent if parent is not None else self.first.model().invisibleRootItem()
+            owner.setChild(self.first.row(), column, item)
+        return item
+
+
+class DevicesModel(QStandardItemModel):
+    """Rows of `QStandardItem`s in C++; cell contents computed in Python on demand."""
+
+    # New rows were filled in (after their rowsInserted): a filtering proxy re-filters.
+    sig_rows_filled = Signal()
 
     def __init__(
         self,
@@ -114,148 +143,152 @@ class DevicesModel(BatchedRoles, QAbstractItemModel):
         parent: Any = None,
         now: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(0, _NCOL, parent)
+        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self.setSortRole(SORT_ROLE)
         self.fleet = fleet
         self.now = now
-        self._ids: list[str] = []  # row → device id (display order)
-        self._row: dict[str, int] = {}  # device id → row
-        self._serial: dict[str, int] = {}  # device id → serial (internalId of its children)
-        self._by_serial: list[str] = []  # serial - 1 → device id
-        self._subs: dict[str, list[str]] = {}  # device id → sub-lock ids in row order
+        self._cells: dict[str, _Row] = {}  # device id → its row's items
+        self._sub_cells: dict[str, dict[str, _Row]] = {}  # device id → sub-lock id → row
         self._sort_column = -1
-        self._sort_order = Qt.SortOrder.AscendingOrder
+        self._sort_order = _ASCENDING
         self.sort_dirty = False  # data under the sort column moved since the last sort
+        self._subs_moved: set[str] = set()  # devices whose sub-locks reported since then
         # Set by the view: whether a device's sub-lock rows are on screen (expanded). None:
         # announce every change (any other consumer of the model).
         self.children_shown: Callable[[str], bool] | None = None
         self._icons: dict[Status, QIcon] = {}
         self._critical = QColor(STATUS_COLOURS["critical"])
         self._muted = QColor(STATUS_COLOURS["offline"])
-        self._add_devices(list(fleet.devices))
+        self._insert_devices(list(fleet.devices))
 
     # -- structure ---------------------------------------------------------------------
 
-    def _add_devices(self, ids: Iterable[str]) -> None:
+    @staticmethod
+    def _first_item(device_id: str, sub_id: str | None) -> QStandardItem:
+        """A row's first item: the ids (what the search filter reads). The other columns
+        get an item only once they are sorted by (to hold SORT_ROLE): an empty cell of a
+        QStandardItemModel is still a valid index, and every shown value is computed."""
+        item = QStandardItem()
+        item.setData(device_id, ID_ROLE)
+        item.setData(sub_id or device_id, FILTER_ROLE)
+        item.setData(sub_id or "", SUBLOCK_ROLE)
+        return item
+
+    def _insert_devices(self, ids: list[str]) -> None:
+        """One rowsInserted for all of them; their items (and known sub-locks) filled in
+        with signals blocked — the view lays the new rows out after this returns."""
+        if not ids:
+            return
+        root = self.invisibleRootItem()
+        first = root.rowCount()
+        self.insertRows(first, len(ids))
         devices = self.fleet.devices
-        for device_id in ids:
-            self._row[device_id] = len(self._ids)
-            self._ids.append(device_id)
-            self._by_serial.append(device_id)
-            self._serial[device_id] = len(self._by_serial)
-            self._subs[device_id] = list(devices[device_id].sublocks)
+        column = self._sort_column
+        blocked = self.blockSignals(True)
+        try:
+            for row, device_id in enumerate(ids, first):
+                item = self._first_item(device_id, None)
+                root.setChild(row, 0, item)
+                self._cells[device_id] = _Row(item)
+                self._sub_cells[device_id] = {}
+                subs = list(devices[device_id].sublocks)
+                if subs:
+                    self._fill_sub_rows(device_id, item, 0, subs)
+                if column >= 0:
+                    self._set_sort_value(device_id, column)
+        finally:
+            self.blockSignals(blocked)
+        self.sig_rows_filled.emit()
 
-    # index/rowCount/hasChildren run ~4 times per row on every relayout of the tree (10 000
-    # rows → 40 000 calls): the common top-level case comes first and does the least.
+    def _fill_sub_rows(self, device_id: str, host: QStandardItem, first: int,
+                       subs: list[str]) -> None:
+        for row, sub_id in enumerate(subs, first):
+            item = self._first_item(device_id, sub_id)
+            host.setChild(row, 0, item)
+            self._sub_cells[device_id][sub_id] = _Row(item)
+        host.setColumnCount(_NCOL)
 
-    def index(self, row: int, column: int, parent: QModelIndex = _ROOT) -> QModelIndex:
-        if not parent.isValid():
-            if 0 <= row < len(self._ids) and 0 <= column < _NCOL:
-                return self.createIndex(row, column, 0)
-            return QModelIndex()
-        if parent.internalId() != 0 or not 0 <= column < _NCOL or row < 0:
-            return QModelIndex()
-        prow = parent.row()
-        if prow >= len(self._ids):
-            return QModelIndex()
-        device_id = self._ids[prow]
-        if row < len(self._subs[device_id]):
-            return self.createIndex(row, column, self._serial[device_id])
-        return QModelIndex()
-
-    def parent(self, index: QModelIndex = _ROOT) -> QModelIndex:  # type: ignore[override]
-        serial = index.internalId() if index.isValid() else 0
-        if serial == 0:
-            return QModelIndex()
-        return self.createIndex(self._row[self._by_serial[serial - 1]], 0, 0)
-
-    def rowCount(self, parent: QModelIndex = _ROOT) -> int:
-        if not parent.isValid():
-            return len(self._ids)
-        if parent.internalId() != 0 or parent.column() > 0:
-            return 0
-        return len(self._subs[self._ids[parent.row()]])
-
-    def columnCount(self, parent: QModelIndex = _ROOT) -> int:
-        return _NCOL
-
-    def hasChildren(self, parent: QModelIndex = _ROOT) -> bool:
-        if not parent.isValid():
-            return bool(self._ids)
-        if parent.internalId() != 0 or parent.column() > 0:
-            return False
-        return bool(self._subs[self._ids[parent.row()]])
-
-    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        # Called for every row on each relayout: constants, no arithmetic on enums.
-        if not index.isValid():
-            return _NO_FLAGS
-        return _ROW_FLAGS if index.internalId() == 0 else _LEAF_FLAGS
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
+    def _add_sublocks(self, device_id: str, subs: list[str]) -> None:
+        """Sub-locks new to a known device: announced (the view may show the parent)."""
+        host = self._cells[device_id].first
+        first = host.rowCount()
+        host.setRowCount(first + len(subs))  # one rowsInserted under the device
+        blocked = self.blockSignals(True)
+        try:
+            self._fill_sub_rows(device_id, host, first, subs)
+        finally:
+            self.blockSignals(blocked)
+        self.sig_rows_filled.emit()
 
     # -- lookups -----------------------------------------------------------------------
 
     def device_ids(self) -> list[str]:
-        return list(self._ids)
+        """In row order."""
+        root = self.invisibleRootItem()
+        return [root.child(r, 0).data(ID_ROLE) for r in range(root.rowCount())]
 
     def row_of(self, device_id: str) -> int:
-        return self._row.get(device_id, -1)
+        cells = self._cells.get(device_id)
+        return -1 if cells is None else cells.first.row()
 
     def index_of(self, device_id: str, column: int = 0) -> QModelIndex:
-        row = self._row.get(device_id)
-        return QModelIndex() if row is None else self.createIndex(row, column, 0)
+        cells = self._cells.get(device_id)
+        if cells is None:
+            return QModelIndex()
+        index = self.indexFromItem(cells.first)
+        return index if column == 0 else index.siblingAtColumn(column)
 
     def _target(self, index: QModelIndex) -> tuple[DeviceState, SubLockState | None] | None:
-        serial = index.internalId()
-        if serial == 0:
-            if index.row() >= len(self._ids):
-                return None
-            dev = self.fleet.devices.get(self._ids[index.row()])
-            return (dev, None) if dev is not None else None
-        device_id = self._by_serial[serial - 1]
-        dev = self.fleet.devices.get(device_id)
-        subs = self._subs.get(device_id, ())
-        if dev is None or index.row() >= len(subs):
+        first = index if index.column() == 0 else index.siblingAtColumn(0)
+        dev = self.fleet.devices.get(_stored(self, first, ID_ROLE))
+        if dev is None:
             return None
-        sub = dev.sublocks.get(subs[index.row()])
+        sub_id = _stored(self, first, SUBLOCK_ROLE)
+        if not sub_id:
+            return dev, None
+        sub = dev.sublocks.get(sub_id)
         return (dev, sub) if sub is not None else None
 
     # -- data --------------------------------------------------------------------------
 
     def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:
         role = int(role)
-        if role not in _HANDLED:
+        if role in _STORED:
+            if not index.isValid():
+                return None
+            if role != SORT_ROLE and index.column():
+                index = index.siblingAtColumn(0)  # ids are kept on the row's first item
+            return _stored(self, index, role)
+        if role not in _COMPUTED or not index.isValid():
             return None
-        col = index.column()
-        if role == _DECORATION and col != COL_STATUS:
-            return None
-        if role == _FOREGROUND and col not in _COLOURED:
-            return None
+        target = self._target(index)
+        return None if target is None else self._value(target[0], target[1], index.column(), role)
+
+    def multiData(self, index: QModelIndex, span: Any) -> None:  # Qt's name
+        """All the roles a delegate asks of a cell, with one lookup of its device."""
         target = self._target(index) if index.isValid() else None
-        if target is None:
-            return None
-        dev, sub = target
+        col = index.column()
+        for role_data in span:
+            role = role_data.role()
+            if role in _STORED:
+                role_data.setData(self.data(index, role))
+            elif target is None or role not in _COMPUTED:
+                role_data.setData(None)  # the delegate reuses the span: clear every role
+            else:
+                role_data.setData(self._value(target[0], target[1], col, role))
+
+    def _value(self, dev: DeviceState, sub: SubLockState | None, col: int, role: int) -> Any:
         if role == _DISPLAY:
             return self._sub_text(dev, sub, col) if sub else self._text(dev, col)
-        if role == SORT_ROLE:
-            return self._sub_sort(sub, col) if sub else self.sort_value(dev, col)
         if role == _DECORATION:
+            if col != COL_STATUS:
+                return None
             return self._icon(self._status(sub.last_seen if sub else dev.last_seen))
         if role == _TOOLTIP:
             return self._sub_tooltip(dev, sub, col) if sub else self._tooltip(dev, col)
-        if role == ID_ROLE:
-            return dev.device_id
-        if role == FILTER_ROLE:
-            return sub.sublock_id if sub else dev.device_id
-        if role == SUBLOCK_ROLE:
-            return sub.sublock_id if sub else ""
+        if col not in _COLOURED:
+            return None
         return self._foreground(dev, sub, col)
 
     def _status(self, last_seen: float) -> Status:
@@ -474,66 +507,65 @@ class DevicesModel(BatchedRoles, QAbstractItemModel):
         """One insert for the batch's new devices, child inserts for new sub-locks of known
         devices, and one dataChanged over the span of changed rows."""
         devices = self.fleet.devices
-        new = [d for d in dict.fromkeys(change.new_devices) if d not in self._row and d in devices]
+        cells = self._cells
+        new = [d for d in dict.fromkeys(change.new_devices) if d not in cells and d in devices]
         new_set = set(new)
-        if new:
-            first = len(self._ids)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            self._add_devices(new)  # with their sub-locks already known
-            self.endInsertRows()
+        self._insert_devices(new)  # with their sub-locks already known
         by_device: dict[str, list[str]] = {}
         for device_id, sub_id in change.new_sublocks:
-            if device_id in new_set or device_id not in self._row:
+            if device_id in new_set or device_id not in cells:
                 continue
-            if sub_id not in self._subs[device_id]:
+            if sub_id not in self._sub_cells[device_id]:
                 by_device.setdefault(device_id, []).append(sub_id)
         for device_id, subs in by_device.items():
-            parent = self.index_of(device_id)
-            first = len(self._subs[device_id])
-            self.beginInsertRows(parent, first, first + len(subs) - 1)
-            self._subs[device_id].extend(subs)
-            self.endInsertRows()
-        rows = sorted(
-            self._row[d] for d in change.changed_devices if d in self._row and d not in new_set
-        )
-        if rows:
-            self._emit_span(rows)
+            self._add_sublocks(device_id, subs)
+        changed = [d for d in change.changed_devices if d in cells and d not in new_set]
+        column = self._sort_column
+        if changed:
+            if column > COL_DEVICE:  # keep the sorted column's values current (ids never move)
+                blocked = self.blockSignals(True)
+                try:
+                    for device_id in changed:
+                        self._set_sort_value(device_id, column)
+                finally:
+                    self.blockSignals(blocked)
+            self._emit_span(sorted(cells[d].first.row() for d in changed))
         sub_hosts = {
-            r.device for _, r in change.records if r.kind == "sublock" and r.device in self._row
+            r.device for _, r in change.records if r.kind == "sublock" and r.device in cells
         }
+        self._subs_moved |= sub_hosts
         shown = self.children_shown
         for device_id in sub_hosts - new_set - by_device.keys():
             if shown is not None and not shown(device_id):
                 continue  # collapsed: no view draws these rows, expanding reads them fresh
-            n = len(self._subs[device_id])
+            host = self._cells[device_id].first
+            n = host.rowCount()
             if n:
-                serial, last = self._serial[device_id], len(COLUMNS) - 1
-                self.dataChanged.emit(
-                    self.createIndex(0, 0, serial), self.createIndex(n - 1, last, serial)
-                )
-        if (rows or new) and self._sort_column >= 0:
+                parent = self.indexFromItem(host)
+                self.dataChanged.emit(self.index(0, 0, parent),
+                                      self.index(n - 1, _NCOL - 1, parent))
+        if new or (changed and column > COL_DEVICE):
             self.sort_dirty = True
-            if new and len(self._ids) <= IMMEDIATE_SORT_MAX_ROWS:
-                # New rows make the tree lay out every row anyway; sorting now puts them in
-                # their place within the same relayout instead of at the end until the timer.
+            if new and len(cells) <= IMMEDIATE_SORT_MAX_ROWS:
+                # New rows are laid out anyway; sorting now puts them in their place within
+                # the same relayout instead of at the end until the timer.
                 self.sort(self._sort_column, self._sort_order)
 
     def _emit_span(self, rows: list[int]) -> None:
         """One dataChanged over the changed rows' span (rows sorted), from column 1.
 
         Column 0 (the id) never changes. Starting at column 1 matters: for a span that
-        starts in column 0, QTreeView asks hasChildren of every row in it (a Python call
-        per row); from column 1 it only repaints. One signal per batch, not one per run.
+        starts in column 0, QTreeView asks hasChildren of every row in it; from column 1 it
+        only repaints. One signal per batch, not one per run.
         """
-        self.dataChanged.emit(self.createIndex(rows[0], 1, 0),
-                              self.createIndex(rows[-1], len(COLUMNS) - 1, 0))
+        self.dataChanged.emit(self.index(rows[0], 1), self.index(rows[-1], _NCOL - 1))
 
     def refresh_status(self) -> None:
         """Status moves with the clock alone: one dataChanged over the whole column."""
-        if self._ids:
+        n = self.rowCount()
+        if n:
             self.dataChanged.emit(
-                self.createIndex(0, COL_STATUS, 0),
-                self.createIndex(len(self._ids) - 1, COL_STATUS, 0),
+                self.index(0, COL_STATUS), self.index(n - 1, COL_STATUS),
                 [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole,
                  Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole],
             )
@@ -550,36 +582,52 @@ class DevicesModel(BatchedRoles, QAbstractItemModel):
     def sort_order(self) -> Qt.SortOrder:
         return self._sort_order
 
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+    def _sort_key(self, value: Any, column: int) -> float | str:
+        """What Qt compares: floats, or strings for the id and profile columns. A missing
+        value sorts last in either order."""
+        ascending = self._sort_order == _ASCENDING
+        if column in (COL_DEVICE, COL_PROFILE):
+            if isinstance(value, str) and value:
+                return value
+            return "\U0010ffff" if ascending else ""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        return float("inf") if ascending else float("-inf")
+
+    def _set_sort_value(self, device_id: str, column: int) -> None:
+        dev = self.fleet.devices.get(device_id)
+        value = self.sort_value(dev, column) if dev is not None else None
+        self._cells[device_id].sort_item(column).setData(self._sort_key(value, column), SORT_ROLE)
+
+    def _fill_sort_values(self, column: int, devices_too: bool) -> None:
+        """The rows' values of `column`, with signals blocked: every device's when asked
+        (a new column or order, or the clock-driven status), and the sub-locks of devices
+        whose sub-locks reported since the last sort."""
+        devices = self.fleet.devices
+        hosts = list(self._cells) if devices_too else list(self._subs_moved)
+        self._subs_moved.clear()
+        blocked = self.blockSignals(True)
+        try:
+            for device_id in hosts:
+                if devices_too:
+                    self._set_sort_value(device_id, column)
+                dev = devices.get(device_id)
+                for sub_id, cells in self._sub_cells[device_id].items():
+                    sub = dev.sublocks.get(sub_id) if dev is not None else None
+                    value = self._sub_sort(sub, column) if sub is not None else None
+                    cells.sort_item(column).setData(self._sort_key(value, column), SORT_ROLE)
+        finally:
+            self.blockSignals(blocked)
+
+    def sort(self, column: int, order: Qt.SortOrder = _ASCENDING) -> None:
+        """Qt's sort (C++) by SORT_ROLE, after the column's values are brought up to date."""
+        again = (column, order) == (self._sort_column, self._sort_order)
         self._sort_column, self._sort_order = column, order
         self.sort_dirty = False
-        if column < 0 or column >= len(COLUMNS) or len(self._ids) < 2:
+        if column < 0 or column >= _NCOL or self.rowCount() < 1:
             return
-        devices = self.fleet.devices
-        present: list[tuple[Any, str]] = []
-        missing: list[str] = []
-        for device_id in self._ids:
-            dev = devices.get(device_id)
-            value = self.sort_value(dev, column) if dev is not None else None
-            if value is None:
-                missing.append(device_id)
-            else:
-                present.append((value, device_id))
-        present.sort(reverse=order == Qt.SortOrder.DescendingOrder)
-        new_ids = [d for _, d in present] + sorted(missing)
-        if new_ids == self._ids:
-            return
-        self.layoutAboutToBeChanged.emit()
-        old = self.persistentIndexList()
-        moved = [(i, self._ids[i.row()]) for i in old if i.internalId() == 0 and i.isValid()]
-        self._ids = new_ids
-        self._row = {d: r for r, d in enumerate(new_ids)}
-        if moved:
-            self.changePersistentIndexList(
-                [i for i, _ in moved],
-                [self.createIndex(self._row[d], i.column(), 0) for i, d in moved],
-            )
-        self.layoutChanged.emit()
+        self._fill_sort_values(column, devices_too=not again or column == COL_STATUS)
+        super().sort(column, order)
 
     def resort(self) -> None:
         if self.sort_dirty and self._sort_column >= 0:
@@ -614,6 +662,9 @@ class DevicesProxy(ForwardRoles, QSortFilterProxyModel):
         self.setFilterRegularExpression(
             QRegularExpression(pattern, QRegularExpression.PatternOption.CaseInsensitiveOption)
         )
+
+    def refilter(self) -> None:
+        self.invalidateFilter()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         source = self.sourceModel()

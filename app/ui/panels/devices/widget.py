@@ -121,7 +121,8 @@ class DevicesPanel(QWidget):
         clear.triggered.connect(self.search.clear)
         self.search.addAction(clear)
 
-        ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = ctx.feed.view_batches()  # this view's turn
+        self._batches.connect(self._on_batch)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
         self._status_timer = QTimer(self, interval=STATUS_REFRESH_MS, timeout=self.refresh_status)
         self._status_timer.start()
@@ -129,7 +130,7 @@ class DevicesPanel(QWidget):
         self._counts_timer.start()
         self._resort_timer = QTimer(self, interval=RESORT_MS, timeout=self._resort)
         self._resort_timer.start()
-        self.model.rowsInserted.connect(self._on_rows_inserted)
+        self.model.sig_rows_filled.connect(self._on_rows_filled)
         self._counts_soon = QTimer(self, interval=500, singleShot=True,
                                    timeout=self.update_counts)
         self.update_counts()
@@ -145,9 +146,11 @@ class DevicesPanel(QWidget):
             # counting statuses walks every device: at most twice a second
             self._counts_soon.start()
 
-    def _on_rows_inserted(self, parent: QModelIndex, _first: int, _last: int) -> None:
+    def _on_rows_filled(self) -> None:
+        if self.filtering:  # the proxy saw the rows before their ids were in them
+            self.proxy.refilter()
         # A device selected elsewhere before it had a row gets selected once it appears.
-        if not parent.isValid() and self.ctx.selection.device_id and not self._selected_ids():
+        if self.ctx.selection.device_id and not self._selected_ids():
             self._on_device_selected(self.ctx.selection.device_id)
 
     def _resort(self) -> None:
