@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         ctx.connections.sig_state_changed.connect(self._on_connection_state)
         ctx.feed.sig_rate.connect(self._on_rate)
-        ctx.feed.sig_batch.connect(lambda _change: self._update_alarm_count())
+        ctx.feed.sig_batch.connect(self._update_alarm_count)  # a method: gone with the window
         self._alarm_timer = QTimer(self, interval=1000, timeout=self._update_alarm_count)
         self._alarm_timer.timeout.connect(self._update_webhook)
         self._alarm_timer.start()
@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
         self.webhook_label.setText(text)
         self.webhook_label.setToolTip(stats.describe())
 
-    def _update_alarm_count(self) -> None:
+    def _update_alarm_count(self, _change: object = None) -> None:
         fleet = self.ctx.fleet
         n = len(fleet.unacknowledged)
         critical = sum(1 for e in fleet.unacknowledged.values() if e.critical)

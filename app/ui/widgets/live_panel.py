@@ -205,7 +205,8 @@ class LiveTablePanel(QWidget):
 
     def _go_live(self) -> None:
         """Follow the live feed, tick once a second (relative time ranges move on)."""
-        self.ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = self.ctx.feed.view_batches()
+        self._batches.connect(self._on_batch)
         self._tick = QTimer(self, interval=1000, timeout=self._on_tick)
         self._tick.start()
         self._update_status()
@@ -294,6 +295,6 @@ class LiveTablePanel(QWidget):
         self._shut_down = True
         self._tick.stop()
         self.loader.stop()
-        with contextlib.suppress(RuntimeError, TypeError):
-            self.ctx.feed.sig_batch.disconnect(self._on_batch)
+        with contextlib.suppress(RuntimeError, TypeError, AttributeError):  # never went live
+            self._batches.disconnect(self._on_batch)
         self.ctx.settings.setValue(self.SETTINGS_HEADER, self.view.horizontalHeader().saveState())

@@ -228,7 +228,8 @@ class ChartsPanel(QWidget):
 
         self._timer = QTimer(self, interval=FLUSH_MS, timeout=self._flush)
         self._timer.start()
-        ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = ctx.feed.view_batches()  # this view's turn
+        self._batches.connect(self._on_batch)
         ctx.selection.sig_devices_selected.connect(self.set_devices)
         if ctx.selection.device_ids:
             self.set_devices(ctx.selection.device_ids)

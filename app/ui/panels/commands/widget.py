@@ -210,7 +210,8 @@ class CommandsPanel(QWidget):
         self.console.sig_unsolicited_received.connect(self._on_unsolicited)
         self.sig_export_done.connect(self._export_done)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
-        ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = ctx.feed.view_batches()  # this view's turn
+        self._batches.connect(self._on_batch)
         self._devices_timer = QTimer(self, interval=1000, singleShot=True,
                                      timeout=self.compose.refresh_devices)
         ctx.connections.sig_state_changed.connect(lambda *_: self.compose.refresh_profiles())

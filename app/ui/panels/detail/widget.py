@@ -99,7 +99,8 @@ class DetailPanel(QWidget):
         self._alert = QBrush(STATUS_COLOURS["critical"])
 
         ctx.selection.sig_device_selected.connect(self.show_device)
-        ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = ctx.feed.view_batches()  # this view's turn
+        self._batches.connect(self._on_batch)
         self._clock = QTimer(self, interval=CLOCK_MS, timeout=self.refresh)
         self._clock.start()
         self.show_device(ctx.selection.device_id)

@@ -473,7 +473,8 @@ class MapPanel(QWidget):
         self._redraw_pending = False
         self._marker_timer = QTimer(self, interval=MARKER_REFRESH_MS, singleShot=True,
                                     timeout=self._flush_markers)
-        ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = ctx.feed.view_batches()  # this view's turn
+        self._batches.connect(self._on_batch)
         ctx.selection.sig_device_selected.connect(self._on_selected)
         self._status_timer = QTimer(self, interval=STATUS_REFRESH_MS, timeout=self._refresh)
         self._status_timer.start()

@@ -108,7 +108,8 @@ class PushLogPanel(QWidget):
         m.sig_top_trimmed.connect(self._on_top_trimmed)
         self.table.verticalScrollBar().valueChanged.connect(self._update_following)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
-        ctx.feed.sig_batch.connect(self._on_batch)
+        self._batches = ctx.feed.view_batches()  # this view's turn
+        self._batches.connect(self._on_batch)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
         self._on_device_selected(ctx.selection.device_id)
         self.model.reload()
@@ -552,7 +553,7 @@ class PushLogPanel(QWidget):
             return
         self._shut = True
         with contextlib.suppress(RuntimeError, TypeError):
-            self.ctx.feed.sig_batch.disconnect(self._on_batch)
+            self._batches.disconnect(self._on_batch)
         with contextlib.suppress(RuntimeError, TypeError):
             self.ctx.selection.sig_device_selected.disconnect(self._on_device_selected)
         self.save_state()
