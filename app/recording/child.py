@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # window is behind, and only the latest reading per device is worth sending.
 RELAY_COALESCE_AT = 5_000
 NICENESS = 10
+CHUNK = 200  # pushes per message to the window
 
 
 def run(conn: Connection, journal_path: str, writer_in_process: bool) -> None:
@@ -99,8 +100,13 @@ class _Child:
                 self._wanted = False
             batch = self.backlog.drain()
             dropped = self.backlog.dropped
-            self.send("batch", [pack(r) for r, _ in batch], [i for _, i in batch],
-                      dropped - sent_dropped)
+            # In pieces: the window unpickles each while holding its GIL, and a whole batch
+            # (~15 ms a thousand pushes) would hold up its painting for that long.
+            for start in range(0, len(batch), CHUNK):
+                part = batch[start:start + CHUNK]
+                last = start + CHUNK >= len(batch)
+                self.send("batch", [pack(r) for r, _ in part], [i for _, i in part],
+                          dropped - sent_dropped if last else 0, last)
             sent_dropped = dropped
 
     # -- requests from the window --------------------------------------------------------

@@ -208,9 +208,10 @@ class RecordingProcess:
             except Exception:
                 log.exception("handling %s from the recording process failed", op)
 
-    def _on_batch(self, packed: list, ids: list[int], skipped: int) -> None:
+    def _on_batch(self, packed: list, ids: list[int], skipped: int, last: bool) -> None:
         records = [unpack(t) for t in packed]
-        self._outstanding = False
+        if last:
+            self._outstanding = False
         for listener in self._listeners:
             try:
                 listener(records, ids, skipped)

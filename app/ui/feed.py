@@ -68,6 +68,7 @@ class LiveFeed(QObject):
         self._dropped_seen = 0
         self.busy_ms: deque[float] = deque(maxlen=10_000)  # what each batch cost the views
         self.last_push_at = 0.0
+        self._last_batch = time.monotonic()
         self._window: deque[tuple[float, int]] = deque()  # (monotonic time, count) for the rate
         self.interval_ms = interval_ms
         self.max_interval_ms = 1000
@@ -78,6 +79,10 @@ class LiveFeed(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(partial(self.drain, in_turns=True))
         self._timer.start()
+
+    def idle_s(self) -> float:
+        """Seconds since the last batch with anything in it."""
+        return time.monotonic() - self._last_batch
 
     def view_batches(self) -> SignalInstance:
         """A batch signal of the caller's own, emitted in its turn (see the module doc)."""
@@ -112,6 +117,7 @@ class LiveFeed(QObject):
         if arrived:
             window.append((now, arrived))
         if batch:
+            self._last_batch = now
             self.delivered += len(batch)
             self.last_push_at = batch[-1][0].raw.received_at
         while window and now - window[0][0] > 5.0:
