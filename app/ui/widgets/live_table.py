@@ -86,6 +86,7 @@ def received_tooltip(row: Any) -> str:
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+PAINT_CACHE_MAX = 4_096  # cells; a screenful is a few hundred
 
 
 class LiveTableModel(RowsTableModel):
@@ -101,6 +102,9 @@ class LiveTableModel(RowsTableModel):
         self._ids: set[int] = set()
         self.dropped = 0
         self.types: dict[int | None, str] = {}  # code → name, of rows ever added
+        self._painted: dict[tuple, list[Any]] = {}  # (push id, column, roles) → values
+        self.dataChanged.connect(self._forget_painted)
+        self.modelReset.connect(self._forget_painted)
 
     # -- Qt interface -------------------------------------------------------------------
 
@@ -120,16 +124,33 @@ class LiveTableModel(RowsTableModel):
         return self.other_role(row, c, role)
 
     def multiData(self, index: AnyIndex, span: Any) -> None:  # Qt's name
-        """A painted cell's roles in one go (see `roles.py`): the row is looked up once. Every
-        role is set, None included: the delegate reuses the span from cell to cell."""
+        """A painted cell's roles in one go (see `roles.py`). Every role is set, None included:
+        the delegate reuses the span from cell to cell.
+
+        Rows do not change once added, except through dataChanged (an acknowledgement, the
+        critical types): so what a cell answered is kept until then. Under a flood the table
+        repaints five times a second as rows arrive at the top, and most cells on screen
+        were already painted once.
+        """
         r = index.row()
         if not 0 <= r < len(self._rows):
             return
         row, c = self._rows[r], index.column()
-        other = self.other_role
-        for role_data in span:
-            role = role_data.role()
-            role_data.setData(self.display(row, c) if role == _DISPLAY else other(row, c, role))
+        roles = tuple(role_data.role() for role_data in span)
+        key = (row.push_id, c, roles)
+        values = self._painted.get(key)
+        if values is None:
+            if len(self._painted) > PAINT_CACHE_MAX:
+                self._painted.clear()
+            other = self.other_role
+            values = self._painted[key] = [
+                self.display(row, c) if role == _DISPLAY else other(row, c, role) for role in roles
+            ]
+        for role_data, value in zip(span, values, strict=True):
+            role_data.setData(value)
+
+    def _forget_painted(self, *_args: object) -> None:
+        self._painted.clear()
 
     # -- for subclasses -------------------------------------------------------------------
 

@@ -40,7 +40,5 @@ class RowsTableModel(BatchedRoles, QAbstractTableModel):
             return self.TOOLTIPS[section] or None
         return None
 
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    # flags(): Qt's own (enabled, selectable, never has children) — not overridden, so a
+    # repaint does not call into Python once more per cell.
