@@ -1,9 +1,8 @@
 """Answer all the roles of a cell in one call from Qt (`multiData`), for views that repaint live.
 
 Qt 6's item delegate asks a cell for about seven roles through `multiData`; a Python model
-without it is entered once per role, and each entry from C++ takes the GIL again. Under a
-flood the network and journal threads hold the GIL in 5 ms slices, so every entry may wait:
-one entry per cell instead of seven was the difference between a repaint and a stall.
+without it is entered once per role, and each entry from C++ costs a Python call and a GIL
+acquisition: one entry per cell instead of seven cuts a repaint's Python time several-fold.
 `QSortFilterProxyModel` does not forward `multiData`, so proxies over these models use
 `ForwardRoles`.
 """

@@ -3,7 +3,7 @@
 History comes from the journal's narrow `reading` table in a worker thread (own
 connection): the chosen range (e.g. the last hour) is drawn at once, then all older history
 follows in one query, downsampled by SQLite (min and max per time bucket) when it is long.
-Live pushes from `sig_batch` are appended to numpy arrays and drawn from one timer. Peak
+Live pushes from the feed's batches are appended to numpy arrays and drawn from one timer. Peak
 downsampling and clip-to-view keep a week of one-second data fluid (tests/perf/chart_week.py).
 """
 

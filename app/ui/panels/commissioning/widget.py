@@ -2,9 +2,10 @@
 
 The session (app/commissioning/session.py) sends BASE,1 / BASE,2 / WLNET,1,0 through
 `ctx.connections.publish` with the device's profile and pairs the replies with its own
-CommandTracker, fed — like every other piece of evidence — from `ctx.feed.sig_batch`
-records, once per batch. Finished sessions, their checklists and reports live in the
-journal (table `commissioning`) and can be reopened from the list at the bottom.
+CommandTracker, fed — like every other piece of evidence — from the records of the feed's
+batches (`ctx.feed.view_batches()`), once per batch. Finished sessions, their checklists
+and reports live in the journal (table `commissioning`) and can be reopened from the list
+at the bottom.
 """
 
 from __future__ import annotations

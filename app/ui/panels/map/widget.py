@@ -16,7 +16,8 @@ Which map component, and why:
   home-made tile renderer either way.
 
 All the rules (no fix → not drawn but listed; status colours; selection) are in
-`model.py`, shared by both views. Updates are batched per `sig_batch`.
+`model.py`, shared by both views. Updates come once per batch, in the map's turn
+(`feed.view_batches()`).
 """
 
 from __future__ import annotations
