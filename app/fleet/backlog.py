@@ -53,7 +53,7 @@ class Backlog:
         kept: list[tuple[PushRecord, int]] = []
         for item in reversed(self._pending):
             record = item[0]
-            if record.kind in SUPERSEDED_KINDS:
+            if record.kind in SUPERSEDED_KINDS and record.device:  # no device: nothing to supersede
                 key = (record.kind, record.device, record.sublock)
                 if key in seen:
                     continue

@@ -12,6 +12,7 @@ Uses the "spawn" start method everywhere, so it behaves the same on Windows.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import threading
@@ -47,7 +48,10 @@ def _child(conn: Connection, path: str, send_records: bool) -> None:
     conn.send(("ready",))
     try:
         while True:
-            msg = conn.recv()
+            try:
+                msg = conn.recv()
+            except EOFError:  # the parent is gone: what was committed stays committed
+                break
             batch: list[tuple] = []
             tokens: list[int] = []
             stop = False
@@ -82,7 +86,8 @@ def _child(conn: Connection, path: str, send_records: bool) -> None:
                 break
     finally:
         journal.close()
-        conn.send(("stopped",))
+        with contextlib.suppress(OSError):  # the parent may be gone (killed): nobody to tell
+            conn.send(("stopped",))
 
 
 class ProcessJournalWriter:

@@ -83,6 +83,7 @@ class RecordingProcess:
         self._stopping = True
         with contextlib.suppress(RuntimeError):  # already gone: nothing to tell it
             self._send("stop")
+        atexit.unregister(self.stop)
         self._proc.join(timeout)
         if self._proc.is_alive():
             log.error("recording process did not stop in %.0f s; terminating it", timeout)
@@ -127,12 +128,17 @@ class RecordingProcess:
     # -- the journal ---------------------------------------------------------------------
 
     def submit(self, push: RawPush, kind_hint: str | None = None) -> None:
-        """Thread-safe, non-blocking; `push.ack_token` is called once the push is committed."""
+        """Thread-safe, non-blocking; `push.ack_token` is called once the push is committed.
+        Raises RuntimeError when the recording process is gone."""
         seq = next(self._requests)
         if push.ack_token is not None:
             self._acks[seq] = push.ack_token
-        self._send("submit", seq, push.source, push.topic, push.payload, push.received_at,
-                   push.profile, kind_hint, push.ack_token is not None)
+        try:
+            self._send("submit", seq, push.source, push.topic, push.payload, push.received_at,
+                       push.profile, kind_hint, push.ack_token is not None)
+        except RuntimeError:  # the child is gone: the caller answers "not stored" (503)
+            self._acks.pop(seq, None)
+            raise
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything submitted so far (by any channel) is committed."""
