@@ -163,6 +163,7 @@ def _flood_rows(wf: dict) -> list[tuple[str, str, str]]:
     whole = wf.get("stall_whole_run", {})
     rss = wf.get("rss_mb_samples") or []
     tail = rss[-10:]
+    rec = wf.get("recording_rss_mb_samples") or []
     return [
         ("window flood: published", _f(wf.get("published"), "{:,}"),
          f"{_f(wf.get('achieved_rate'), '{:,.0f}')}/s of {wf['target_rate']:,}/s target, "
@@ -175,6 +176,9 @@ def _flood_rows(wf: dict) -> list[tuple[str, str, str]]:
          f"(whole run with start-up: max {_f(whole.get('max_ms'), '{:,.0f}')} ms)"),
         ("window flood: peak memory", _f(wf.get("peak_rss_mb"), "{:,.0f} MB"),
          f"last 10 s: {min(tail):,.0f}–{max(tail):,.0f} MB" if tail else "target <= 500 MB"),
+        ("recording process: peak memory", _f(max(rec, default=None), "{:,.0f} MB"),
+         f"last 10 s: {min(rec[-10:]):,.0f}–{max(rec[-10:]):,.0f} MB (with its journal writer)"
+         if rec else ""),
     ]
 
 
