@@ -33,6 +33,8 @@ FLUSH_INTERVAL_S = 0.002
 # window (often 20) before it hears back, so a big batch would leave both processes idle
 # in turn instead of working side by side.
 MAX_BATCH = 500
+MAX_PENDING = 20_000  # pushes submitted and not yet committed (~2 KB each)
+BACKPRESSURE_WAIT_S = 5.0
 
 
 def _child(conn: Connection, path: str, send_records: bool) -> None:
@@ -97,8 +99,10 @@ class ProcessJournalWriter:
     `(records, ids)` just as from `JournalWriter` — the window's way to use both cores.
     """
 
-    def __init__(self, path: str | Path, *, send_records: bool = False) -> None:
+    def __init__(self, path: str | Path, *, send_records: bool = False,
+                 max_pending: int = MAX_PENDING) -> None:
         self.path = str(path)
+        self.max_pending = max_pending
         self.send_records = send_records
         self._raws: deque[tuple[int, RawPush]] = deque()
         self._record_listeners: list[BatchListener] = []
@@ -144,7 +148,19 @@ class ProcessJournalWriter:
         return self
 
     def submit(self, push: RawPush, kind_hint: str | None = None) -> None:
-        """Thread-safe, O(1): queue one push for the child."""
+        """Thread-safe, O(1): queue one push for the child.
+
+        Back-pressure: with `max_pending` pushes not yet committed, the caller (paho's
+        network thread, a webhook) waits — up to BACKPRESSURE_WAIT_S at a time — for the
+        child to catch up. Pushes then wait unacknowledged at the broker instead of piling
+        up in this process's memory when the machine cannot decode as fast as they come.
+        """
+        if self.pending >= self.max_pending and not self._stopping:
+            with self._idle:
+                self._idle.wait_for(
+                    lambda: self.pending < self.max_pending * 0.9 or self._stopping,
+                    BACKPRESSURE_WAIT_S,
+                )
         with self._lock:
             self._seq += 1
             seq = self._seq
