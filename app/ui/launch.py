@@ -270,6 +270,7 @@ class _Report:
             "recording_rss_mb_samples": [round(x, 1) for x in self.child_rss_mb],
             "stall_stacks": self.monitor.stacks,
             "gc_pauses_over_20ms": self.gc_pauses,
+            "long_stalls_cpu_ms": self.monitor.long_cpu_ms,
             "gc_freed_at_exit": freed,
             "gc_collected_during_run": self.gc_collected,
             # When the long ones happened, in seconds from the first batch (where to look).

@@ -21,6 +21,8 @@ class StallMonitor(QObject):
         self.stalls_ms: list[float] = []
         self.at: list[float] = []  # perf_counter() of each sample, to take a time window
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self.long_cpu_ms: list[tuple[int, int]] = []  # (stall, GUI thread CPU) of stalls > 100
         self._timer = QTimer(self)
         self._timer.setTimerType(self._timer.timerType().PreciseTimer)
         self._timer.setInterval(interval_ms)
@@ -31,6 +33,7 @@ class StallMonitor(QObject):
 
     def start(self, watchdog_ms: float | None = 300) -> None:
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer.start()
         if watchdog_ms:
             threading.Thread(target=self._watch, args=(watchdog_ms / 1000,), daemon=True,
@@ -53,9 +56,14 @@ class StallMonitor(QObject):
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.stalls_ms.append(max(0.0, (now - self._last - self.interval) * 1000.0))
+        cpu = time.thread_time()
+        stall = max(0.0, (now - self._last - self.interval) * 1000.0)
+        self.stalls_ms.append(stall)
         self.at.append(now)
+        if stall > 100.0:  # how much of it the GUI thread spent on the CPU (vs. waiting)
+            self.long_cpu_ms.append((round(stall), round((cpu - self._last_cpu) * 1000.0)))
         self._last = now
+        self._last_cpu = cpu
 
     def summary(self, since: float | None = None, until: float | None = None) -> dict[str, float]:
         """p50/p99/max of the stalls, of all samples or of those in [since, until]."""

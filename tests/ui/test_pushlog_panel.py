@@ -672,3 +672,30 @@ def test_pages_match_a_brute_force_scan(rig, monkeypatch, kind_id_index):
                 break
             before = page[-1].id
         assert got == rig.expected(flt), flt
+
+
+def test_a_tab_behind_others_skips_live_rows_and_catches_up_when_shown(rig, panel, qtbot):
+    """In a dock behind another tab the push log builds no rows (nobody sees them); shown
+    again, it brings in the newest from the journal."""
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QLabel("alarms"), "Alarms")
+    tabs.addTab(panel, "Push log")
+    tabs.setCurrentIndex(1)
+    tabs.show()
+    qtbot.waitUntil(lambda: not panel.model.loading)
+    first = rig.live(rig.make(20))
+    qtbot.waitUntil(lambda: ids_of(panel.model)[:1] == [first[-1]])
+
+    tabs.setCurrentIndex(0)  # the push log goes behind the alarms
+    assert not panel.isVisible()
+    hidden = rig.live(rig.make(30))
+    assert ids_of(panel.model)[0] == first[-1]  # no rows built while hidden
+
+    tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: ids_of(panel.model)[:1] == [hidden[-1]])
+    assert ids_of(panel.model)[:50] == sorted(first + hidden, reverse=True)
+    tabs.removeTab(1)
+    panel.setParent(None)  # the panel fixture shuts it down
