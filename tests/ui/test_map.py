@@ -181,3 +181,28 @@ def test_survives_a_flood(session, sim, panel, qtbot):
                     == len(session.fleet.devices), timeout=5000)
     qtbot.waitUntil(lambda: len(panel.view.markers.points()) == len(panel.model.markers),
                     timeout=3000)
+
+
+def test_a_map_behind_another_tab_catches_up_when_shown(session, sim, qtbot):
+    """Hidden in its dock, the map skips marker work; shown, it has every device's place."""
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    session.ctx.settings.setValue(SETTINGS_BACKEND, "plain")
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.resize(800, 600)
+    tabs.addTab(QLabel("devices"), "Devices")
+    panel = MapPanel(session.ctx)
+    tabs.addTab(panel, "Map")
+    tabs.show()
+    send(session, qtbot, decoded([p for d in sim.device_ids for p in sim.location(d)]))
+    assert panel.model.markers == {}  # behind the Devices tab: nothing done yet
+    for d in sim.device_ids:
+        sim.devices[d].lat += 0.01  # they all move
+    send(session, qtbot, decoded([p for d in sim.device_ids for p in sim.location(d)]),
+         first_id=100)
+    tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: len(panel.model.markers) == len(sim.device_ids))
+    for d, marker in panel.model.markers.items():
+        assert marker.lat == round(sim.devices[d].lat, 6)
+    panel.shutdown()

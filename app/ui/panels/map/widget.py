@@ -472,6 +472,7 @@ class MapPanel(QWidget):
         layout.addWidget(self.split, 1)
 
         self._redraw_pending = False
+        self._unseen: set[str] = set()  # devices that changed while the map was hidden
         self._marker_timer = QTimer(self, interval=MARKER_REFRESH_MS, singleShot=True,
                                     timeout=self._flush_markers)
         self._batches = ctx.feed.view_batches()  # this view's turn
@@ -529,8 +530,15 @@ class MapPanel(QWidget):
     def _on_batch(self, change: FleetChange) -> None:
         if not change.changed_devices:
             return
-        # The model follows every batch (cheap), but the markers are redrawn at most twice a
-        # second and only while the map is on screen: a flood must not cost a redraw per tick.
+        if self.window() is not self and not self.isVisible():
+            # A dock behind another tab: marker positions for thousands of devices a batch
+            # (~14 ms under a flood) wait until the map is shown; only the track follows.
+            self._unseen |= change.changed_devices
+            if self.model.selected in change.changed_devices:
+                self._extend_track(change)
+            return
+        # The model follows every batch, but the markers are redrawn at most twice a second
+        # and only while the map is on screen: a flood must not cost a redraw per tick.
         changed = self.model.update(change.changed_devices)
         if changed:
             self._redraw_pending = True
@@ -558,6 +566,11 @@ class MapPanel(QWidget):
         super().showEvent(event)
         if isinstance(self.view, PendingMapView):
             self._build_view()
+        if self._unseen:
+            unseen, self._unseen = self._unseen, set()
+            if self.model.update(unseen):
+                self._redraw_pending = True
+            self._update_no_fix()
         if self._redraw_pending:
             self._marker_timer.start(0)
 
