@@ -12,12 +12,14 @@ from app.fleet.state import AlarmEntry, FleetState, Thresholds
 from app.journal.store import Journal
 from app.recording import RecordingProcess
 from app.transport.settings import ConnectionSettings
+from app.transport.state import Phase
 from app.ui.context import AppContext, Connections, Selection
 from app.ui.feed import LiveFeed
 
 log = logging.getLogger(__name__)
 
 DEMO_KEY = "DEMO0ACCESS0KEY"
+DEMO_CONNECT_TIMEOUT_S = 30.0
 
 
 class Session:
@@ -103,6 +105,15 @@ class Session:
             client_id="sealdesk-demo-console", clean_session=True, profile="Demo",
         )
         self.connections.connect_profile(settings)
+        # Subscribed before the demo goes on: what the fleet publishes from now on is seen
+        # (the recording process starts and connects on its own; a clean session keeps
+        # nothing for a subscriber that is not there yet).
+        deadline = loop.time() + DEMO_CONNECT_TIMEOUT_S
+        while loop.time() < deadline:
+            state = self.connections.states.get(settings.profile)
+            if state is not None and state.phase is Phase.CONNECTED:
+                break
+            await asyncio.sleep(0.05)
         return settings
 
     # -- webhook -------------------------------------------------------------------------
