@@ -116,3 +116,39 @@ def test_window_command_line_connects_directly(cli, broker, tmp_path):
                   timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert Path(png).exists()
+
+
+def test_panels_behind_a_tab_skip_batches_and_catch_up_when_brought_forward(qtbot, session):
+    """In the default layout the push log and the map are tabs behind others: they do no
+    per-batch work there (Qt keeps such docks 'visible', only off screen) and catch up —
+    from the journal, from the fleet state — once brought forward."""
+    import time
+
+    from app.protocol.push import RawPush
+    from app.sim.fleet import Fleet
+    from app.ui.widgets.visibility import on_screen
+
+    window = session.window
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    pushlog, map_panel = window.panels["pushlog"], window.panels["map"]
+    qtbot.waitUntil(lambda: not pushlog.model.loading)
+    assert not on_screen(pushlog) and not on_screen(map_panel)
+    fleet = Fleet("TABKEY", devices=6, seed=3)
+    pushes = [p for d in fleet.device_ids for p in fleet.location(d)]
+    handed_out: list[int] = []  # sig_batch comes once every view has had its turn
+    session.feed.sig_batch.connect(lambda change: handed_out.append(len(change.records)))
+    for topic, payload in pushes:
+        session.recording.submit(RawPush("mqtt", topic, payload, time.time(), "t"))
+    assert session.recording.flush(10)
+    qtbot.waitUntil(lambda: sum(handed_out) >= len(pushes), timeout=10_000)
+    assert len(session.fleet.devices) == len(fleet.device_ids)
+    assert pushlog.model.rowCount() == 0  # no rows built behind the Alarms tab
+    assert map_panel.model.markers == {}
+
+    window.show_panel("pushlog")
+    window.show_panel("map")
+    qtbot.waitUntil(lambda: pushlog.model.rowCount() == len(pushes), timeout=10_000)
+    qtbot.waitUntil(lambda: set(map_panel.model.markers) == set(fleet.device_ids),
+                    timeout=10_000)

@@ -70,7 +70,7 @@ from app.ui.panels.map.model import (
     mercator_y,
     thin,
 )
-from app.ui.widgets.visibility import on_screen
+from app.ui.widgets.visibility import WhenOnScreen, on_screen
 
 log = logging.getLogger(__name__)
 
@@ -473,6 +473,8 @@ class MapPanel(QWidget):
 
         self._redraw_pending = False
         self._unseen: set[str] = set()  # devices that changed while the map was hidden
+        self._offscreen = WhenOnScreen(self)
+        self._offscreen.sig_on_screen.connect(self._catch_up)
         self._marker_timer = QTimer(self, interval=MARKER_REFRESH_MS, singleShot=True,
                                     timeout=self._flush_markers)
         self._batches = ctx.feed.view_batches()  # this view's turn
@@ -530,13 +532,15 @@ class MapPanel(QWidget):
     def _on_batch(self, change: FleetChange) -> None:
         if not change.changed_devices:
             return
-        if self.window() is not self and not self.isVisible():
+        if self._offscreen.hidden():
             # A dock behind another tab: marker positions for thousands of devices a batch
             # (~14 ms under a flood) wait until the map is shown; only the track follows.
             self._unseen |= change.changed_devices
+            self._offscreen.missed()
             if self.model.selected in change.changed_devices:
                 self._extend_track(change)
             return
+        self._catch_up()
         # The model follows every batch, but the markers are redrawn at most twice a second
         # and only while the map is on screen: a flood must not cost a redraw per tick.
         changed = self.model.update(change.changed_devices)
@@ -566,13 +570,20 @@ class MapPanel(QWidget):
         super().showEvent(event)
         if isinstance(self.view, PendingMapView):
             self._build_view()
-        if self._unseen:
-            unseen, self._unseen = self._unseen, set()
-            if self.model.update(unseen):
-                self._redraw_pending = True
-            self._update_no_fix()
+        self._catch_up()
         if self._redraw_pending:
             self._marker_timer.start(0)
+
+    def _catch_up(self) -> None:
+        """Positions of the devices that moved while the map was behind another tab."""
+        if self._unseen:
+            unseen, self._unseen = self._unseen, set()
+            self._offscreen.behind = False
+            if self.model.update(unseen):
+                self._redraw_pending = True
+                if not self._marker_timer.isActive():
+                    self._marker_timer.start(0)
+            self._update_no_fix()
 
     def _build_view(self) -> None:
         view = self._make_view()

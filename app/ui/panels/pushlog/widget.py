@@ -60,6 +60,7 @@ from app.ui.panels.pushlog.query import (
     COL_TIME,
     PushFilter,
 )
+from app.ui.widgets.visibility import WhenOnScreen
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ class PushLogPanel(QWidget):
         self.setObjectName("pushlog")
         self._journal: Journal | None = None  # primary-key lookups for the details pane
         self._seen_dropped = ctx.feed.dropped
-        self._behind = False  # batches came while the panel was hidden in its dock
+        # Batches that came while the panel was behind another tab: fetched when shown.
+        self._offscreen = WhenOnScreen(self)
+        self._offscreen.sig_on_screen.connect(self._catch_up)
         self._export: ExportJob | None = None
         self.last_export_message = ""
         self._shut = False
@@ -339,19 +342,22 @@ class PushLogPanel(QWidget):
         dropped = self.ctx.feed.dropped
         gap = dropped > self._seen_dropped
         self._seen_dropped = dropped
-        if self.window() is not self and not self.isVisible():
+        if self._offscreen.hidden():
             # A dock behind another tab: rows nobody sees cost ~15 ms a batch under a flood.
             # The journal has every push; the newest come in when the tab is shown.
-            self._behind = self._behind or bool(records) or gap
+            if records or gap:
+                self._offscreen.missed()
+            return
+        if self._offscreen.behind:
+            self._catch_up()
             return
         if records or gap:
             self.model.add_records(list(records or []), gap=gap)
 
-    def showEvent(self, event) -> None:  # Qt's name
-        super().showEvent(event)
-        if self._behind:
-            self._behind = False
-            self.model.catch_up(force=True)
+    def _catch_up(self) -> None:
+        """What arrived while the panel was behind another tab, from the journal."""
+        self._offscreen.behind = False
+        self.model.catch_up(force=True)
 
     def _following(self) -> bool:
         return self.follow_check.isChecked() and self.table.verticalScrollBar().value() == 0
