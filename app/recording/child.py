@@ -35,14 +35,14 @@ NICENESS = 10
 CHUNK = 200  # pushes per message to the window
 
 
-def run(conn: Connection, journal_path: str, writer_in_process: bool) -> None:
+def run(conn: Connection, journal_path: str) -> None:
     """Entry point of the child (spawned, so the same on Windows)."""
     from app.gctune import tune_for_throughput
 
     logging.basicConfig(level=logging.WARNING, format="recording: %(levelname)s %(message)s")
     yield_to_the_window()
     tune_for_throughput()
-    recorder = Recorder(journal_path, in_process=writer_in_process, records=True).start()
+    recorder = Recorder(journal_path, in_process=False, records=True).start()
     _Child(conn, recorder).serve()
 
 

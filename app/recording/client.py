@@ -37,9 +37,8 @@ class Published:
 
 
 class RecordingProcess:
-    def __init__(self, journal_path: str | Path, *, writer_in_process: bool = False) -> None:
+    def __init__(self, journal_path: str | Path) -> None:
         self.path = str(journal_path)
-        self.writer_in_process = writer_in_process
         self._listeners: list[BatchListener] = []
         self._states: dict[str, tuple[int, StateListener | None]] = {}
         self._settings: dict[str, ConnectionSettings] = {}
@@ -65,7 +64,7 @@ class RecordingProcess:
         parent, child = ctx.Pipe(duplex=True)
         # Not a daemon: it has a child of its own (the journal writer). It ends when told to,
         # or by itself when the window's end of the pipe closes (a crash included).
-        self._proc = ctx.Process(target=run, args=(child, self.path, self.writer_in_process),
+        self._proc = ctx.Process(target=run, args=(child, self.path),
                                  name="sealdesk-recording")
         self._proc.start()
         atexit.register(self.stop)

@@ -198,8 +198,6 @@ class _Report:
         self.gc_pauses: list[tuple[int, float]] = []  # (generation, ms) of the long ones
         self._gc_started = 0.0
         self.gc_collected = 0  # cyclic garbage the collector found during the run
-        import gc
-
         gc.callbacks.append(self._on_gc)
         # The flood is the time live data was arriving: start-up and settling are not in it.
         self.first_batch_at: float | None = None
@@ -303,9 +301,10 @@ def settle_journal(recording, quiet_s: float = 2.0, limit_s: float = 90.0) -> No
 
 
 def _spread(values: list[float]) -> dict[str, float]:
-    data = sorted(values) or [0.0]
-    return {"n": len(values), "p50": data[len(data) // 2], "p99": data[int(0.99 * (len(data) - 1))],
-            "max": data[-1]}
+    from app.ui.stall import spread
+
+    p50, p99, top = spread(sorted(values) or [0.0])
+    return {"n": len(values), "p50": p50, "p99": p99, "max": top}
 
 
 def _with_profile(settings, host: str):

@@ -74,9 +74,15 @@ class StallMonitor(QObject):
             data = sorted(x for t, x in zip(self.at, self.stalls_ms, strict=True) if lo <= t <= hi)
         if not data:
             return {"samples": 0, "p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "over_100ms": 0}
-
-        def pct(p: float) -> float:
-            return data[min(len(data) - 1, int(p * (len(data) - 1)))]
-
-        return {"samples": len(data), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": data[-1],
+        p50, p99, top = spread(data)
+        return {"samples": len(data), "p50_ms": p50, "p99_ms": p99, "max_ms": top,
                 "over_100ms": sum(1 for x in data if x > 100.0)}
+
+
+def spread(data: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and max of sorted, non-empty values."""
+
+    def pct(p: float) -> float:
+        return data[min(len(data) - 1, int(p * (len(data) - 1)))]
+
+    return pct(0.5), pct(0.99), data[-1]

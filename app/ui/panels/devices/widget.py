@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 HEADER_KEY = "devices/header"
 STATUS_REFRESH_MS = 5_000  # online → quiet → offline happens with no push at all
 COUNTS_REFRESH_MS = 1_000
-# A sorted tree is re-sorted at most this often while data moves. Each re-sort makes
-# QTreeView lay out every row again (~10 ms per 1 000 rows), so big fleets re-sort less often.
+# A sorted tree is re-sorted at most this often while data moves: rows that jump under the
+# pointer are hard to click, and each re-sort is a C++ sort plus a relayout of every row (a
+# few ms per 1 000 rows), so big fleets re-sort less often.
 RESORT_MS = 2_000
 RESORT_MS_PER_ROW = 0.5
 
