@@ -112,9 +112,10 @@ def test_card_and_masked_password(rig, panel, qtbot, tmp_path):
         panel.export_csv(str(out))
     assert "654321" not in out.read_text(encoding="utf-8")
     changed = []
-    m.dataChanged.connect(lambda a, b, _r: changed.append((a.column(), b.column())))
+    m.dataChanged.connect(lambda a, b, _r: changed.append((a.row(), b.row(), b.column())))
     panel.password_box.setChecked(True)
-    assert changed == [(PASSWORD, PASSWORD)]
+    # one signal, only over the row with a password (its sort key, on the first cell, too)
+    assert changed == [(pw_row, pw_row, PASSWORD)]
     assert m.index(pw_row, PASSWORD).data() == "654321"
     panel.password_box.setChecked(False)
     assert m.index(pw_row, PASSWORD).data() == MASK

@@ -13,6 +13,7 @@ from app.fleet.state import AlarmEntry
 from app.journal.store import Journal, JournalRow
 from app.protocol import codes
 from app.ui.widgets.live_table import (
+    NO_STYLE,
     LiveFilterProxy,
     LiveTableModel,
     clip,
@@ -21,6 +22,7 @@ from app.ui.widgets.live_table import (
     local_time,
     position_text,
     received_tooltip,
+    role,
 )
 
 # Acknowledged comes before the wide, often empty columns so that it is always in sight.
@@ -42,6 +44,17 @@ CRITICAL_FG = QColor("#ffffff")
 WAITING_FG = QColor("#d97706")
 _BOLD = QFont()
 _BOLD.setBold(True)
+_TOOLTIP = role(Qt.ItemDataRole.ToolTipRole)
+# Every cell of a critical alarm not yet acknowledged
+_HOT = {
+    role(Qt.ItemDataRole.BackgroundRole): CRITICAL_BG,
+    role(Qt.ItemDataRole.ForegroundRole): CRITICAL_FG,
+    role(Qt.ItemDataRole.FontRole): _BOLD,
+    _TOOLTIP: "Critical alarm — acknowledge it (Space) once handled",
+}
+_WAITING = {role(Qt.ItemDataRole.ForegroundRole): WAITING_FG}
+_RIGHT = {role(Qt.ItemDataRole.TextAlignmentRole):
+          Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter}
 
 
 @dataclass(slots=True, eq=False)
@@ -164,6 +177,14 @@ class AlarmTableModel(LiveTableModel):
         crit = self.critical_codes()
         return [r for r in self.unacked.values() if r.code in crit]
 
+    def critical_changed(self, codes_: Collection[int]) -> None:
+        """These alarm types became critical or stopped being: restyle their waiting rows."""
+        changed = set(codes_)
+        self.refresh_rows(sorted(
+            r for r in (self.row_of(row.push_id) for row in self.unacked.values()
+                        if row.code in changed) if r >= 0
+        ))
+
     def mark_acknowledged(self, push_ids: Iterable[int], at: float, by: str) -> list[int]:
         done = []
         for push_id in push_ids:
@@ -195,34 +216,22 @@ class AlarmTableModel(LiveTableModel):
             return row.acked_at or 0.0
         return row.cells[column]
 
-    def other_role(self, row: AlarmRow, column: int, role: int) -> Any:
-        hot = row.acked_at is None and self.is_critical(row)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return CRITICAL_BG if hot else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if hot:
-                return CRITICAL_FG
-            if column == ACK and row.acked_at is None:
-                return WAITING_FG
-            return None
-        if role == Qt.ItemDataRole.FontRole:
-            return _BOLD if hot else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column, hot)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (CODE, SPEED):
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        return None
+    def row_style(self, row: AlarmRow) -> dict[int, Any]:
+        return _HOT if row.acked_at is None and self.is_critical(row) else NO_STYLE
 
-    def _tooltip(self, row: AlarmRow, column: int, hot: bool) -> str | None:
+    def cell_style(self, row: AlarmRow, column: int) -> dict[int, Any]:
         if column == TIME:
-            return received_tooltip(row)
+            return {_TOOLTIP: received_tooltip(row)}
         if column == DESCRIPTION and row.describe:
-            return row.describe
-        if column == ACK and row.acked_at is not None:
-            return f"acknowledged {iso_local(row.acked_at)} by {row.acked_by or 'unknown'}"
-        if hot:
-            return "Critical alarm — acknowledge it (Space) once handled"
-        return None
+            return {_TOOLTIP: row.describe}
+        if column == ACK:
+            if row.acked_at is not None:
+                return {_TOOLTIP: f"acknowledged {iso_local(row.acked_at)} by "
+                                  f"{row.acked_by or 'unknown'}"}
+            return NO_STYLE if self.is_critical(row) else _WAITING
+        if column in (CODE, SPEED):
+            return _RIGHT
+        return NO_STYLE
 
 
 class AlarmFilterProxy(LiveFilterProxy):

@@ -374,6 +374,7 @@ class AlarmsPanel(LiveTablePanel):
 
     def set_critical_codes(self, codes: set[int], *, save: bool = True) -> None:
         fleet = self.ctx.fleet
+        changed = set(fleet.critical_alarms) ^ set(codes)
         fleet.critical_alarms.clear()
         fleet.critical_alarms.update(codes)
         for entry in fleet.unacknowledged.values():
@@ -381,7 +382,7 @@ class AlarmsPanel(LiveTablePanel):
         if save:
             save_critical(self.ctx.settings, set(codes))
         if hasattr(self, "model"):
-            self.model.all_changed()
+            self.model.critical_changed(changed)
             self._update_status()
 
     def edit_critical_types(self) -> None:

@@ -11,6 +11,7 @@ from app.journal.store import Journal, JournalRow
 from app.protocol import codes
 from app.protocol.push import PushRecord
 from app.ui.widgets.live_table import (
+    NO_STYLE,
     LiveTableModel,
     clip,
     device_time_text,
@@ -18,6 +19,7 @@ from app.ui.widgets.live_table import (
     local_time,
     position_text,
     received_tooltip,
+    role,
 )
 
 TIME, DEVICE, EVENT, UNLOCK, CARD, PASSWORD, WAYBILL, POSITION = range(8)
@@ -33,6 +35,7 @@ TOOLTIPS = (
     "Latitude, longitude of the event",
 )
 MASK = "••••"
+_TOOLTIP = role(Qt.ItemDataRole.ToolTipRole)
 
 
 @dataclass(slots=True, eq=False)
@@ -116,9 +119,8 @@ class EventTableModel(LiveTableModel):
     def set_show_passwords(self, on: bool) -> None:
         if on != self.show_passwords:
             self.show_passwords = on
-            if self._rows:
-                self.dataChanged.emit(self.index(0, PASSWORD),
-                                      self.index(len(self._rows) - 1, PASSWORD))
+            self.refresh_rows([r for r, row in enumerate(self._rows) if row.password],
+                              PASSWORD, PASSWORD)
 
     def display(self, row: EventRow, column: int) -> str:
         if column == PASSWORD:
@@ -136,16 +138,15 @@ class EventTableModel(LiveTableModel):
             return self.display(row, column)
         return row.cells[column]
 
-    def other_role(self, row: EventRow, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == TIME:
-                return received_tooltip(row)
-            if column == WAYBILL and row.waybill_guid:
-                return f"waybill GUID {row.waybill_guid}\nwaybill No {row.waybill_no}"
-            if column == WAYBILL and row.describe:
-                return row.describe
-            if column == EVENT:
-                return row.cells[EVENT]
-            if column == PASSWORD and row.password and not self.show_passwords:
-                return "Hidden — tick 'Show passwords' to see it"
-        return None
+    def cell_style(self, row: EventRow, column: int) -> dict[int, Any]:
+        if column == TIME:
+            return {_TOOLTIP: received_tooltip(row)}
+        if column == WAYBILL and row.waybill_guid:
+            return {_TOOLTIP: f"waybill GUID {row.waybill_guid}\nwaybill No {row.waybill_no}"}
+        if column == WAYBILL and row.describe:
+            return {_TOOLTIP: row.describe}
+        if column == EVENT:
+            return {_TOOLTIP: row.cells[EVENT]}
+        if column == PASSWORD and row.password and not self.show_passwords:
+            return {_TOOLTIP: "Hidden — tick 'Show passwords' to see it"}
+        return NO_STYLE

@@ -1,0 +1,124 @@
+"""The alarm and event tables' model: Qt's own cells, filled once per row, sorted and
+filtered by a proxy that reads the Python rows only to filter."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QTableView
+
+from app.ui.widgets.live_table import LiveFilterProxy, LiveTableModel
+
+
+class Rows(LiveTableModel):
+    HEADERS = ("id", "device", "speed")
+
+    def __init__(self, max_rows: int = 20_000) -> None:
+        super().__init__(max_rows)
+        self.asked = 0  # calls into Python for a cell's content
+
+    def display(self, row, column):
+        self.asked += 1
+        return (str(row.push_id), row.device, f"{row.speed} km/h")[column]
+
+    def sort_key(self, row, column):
+        return (row.push_id, row.device, row.speed)[column]
+
+    def row_style(self, row):
+        return {int(Qt.ItemDataRole.BackgroundRole.value): QBrush(QColor("#ff0000"))} if row.red \
+            else {}
+
+
+def row(push_id: int, device: str = "d", speed: float = 0.0, red: bool = False):
+    return SimpleNamespace(push_id=push_id, device=device, speed=speed, red=red, code=None,
+                           name="x", text="")
+
+
+def painted(qtbot, model) -> QTableView:
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.grab()
+    return view
+
+
+def test_painting_calls_no_python(qtbot, qtmodeltester):
+    model = Rows()
+    model.add_rows(row(i, f"dev{i}", i * 1.5) for i in range(1, 40))
+    qtmodeltester.check(model)
+    asked = model.asked
+    assert asked == 39 * 3  # each cell once, when its row arrived
+    view = painted(qtbot, model)
+    view.viewport().repaint()
+    assert model.asked == asked
+    assert model.index(0, 2).data() == "58.5 km/h"  # newest first
+
+
+def test_a_rows_colour_does_not_leak_into_the_next_row(qtbot):
+    model = Rows()
+    model.add_rows([row(3, red=True), row(2), row(1)])
+    view = painted(qtbot, model)
+    image = view.viewport().grab().toImage()
+
+    def colour_in(r: int) -> str:
+        rect = view.visualRect(model.index(r, 1))
+        return image.pixelColor(rect.right() - 3, rect.center().y()).name()
+
+    assert colour_in(0) == "#ff0000"
+    assert colour_in(1) != "#ff0000" and colour_in(2) != "#ff0000"
+
+
+def test_a_changed_row_is_refilled_and_announced_once(qtbot):
+    model = Rows()
+    rows = [row(i, red=(i == 2)) for i in (1, 2, 3)]
+    model.add_rows(rows)
+    view = painted(qtbot, model)
+    before = view.grab().toImage()
+    changed = []
+    model.dataChanged.connect(lambda a, b, _r: changed.append((a.row(), b.row())))
+    for r in rows:
+        r.red = not r.red
+        r.device = "other"
+    model.rows_changed([1, 2, 3])
+    assert changed == [(0, 2)]
+    assert model.index(1, 1).data() == "other"
+    assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is None  # cleared
+    assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) == QBrush(QColor("#ff0000"))
+    assert view.grab().toImage() != before
+
+
+def test_live_rows_land_in_sorted_place_under_any_column(qtbot):
+    """The proxy places a row during its insert, when only its first cell is in the model:
+    the sort keys of every column live there."""
+    model = Rows()
+    proxy = LiveFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(2, Qt.SortOrder.DescendingOrder)  # by speed, a number, not its text
+    model.add_rows([row(1, speed=9.0), row(2, speed=100.0), row(3, speed=50.0)])
+    model.add_rows([row(4, speed=70.0), row(5, speed=8.0)])
+    speeds = [proxy.index(r, 2).data() for r in range(proxy.rowCount())]
+    assert speeds == ["100.0 km/h", "70.0 km/h", "50.0 km/h", "9.0 km/h", "8.0 km/h"]
+    assert proxy.sorted_by == 2
+    proxy.sort(1, Qt.SortOrder.AscendingOrder)
+    proxy.sort(-1)  # unsorted: the model's order, newest first
+    assert [proxy.index(r, 0).data() for r in range(5)] == ["5", "4", "3", "2", "1"]
+
+
+def test_one_insert_per_call_and_the_bottom_trimmed(qtbot, qtmodeltester):
+    model = Rows(max_rows=5)
+    qtmodeltester.check(model)
+    inserted, removed = [], []
+    model.rowsInserted.connect(lambda _p, a, b: inserted.append((a, b)))
+    model.rowsRemoved.connect(lambda _p, a, b: removed.append((a, b)))
+    model.add_rows(row(i) for i in range(1, 5))
+    model.add_rows(row(i) for i in range(5, 8))
+    assert inserted == [(0, 3), (0, 2)]
+    assert removed == [(5, 6)]
+    assert [model.index(r, 0).data() for r in range(5)] == ["7", "6", "5", "4", "3"]
+    assert [r.push_id for r in model.rows] == [7, 6, 5, 4, 3]
+    assert model.dropped == 2
