@@ -210,6 +210,32 @@ def test_sort_by_battery_is_numeric(rig, panel, qtbot):
     assert top_ids(panel.view.model())[-1] == low
 
 
+@pytest.mark.parametrize(("column", "order"), [(COL_DEVICE, Qt.SortOrder.AscendingOrder),
+                                               (COL_BATTERY, Qt.SortOrder.DescendingOrder)])
+def test_a_few_new_devices_go_straight_into_their_sorted_places(rig, panel, qtbot, column,
+                                                                order):
+    """No re-sort of the whole tree (a C++ sort and a relayout of every row) for them."""
+    levels = [5, 40, 100, 9, 73, 18, 61, 2, 88, 30, 55, 99]
+    for dev, level in zip(rig.sim.devices.values(), levels, strict=False):
+        dev.battery, dev.charging = level, False
+    rig.send(qtbot, rig.everyone())
+    panel.view.sortByColumn(column, order)
+    later = Fleet(KEY, devices=3, seed=77)
+    for dev, level in zip(later.devices.values(), (50, 1, 95), strict=True):
+        dev.battery, dev.charging = level, False
+    layouts, inserts = [], []
+    panel.model.layoutChanged.connect(lambda *_: layouts.append(1))
+    panel.model.rowsInserted.connect(lambda parent, a, b: inserts.append(b - a + 1)
+                                     if not parent.isValid() else None)
+    rig.send(qtbot, [p for d in later.device_ids for p in later.location(d)])
+    view_model = panel.view.model()
+    values = [view_model.index(r, column).data(SORT_ROLE) for r in range(view_model.rowCount())]
+    assert len(values) == 15
+    assert values == sorted(values, reverse=order == Qt.SortOrder.DescendingOrder)
+    assert inserts == [1, 1, 1] and not layouts
+    assert not panel.model.sort_dirty
+
+
 def test_clicking_a_row_selects_the_device(rig, panel, qtbot):
     rig.send(qtbot, rig.everyone())
     target = top_ids(panel.view.model())[2]
