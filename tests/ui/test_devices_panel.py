@@ -370,3 +370,34 @@ def test_sublock_changes_are_announced_only_for_expanded_devices(rig, panel, qtb
     rig.send(qtbot, rig.sublock_pushes())
     assert announced == [shown]  # the collapsed device's rows are read fresh when expanded
     assert hidden not in announced
+
+
+def painted_text(index) -> str:
+    """What the view's delegate would paint in a cell (it asks through multiData)."""
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    QStyledItemDelegate().initStyleOption(option, index)
+    return option.text
+
+
+def test_painted_cells_follow_every_change(rig, panel, qtbot):
+    """A cell's answer is kept between repaints; each kind of change must still reach it."""
+    rig.send(qtbot, rig.everyone() + rig.sublock_pushes())
+    model = panel.model
+    device = rig.sim.device_ids[0]
+    host = with_sublocks(rig)[0]  # collapsed: its sub-lock rows are not announced
+    sub = rig.sim.devices[host].sublocks[0]
+    sub_index = model.index(0, COL_BATTERY, model.index_of(host))
+    panel.view.viewport().repaint()
+    before_sub = painted_text(sub_index)
+    assert painted_text(model.index_of(device, COL_STATUS)) == "online"
+    rig.sim.devices[device].battery, rig.sim.devices[device].charging = 3, False
+    rig.send(qtbot, rig.sim.location(device))  # a push of the device
+    assert painted_text(model.index_of(device, COL_BATTERY)) == "3 %"
+    sub.battery = 7 if before_sub != "7 %" else 8
+    rig.send(qtbot, rig.sim.sublock_push(host, sub.sub_id))  # a push of a hidden sub-lock
+    assert painted_text(sub_index) == f"{sub.battery} %"
+    rig.fleet.devices[device].last_seen -= rig.fleet.thresholds.quiet_after + 1
+    panel.refresh_status()  # the clock
+    assert painted_text(model.index_of(device, COL_STATUS)) == "quiet"

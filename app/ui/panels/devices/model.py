@@ -53,6 +53,7 @@ _stored = QStandardItemModel.data  # the C++ item data, bypassing our override
 # Above this many rows, new devices wait for the periodic re-sort instead of a sort per
 # batch (a C++ sort of 5 000 rows is ~30 ms here: not on every batch of a flood).
 IMMEDIATE_SORT_MAX_ROWS = 2000
+PAINTED_DEVICES_MAX = 1000  # devices whose cells' answers are kept (a screenful is ~50)
 PLACE_AT_MOST = 16  # new devices in one batch put straight into their sorted places
 
 COLUMNS: tuple[str, ...] = (
@@ -159,6 +160,11 @@ class DevicesModel(QStandardItemModel):
         # announce every change (any other consumer of the model).
         self.children_shown: Callable[[str], bool] | None = None
         self._icons: dict[Status, QIcon] = {}
+        # device id → (sub-lock id, column, roles) → what the cell answered (see multiData)
+        self._painted: dict[str, dict[tuple, list[Any]]] = {}
+        self._painting_known = False  # apply() forgets precisely what it changes
+        self.dataChanged.connect(self._forget_painted)
+        self.modelReset.connect(self._forget_painted)
         self._critical = QColor(STATUS_COLOURS["critical"])
         self._muted = QColor(STATUS_COLOURS["offline"])
         self._insert_devices(list(fleet.devices))
@@ -298,17 +304,45 @@ class DevicesModel(QStandardItemModel):
         return None if target is None else self._value(target[0], target[1], index.column(), role)
 
     def multiData(self, index: QModelIndex, span: Any) -> None:  # Qt's name
-        """All the roles a delegate asks of a cell, with one lookup of its device."""
-        target = self._target(index) if index.isValid() else None
+        """All the roles a delegate asks of a cell, with one lookup of its device.
+
+        What a cell answered is kept until its device changes (`apply`) or anything else
+        announces a change (the clock's status refresh, every 5 s): under a flood the tree
+        repaints with each batch while most rows on screen did not change. That halves a
+        repaint's Python time; what is left is entering Python once per cell.
+        """
+        if not index.isValid():
+            for role_data in span:
+                role_data.setData(None)
+            return
+        first = index if index.column() == 0 else index.siblingAtColumn(0)
+        device_id = _stored(self, first, ID_ROLE)
         col = index.column()
-        for role_data in span:
-            role = role_data.role()
-            if role in _STORED:
-                role_data.setData(self.data(index, role))
-            elif target is None or role not in _COMPUTED:
-                role_data.setData(None)  # the delegate reuses the span: clear every role
-            else:
-                role_data.setData(self._value(target[0], target[1], col, role))
+        # Keyed by the span's length: Qt's delegate asks the same roles of every cell
+        # (checked by the first role below), and reading them all costs a call each.
+        key = (_stored(self, first, SUBLOCK_ROLE), col, len(span))
+        painted = self._painted.get(device_id)
+        if painted is None:
+            if len(self._painted) >= PAINTED_DEVICES_MAX:
+                self._painted.clear()
+            painted = self._painted[device_id] = {}
+        values = painted.get(key)
+        if values is None or values[0] != span[0].role():
+            target = self._target(index)
+            roles = [role_data.role() for role_data in span]
+            values = painted[key] = [roles[0]] + [
+                self.data(index, role) if role in _STORED
+                # None for the rest: the delegate reuses the span, every role is set
+                else None if target is None or role not in _COMPUTED
+                else self._value(target[0], target[1], col, role)
+                for role in roles
+            ]
+        for role_data, value in zip(span, values[1:], strict=True):
+            role_data.setData(value)
+
+    def _forget_painted(self, *_args: object) -> None:
+        if not self._painting_known:
+            self._painted.clear()
 
     def _value(self, dev: DeviceState, sub: SubLockState | None, col: int, role: int) -> Any:
         if role == _DISPLAY:
@@ -555,29 +589,35 @@ class DevicesModel(QStandardItemModel):
             self._add_sublocks(device_id, subs)
         changed = [d for d in change.changed_devices if d in cells and d not in new_set]
         column = self._sort_column
-        if changed:
-            if column > COL_DEVICE:  # keep the sorted column's values current (ids never move)
-                blocked = self.blockSignals(True)
-                try:
-                    for device_id in changed:
-                        self._set_sort_value(device_id, column)
-                finally:
-                    self.blockSignals(blocked)
-            self._emit_span(sorted(cells[d].first.row() for d in changed))
         sub_hosts = {
             r.device for _, r in change.records if r.kind == "sublock" and r.device in cells
         }
-        self._subs_moved |= sub_hosts
-        shown = self.children_shown
-        for device_id in sub_hosts - new_set - by_device.keys():
-            if shown is not None and not shown(device_id):
-                continue  # collapsed: no view draws these rows, expanding reads them fresh
-            host = self._cells[device_id].first
-            n = host.rowCount()
-            if n:
-                parent = self.indexFromItem(host)
-                self.dataChanged.emit(self.index(0, 0, parent),
-                                      self.index(n - 1, _NCOL - 1, parent))
+        for device_id in (*changed, *sub_hosts, *by_device):
+            self._painted.pop(device_id, None)
+        self._painting_known = True  # what changed is forgotten above, not all of it
+        try:
+            if changed:
+                if column > COL_DEVICE:  # keep the sorted column's values current
+                    blocked = self.blockSignals(True)
+                    try:
+                        for device_id in changed:
+                            self._set_sort_value(device_id, column)
+                    finally:
+                        self.blockSignals(blocked)
+                self._emit_span(sorted(cells[d].first.row() for d in changed))
+            self._subs_moved |= sub_hosts
+            shown = self.children_shown
+            for device_id in sub_hosts - new_set - by_device.keys():
+                if shown is not None and not shown(device_id):
+                    continue  # collapsed: no view draws these rows, expanding reads them
+                host = self._cells[device_id].first
+                n = host.rowCount()
+                if n:
+                    parent = self.indexFromItem(host)
+                    self.dataChanged.emit(self.index(0, 0, parent),
+                                          self.index(n - 1, _NCOL - 1, parent))
+        finally:
+            self._painting_known = False
         if (new and not placed) or (changed and column > COL_DEVICE):
             self.sort_dirty = True
             if new and len(cells) <= IMMEDIATE_SORT_MAX_ROWS:
