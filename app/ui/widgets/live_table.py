@@ -96,6 +96,9 @@ def role(name: Qt.ItemDataRole) -> int:
     return int(name.value)
 
 
+TOOLTIP = role(Qt.ItemDataRole.ToolTipRole)
+
+
 def sort_role(column: int) -> int:
     """Role of a column's sort key, on the row's first cell: see LiveFilterProxy."""
     return SORT_ROLE_BASE + column

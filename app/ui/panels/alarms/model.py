@@ -14,6 +14,7 @@ from app.journal.store import Journal, JournalRow
 from app.protocol import codes
 from app.ui.widgets.live_table import (
     NO_STYLE,
+    TOOLTIP,
     LiveFilterProxy,
     LiveTableModel,
     clip,
@@ -44,13 +45,12 @@ CRITICAL_FG = QColor("#ffffff")
 WAITING_FG = QColor("#d97706")
 _BOLD = QFont()
 _BOLD.setBold(True)
-_TOOLTIP = role(Qt.ItemDataRole.ToolTipRole)
 # Every cell of a critical alarm not yet acknowledged
 _HOT = {
     role(Qt.ItemDataRole.BackgroundRole): CRITICAL_BG,
     role(Qt.ItemDataRole.ForegroundRole): CRITICAL_FG,
     role(Qt.ItemDataRole.FontRole): _BOLD,
-    _TOOLTIP: "Critical alarm — acknowledge it (Space) once handled",
+    TOOLTIP: "Critical alarm — acknowledge it (Space) once handled",
 }
 _WAITING = {role(Qt.ItemDataRole.ForegroundRole): WAITING_FG}
 _RIGHT = {role(Qt.ItemDataRole.TextAlignmentRole):
@@ -221,12 +221,12 @@ class AlarmTableModel(LiveTableModel):
 
     def cell_style(self, row: AlarmRow, column: int) -> dict[int, Any]:
         if column == TIME:
-            return {_TOOLTIP: received_tooltip(row)}
+            return {TOOLTIP: received_tooltip(row)}
         if column == DESCRIPTION and row.describe:
-            return {_TOOLTIP: row.describe}
+            return {TOOLTIP: row.describe}
         if column == ACK:
             if row.acked_at is not None:
-                return {_TOOLTIP: f"acknowledged {iso_local(row.acked_at)} by "
+                return {TOOLTIP: f"acknowledged {iso_local(row.acked_at)} by "
                                   f"{row.acked_by or 'unknown'}"}
             return NO_STYLE if self.is_critical(row) else _WAITING
         if column in (CODE, SPEED):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject
 
 from app.journal.store import Journal, JournalRow
 from app.protocol import codes
 from app.protocol.push import PushRecord
 from app.ui.widgets.live_table import (
     NO_STYLE,
+    TOOLTIP,
     LiveTableModel,
     clip,
     device_time_text,
@@ -19,7 +20,6 @@ from app.ui.widgets.live_table import (
     local_time,
     position_text,
     received_tooltip,
-    role,
 )
 
 TIME, DEVICE, EVENT, UNLOCK, CARD, PASSWORD, WAYBILL, POSITION = range(8)
@@ -35,7 +35,6 @@ TOOLTIPS = (
     "Latitude, longitude of the event",
 )
 MASK = "••••"
-_TOOLTIP = role(Qt.ItemDataRole.ToolTipRole)
 
 
 @dataclass(slots=True, eq=False)
@@ -140,13 +139,13 @@ class EventTableModel(LiveTableModel):
 
     def cell_style(self, row: EventRow, column: int) -> dict[int, Any]:
         if column == TIME:
-            return {_TOOLTIP: received_tooltip(row)}
+            return {TOOLTIP: received_tooltip(row)}
         if column == WAYBILL and row.waybill_guid:
-            return {_TOOLTIP: f"waybill GUID {row.waybill_guid}\nwaybill No {row.waybill_no}"}
+            return {TOOLTIP: f"waybill GUID {row.waybill_guid}\nwaybill No {row.waybill_no}"}
         if column == WAYBILL and row.describe:
-            return {_TOOLTIP: row.describe}
+            return {TOOLTIP: row.describe}
         if column == EVENT:
-            return {_TOOLTIP: row.cells[EVENT]}
+            return {TOOLTIP: row.cells[EVENT]}
         if column == PASSWORD and row.password and not self.show_passwords:
-            return {_TOOLTIP: "Hidden — tick 'Show passwords' to see it"}
+            return {TOOLTIP: "Hidden — tick 'Show passwords' to see it"}
         return NO_STYLE
