@@ -122,3 +122,20 @@ def test_one_insert_per_call_and_the_bottom_trimmed(qtbot, qtmodeltester):
     assert [model.index(r, 0).data() for r in range(5)] == ["7", "6", "5", "4", "3"]
     assert [r.push_id for r in model.rows] == [7, 6, 5, 4, 3]
     assert model.dropped == 2
+
+
+def test_cells_dropped_off_the_bottom_are_known_to_be_gone(qtbot):
+    """PySide must learn when Qt deletes a cell; a wrapper left behind once answered for a
+    selection model that Qt later put at the same address (a crash in the window)."""
+    import shiboken6
+
+    model = Rows(max_rows=5)
+    model.add_rows(row(i) for i in range(1, 6))
+    cells = [model.item(r, c) for r in range(5) for c in range(3)]
+    assert all(shiboken6.isValid(cell) for cell in cells)
+    model.add_rows(row(i) for i in range(6, 11))  # the first five drop off the bottom
+    assert not any(shiboken6.isValid(cell) for cell in cells)
+    old = model.item(model.row_of(8), 1)
+    model.rows_changed([8])  # refilled: new cells replace the old ones
+    assert not shiboken6.isValid(old)
+    assert model.item(model.row_of(8), 1).text() == "d"

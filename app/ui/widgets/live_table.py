@@ -85,8 +85,7 @@ def received_tooltip(row: Any) -> str:
     return text
 
 
-_BLANK = QStandardItem()  # what every cell starts as: read-only
-_BLANK.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+_READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 NO_STYLE: dict[int, Any] = {}  # returned, never changed
 
@@ -159,9 +158,12 @@ class LiveTableModel(QStandardItemModel):
         """A row's cells, every role set; the first also holds the sorted column's key."""
         shared = self.row_style(row)
         items = []
-        blank = _BLANK.clone  # read-only already: ~3 µs a cell less than setFlags
         for column in range(len(self.HEADERS)):
-            item = blank()
+            # Made here, never by clone(): PySide is told when Qt deletes an item it made
+            # (a row dropped off the bottom), not one Qt made; a stale wrapper of a deleted
+            # item then answered for whatever Qt put at its address next.
+            item = QStandardItem()
+            item.setFlags(_READ_ONLY)
             item.setData(self.display(row, column), _DISPLAY)
             for role_, value in shared.items():
                 item.setData(value, role_)
