@@ -312,9 +312,10 @@ def test_5000_devices_arrive_in_batches(tmp_path, qtbot):
         inserted, changed = [], []
         model.rowsInserted.connect(
             lambda parent, a, b: inserted.append(b - a + 1) if not parent.isValid() else None)
-        # changes from batches: one span per batch, from column 1 (the id never changes; a
-        # span from column 0 makes QTreeView ask hasChildren of every row in it). The 5 s
-        # status refresh touches only its own column.
+        # changes from batches: one dataChanged per run of changed rows on screen, from
+        # column 1 (the id never changes; from column 0 QTreeView asks hasChildren of every
+        # row), none for rows off screen (a span across the tree cost QTreeView ~50 ms).
+        # The 5 s status refresh touches only its own column.
         model.dataChanged.connect(
             lambda a, b, roles: changed.append((a.parent().isValid(), a.row(), b.row()))
             if (a.column(), b.column()) == (1, len(COLUMNS) - 1) else None)
@@ -335,11 +336,18 @@ def test_5000_devices_arrive_in_batches(tmp_path, qtbot):
         pushes = [p for d in ids[:1000] for p in rig.sim.location(d)]  # adjacent rows
         for i in range(0, len(pushes), 250):
             rig.send(qtbot, pushes[i:i + 250])
-        assert changed == [(False, i, i + 249) for i in range(0, 1000, 250)]
+        on_screen = panel._rows_on_screen()
+        assert on_screen == range(0, len(on_screen)) and 10 < len(on_screen) < 250
+        assert changed == [(False, 0, on_screen[-1])]  # rows 250-999 are off screen
         changed.clear()
         spread = [p for d in ids[::20] for p in rig.sim.location(d)]  # 250 rows, none adjacent
         rig.send(qtbot, spread)
-        assert changed == [(False, 0, 4980)]
+        assert changed == [(False, r, r) for r in on_screen if r % 20 == 0]
+        changed.clear()
+        panel.view.scrollToBottom()
+        qtbot.waitUntil(lambda: panel._rows_on_screen()[-1] == 4999)
+        rig.send(qtbot, [p for d in ids[-3:] for p in rig.sim.location(d)])
+        assert changed == [(False, 4997, 4999)]  # what is on screen now
         assert len(inserted) == batches
         panel.view.sortByColumn(COL_BATTERY, Qt.SortOrder.AscendingOrder)
         qtbot.keyClicks(panel.search, rig.sim.device_ids[123])

@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Collection
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -13,6 +14,7 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QPoint,
     QSize,
     Qt,
     QTimer,
@@ -83,6 +85,7 @@ class DevicesPanel(QWidget):
         # every relayout (index, hasChildren, flags) during a flood.
         self.view.setModel(self.model)
         self.model.children_shown = self._children_shown
+        self.model.rows_on_screen = self._rows_on_screen
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         self.view.setAllColumnsShowFocus(True)
@@ -213,6 +216,26 @@ class DevicesPanel(QWidget):
 
     def _children_shown(self, device_id: str) -> bool:
         return self.view.isExpanded(self._view_index(device_id))
+
+    def _rows_on_screen(self) -> Collection[int]:
+        """The model's device rows the view draws now (what the model must announce)."""
+        view = self.view
+        viewport = view.viewport()
+        if not viewport.isVisible() or viewport.visibleRegion().isEmpty():
+            return ()  # nothing drawn: it paints afresh when it comes on screen
+        first = view.indexAt(QPoint(0, 0))
+        if not first.isValid():
+            return ()
+        last = view.indexAt(QPoint(0, viewport.height() - 1))
+        while first.parent().isValid():
+            first = first.parent()
+        while last.parent().isValid():
+            last = last.parent()
+        shown = view.model()
+        end = (last.row() if last.isValid() else shown.rowCount() - 1) + 1
+        if shown is self.model:
+            return range(first.row(), end)
+        return {self.proxy.mapToSource(shown.index(r, 0)).row() for r in range(first.row(), end)}
 
     def _show_model(self, model: QAbstractItemModel) -> None:
         """Swap what the view shows, keeping the sort indicator and the selected device."""
