@@ -25,6 +25,7 @@ from app.ui.panels.devices.model import (
     SORT_ROLE,
 )
 from app.ui.panels.devices.widget import HEADER_KEY, DevicesPanel
+from app.ui.theme import STATUS_COLOURS
 
 KEY = "TESTKEY"
 
@@ -409,3 +410,17 @@ def test_painted_cells_follow_every_change(rig, panel, qtbot):
     rig.fleet.devices[device].last_seen -= rig.fleet.thresholds.quiet_after + 1
     panel.refresh_status()  # the clock
     assert painted_text(model.index_of(device, COL_STATUS)) == "quiet"
+    # a critical alarm is red until acknowledged, wherever it is acknowledged
+    rig.send(qtbot, rig.sim.raise_alarm(device, 46))  # back cover opened: critical
+    alarm_cell = model.index_of(device, COL_ALARM)
+    assert painted_colour(alarm_cell) == STATUS_COLOURS["critical"].name()
+    rig.fleet.acknowledge(list(rig.fleet.unacknowledged))  # as the alarm panel does
+    assert painted_colour(alarm_cell) != STATUS_COLOURS["critical"].name()
+
+
+def painted_colour(index) -> str:
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    QStyledItemDelegate().initStyleOption(option, index)
+    return option.palette.text().color().name()

@@ -322,7 +322,10 @@ class DevicesModel(QStandardItemModel):
         col = index.column()
         # Keyed by the span's length: Qt's delegate asks the same roles of every cell
         # (checked by the first role below), and reading them all costs a call each.
-        key = (_stored(self, first, SUBLOCK_ROLE), col, len(span))
+        # The last-alarm cell is red while a critical alarm waits: acknowledging it or
+        # changing what is critical changes no device, so that is part of the key.
+        key = (_stored(self, first, SUBLOCK_ROLE), col, len(span),
+               self._alarm_state(device_id) if col == COL_ALARM else None)
         painted = self._painted.get(device_id)
         if painted is None:
             if len(self._painted) >= PAINTED_DEVICES_MAX:
@@ -341,6 +344,13 @@ class DevicesModel(QStandardItemModel):
             ]
         for role_data, value in zip(span, values[1:], strict=True):
             role_data.setData(value)
+
+    def _alarm_state(self, device_id: str) -> tuple[bool, bool] | None:
+        dev = self.fleet.devices.get(device_id)
+        alarm = dev.last_alarm if dev is not None else None
+        if alarm is None:
+            return None
+        return alarm.critical, alarm.push_id in self.fleet.unacknowledged
 
     def _forget_painted(self, *_args: object) -> None:
         if not self._painting_known:
