@@ -122,10 +122,13 @@ def settle_journal(recording, quiet_s: float = 2.0, limit_s: float = 90.0) -> No
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
         try:
-            written = recording.stats()["written"]
+            stats = recording.stats()
         except RuntimeError:
             return
-        if written != last:
+        written = stats["written"]
+        if written != last or stats.get("pending", 0):
+            # Still committing: one transaction of a long backlog can take seconds, and
+            # the count only moves when it ends (a 2 s wait alone once cut a run short).
             last, since = written, time.monotonic()
         elif time.monotonic() - since >= quiet_s:
             return
