@@ -101,3 +101,17 @@ def opened(qtbot, panel, size: tuple[int, int] | None = None, *, show: bool = Fa
         qtbot.waitUntil(lambda: panel.history_done)
     yield panel
     panel.shutdown()
+
+
+def painted(qtbot, model):
+    """A table view of `model`, shown and painted once (what a repaint test starts from)."""
+    from PySide6.QtWidgets import QTableView
+
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.grab()
+    return view

@@ -381,13 +381,13 @@ def test_sublock_changes_are_announced_only_for_expanded_devices(rig, panel, qtb
     assert hidden not in announced
 
 
-def painted_text(index) -> str:
-    """What the view's delegate would paint in a cell (it asks through multiData)."""
+def painted(index):
+    """How the view's delegate would paint a cell (it asks the model through multiData)."""
     from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
     option = QStyleOptionViewItem()
     QStyledItemDelegate().initStyleOption(option, index)
-    return option.text
+    return option
 
 
 def test_painted_cells_follow_every_change(rig, panel, qtbot):
@@ -399,28 +399,22 @@ def test_painted_cells_follow_every_change(rig, panel, qtbot):
     sub = rig.sim.devices[host].sublocks[0]
     sub_index = model.index(0, COL_BATTERY, model.index_of(host))
     panel.view.viewport().repaint()
-    before_sub = painted_text(sub_index)
-    assert painted_text(model.index_of(device, COL_STATUS)) == "online"
+    before_sub = painted(sub_index).text
+    assert painted(model.index_of(device, COL_STATUS)).text == "online"
     rig.sim.devices[device].battery, rig.sim.devices[device].charging = 3, False
     rig.send(qtbot, rig.sim.location(device))  # a push of the device
-    assert painted_text(model.index_of(device, COL_BATTERY)) == "3 %"
+    assert painted(model.index_of(device, COL_BATTERY)).text == "3 %"
     sub.battery = 7 if before_sub != "7 %" else 8
     rig.send(qtbot, rig.sim.sublock_push(host, sub.sub_id))  # a push of a hidden sub-lock
-    assert painted_text(sub_index) == f"{sub.battery} %"
+    assert painted(sub_index).text == f"{sub.battery} %"
     rig.fleet.devices[device].last_seen -= rig.fleet.thresholds.quiet_after + 1
     panel.refresh_status()  # the clock
-    assert painted_text(model.index_of(device, COL_STATUS)) == "quiet"
+    assert painted(model.index_of(device, COL_STATUS)).text == "quiet"
     # a critical alarm is red until acknowledged, wherever it is acknowledged
     rig.send(qtbot, rig.sim.raise_alarm(device, 46))  # back cover opened: critical
     alarm_cell = model.index_of(device, COL_ALARM)
-    assert painted_colour(alarm_cell) == STATUS_COLOURS["critical"].name()
+    red = STATUS_COLOURS["critical"].name()
+    assert painted(alarm_cell).palette.text().color().name() == red
     rig.fleet.acknowledge(list(rig.fleet.unacknowledged))  # as the alarm panel does
-    assert painted_colour(alarm_cell) != STATUS_COLOURS["critical"].name()
+    assert painted(alarm_cell).palette.text().color().name() != red
 
-
-def painted_colour(index) -> str:
-    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
-
-    option = QStyleOptionViewItem()
-    QStyledItemDelegate().initStyleOption(option, index)
-    return option.palette.text().color().name()

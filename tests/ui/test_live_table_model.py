@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from live_rig import painted
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QTableView
 
 from app.ui.widgets.live_table import LiveFilterProxy, LiveTableModel
 
@@ -34,17 +34,6 @@ class Rows(LiveTableModel):
 def row(push_id: int, device: str = "d", speed: float = 0.0, red: bool = False):
     return SimpleNamespace(push_id=push_id, device=device, speed=speed, red=red, code=None,
                            name="x", text="")
-
-
-def painted(qtbot, model) -> QTableView:
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(model)
-    view.resize(400, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    view.grab()
-    return view
 
 
 def test_painting_calls_no_python(qtbot, qtmodeltester):

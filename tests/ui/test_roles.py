@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from live_rig import painted
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QTableView
 
 from app.ui.widgets.roles import ForwardRoles
 from app.ui.widgets.table_model import RowsTableModel
@@ -32,17 +32,6 @@ class Cells(RowsTableModel):
 
 class Proxy(ForwardRoles, QSortFilterProxyModel):
     pass
-
-
-def painted(qtbot, model) -> QTableView:
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(model)
-    view.resize(400, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    view.grab()
-    return view
 
 
 def test_one_entry_per_cell_and_the_values_arrive(qtbot):

@@ -11,13 +11,12 @@ display strings precomputed when the row is made (in the loader thread for histo
 from __future__ import annotations
 
 import bisect
-import contextlib
 import csv
 import heapq
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -31,6 +30,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QWidget
 
 from app.journal.store import Journal, JournalRow
+from app.ui.widgets.quiet import signals_blocked
 from app.ui.widgets.table_model import AnyIndex
 
 log = logging.getLogger(__name__)
@@ -182,18 +182,9 @@ class LiveTableModel(QStandardItemModel):
         if column < 0:
             return
         root, key, role_ = self.invisibleRootItem(), self.sort_key, sort_role(column)
-        with self._quiet():
+        with signals_blocked(self):
             for r, row in enumerate(self._rows):
                 root.child(r, 0).setData(key(row, column), role_)
-
-    @contextlib.contextmanager
-    def _quiet(self) -> Iterator[None]:
-        """No signals: cells filled or refreshed here are announced once, by the caller."""
-        was = self.blockSignals(True)
-        try:
-            yield
-        finally:
-            self.blockSignals(was)
 
     def _place(self, pos: int, rows: list[Any]) -> None:
         """Insert `rows` at model row `pos` with one rowsInserted.
@@ -209,7 +200,7 @@ class LiveTableModel(QStandardItemModel):
         self._ids.update(r.push_id for r in rows)
         root = self.invisibleRootItem()
         root.insertRows(pos, [row_cells[0] for row_cells in cells])
-        with self._quiet():
+        with signals_blocked(self):
             for i, row_cells in enumerate(cells, start=pos):
                 for column in range(1, len(row_cells)):
                     root.setChild(i, column, row_cells[column])
@@ -293,7 +284,7 @@ class LiveTableModel(QStandardItemModel):
         if len(positions) > self.MAX_RUNS:  # history interleaved with many shown rows
             merged = list(heapq.merge(rows_, fresh, key=lambda row: -row.push_id))
             self.beginResetModel()
-            with self._quiet():
+            with signals_blocked(self):
                 self.removeRows(0, len(rows_))
                 rows_.clear()
                 self._ids.clear()
@@ -338,7 +329,7 @@ class LiveTableModel(QStandardItemModel):
         root = self.invisibleRootItem()
         role_ = sort_role(self.sort_column)
         keys_changed = False
-        with self._quiet():
+        with signals_blocked(self):
             for r in found:
                 cells = self._cells(self._rows[r])
                 if self.sort_column >= 0:

@@ -33,6 +33,7 @@ from app.fleet.state import DeviceState, FleetChange, FleetState, Status, SubLoc
 from app.protocol.normalize import parse_time
 from app.ui.format import DASH, ago
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.quiet import signals_blocked
 from app.ui.widgets.roles import ForwardRoles
 from app.ui.widgets.status_dot import status_dot
 
@@ -195,8 +196,7 @@ class DevicesModel(QStandardItemModel):
         self.insertRows(first, len(ids))
         devices = self.fleet.devices
         column = self._sort_column
-        blocked = self.blockSignals(True)
-        try:
+        with signals_blocked(self):
             for row, device_id in enumerate(ids, first):
                 item = self._first_item(device_id, None)
                 root.setChild(row, 0, item)
@@ -207,8 +207,6 @@ class DevicesModel(QStandardItemModel):
                     self._fill_sub_rows(device_id, item, 0, subs)
                 if column >= 0:
                     self._set_sort_value(device_id, column)
-        finally:
-            self.blockSignals(blocked)
         self.sig_rows_filled.emit()
 
     def _place_devices(self, ids: list[str]) -> bool:
@@ -254,11 +252,8 @@ class DevicesModel(QStandardItemModel):
         host = self._cells[device_id].first
         first = host.rowCount()
         host.setRowCount(first + len(subs))  # one rowsInserted under the device
-        blocked = self.blockSignals(True)
-        try:
+        with signals_blocked(self):
             self._fill_sub_rows(device_id, host, first, subs)
-        finally:
-            self.blockSignals(blocked)
         self.sig_rows_filled.emit()
 
     # -- lookups -----------------------------------------------------------------------
@@ -610,12 +605,9 @@ class DevicesModel(QStandardItemModel):
         try:
             if changed:
                 if column > COL_DEVICE:  # keep the sorted column's values current
-                    blocked = self.blockSignals(True)
-                    try:
+                    with signals_blocked(self):
                         for device_id in changed:
                             self._set_sort_value(device_id, column)
-                    finally:
-                        self.blockSignals(blocked)
                 self._emit_span(sorted(cells[d].first.row() for d in changed))
             self._subs_moved |= sub_hosts
             shown = self.children_shown
@@ -708,8 +700,7 @@ class DevicesModel(QStandardItemModel):
         devices = self.fleet.devices
         hosts = list(self._cells) if devices_too else list(self._subs_moved)
         self._subs_moved.clear()
-        blocked = self.blockSignals(True)
-        try:
+        with signals_blocked(self):
             for device_id in hosts:
                 if devices_too:
                     self._set_sort_value(device_id, column)
@@ -718,8 +709,6 @@ class DevicesModel(QStandardItemModel):
                     sub = dev.sublocks.get(sub_id) if dev is not None else None
                     value = self._sub_sort(sub, column) if sub is not None else None
                     cells.sort_item(column).setData(self._sort_key(value, column), SORT_ROLE)
-        finally:
-            self.blockSignals(blocked)
 
     def sort(self, column: int, order: Qt.SortOrder = _ASCENDING) -> None:
         """Qt's sort (C++) by SORT_ROLE, after the column's values are brought up to date."""
