@@ -63,6 +63,19 @@ def top_ids(view_model) -> list[str]:
     return [view_model.index(r, 0).data(ID_ROLE) for r in range(view_model.rowCount())]
 
 
+def drawn(panel, index, role=Qt.ItemDataRole.DisplayRole):
+    """What the tree shows in a cell: its row brought on screen and drawn, then read back
+    (the model writes a row's values only when a view draws it)."""
+    view = panel.view
+    if index.model() is not view.model():
+        index = panel.proxy.mapFromSource(index)
+    if index.parent().isValid():
+        view.expand(index.parent())
+    view.scrollTo(index)
+    view.viewport().repaint()
+    return index.data(role)
+
+
 def with_sublocks(rig) -> list[str]:
     return [d.device_id for d in rig.sim.devices.values() if d.sublocks]
 
@@ -85,11 +98,11 @@ def test_devices_and_sublocks_appear_and_the_model_is_sound(rig, panel, qtbot, q
         assert model.rowCount(parent) == len(subs)
         assert [model.index(i, 0, parent).data(FILTER_ROLE) for i in range(len(subs))] == subs
         child = model.index(0, COL_SIGNAL, parent)
-        assert child.data().startswith("RSSI ")
-        assert child.data(ID_ROLE) == host
+        assert drawn(panel, child).startswith("RSSI ")
+        assert child.siblingAtColumn(0).data(ID_ROLE) == host  # ids are in column 0
         sensor = rig.sim.devices[host].sublocks[0].sensor_type
-        assert {4: "JT709", 6: "JT802"}[sensor] in model.index(0, COL_DEVICE, parent).data()
-        assert model.index(0, COL_BATTERY, parent).data().endswith(" %")
+        assert {4: "JT709", 6: "JT802"}[sensor] in drawn(panel, model.index(0, COL_DEVICE, parent))
+        assert drawn(panel, model.index(0, COL_BATTERY, parent)).endswith(" %")
 
     # changes, an alarm, sorted and re-sorted: still a sound model
     rig.send(qtbot, rig.sim.raise_alarm(hosts[0], 46) + rig.everyone())
@@ -99,8 +112,8 @@ def test_devices_and_sublocks_appear_and_the_model_is_sound(rig, panel, qtbot, q
     qtmodeltester.check(model)
     qtmodeltester.check(proxy)
     row = model.index_of(hosts[0], COL_ALARM)
-    assert row.data().startswith("Back cover opened · ")
-    assert "Back cover opened (46)" in row.data(Qt.ItemDataRole.ToolTipRole)
+    assert drawn(panel, row).startswith("Back cover opened · ")
+    assert "Back cover opened (46)" in drawn(panel, row, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_columns_show_decoded_state(rig, panel, qtbot):
@@ -108,9 +121,10 @@ def test_columns_show_decoded_state(rig, panel, qtbot):
     model = panel.model
     for dev in rig.sim.devices.values():
         row = model.row_of(dev.device_id)
-        cell = lambda col, r=row: model.index(r, col).data()  # noqa: E731
+        cell = lambda col, r=row: drawn(panel, model.index(r, col))  # noqa: E731
         assert cell(COL_STATUS) == "online"
-        assert model.index(row, COL_STATUS).data(Qt.ItemDataRole.DecorationRole) is not None
+        decoration = Qt.ItemDataRole.DecorationRole
+        assert drawn(panel, model.index(row, COL_STATUS), decoration) is not None
         if dev.model == "GP":
             assert cell(COL_LOCK) == "ACC on"
         else:
@@ -176,8 +190,8 @@ def test_status_moves_with_the_clock(rig, panel, qtbot):
                                                                          a.column(), b.column())))
     panel.refresh_status()  # what the 5 s timer does
     assert changed == [(0, len(rig.sim.devices) - 1, COL_STATUS, COL_STATUS)]
-    assert panel.model.index_of(quiet, COL_STATUS).data() == "quiet"
-    assert panel.model.index_of(gone, COL_STATUS).data() == "offline"
+    assert drawn(panel, panel.model.index_of(quiet, COL_STATUS)) == "quiet"
+    assert drawn(panel, panel.model.index_of(gone, COL_STATUS)) == "offline"
     n = len(rig.sim.devices)
     assert panel.counts_text() == f"{n} devices · {n - 2} online · 1 quiet · 1 offline"
     # sorting by status puts the worst last (ascending), and uses ranks, not words
@@ -198,10 +212,10 @@ def test_sort_by_battery_is_numeric(rig, panel, qtbot):
     assert values == sorted(values)
     assert values[-1] == 101  # charging sorts above full
     assert top_ids(panel.view.model())[-1] == charging.device_id
-    texts = [panel.view.model().index(r, COL_BATTERY).data() for r in range(3)]
+    texts = [drawn(panel, panel.view.model().index(r, COL_BATTERY)) for r in range(3)]
     assert texts == ["2 %", "5 %", "9 %"]  # as numbers, not as strings
     panel.view.sortByColumn(COL_BATTERY, Qt.SortOrder.DescendingOrder)
-    assert panel.view.model().index(0, COL_BATTERY).data() == "⚡ charging"
+    assert drawn(panel, panel.view.model().index(0, COL_BATTERY)) == "⚡ charging"
     # a new reading moves the row at the next re-sort (timer), not under the mouse at once
     low = top_ids(panel.view.model())[1]
     rig.sim.devices[low].battery = 1
@@ -332,13 +346,16 @@ def test_5000_devices_arrive_in_batches(tmp_path, qtbot):
         # a second round of 250 pushes per tick: one dataChanged per batch, never one per
         # push. Large trees put new rows in order on the re-sort timer: do now what it would,
         # so the row order below is the one that stays.
+        height = panel.view.rowHeight(model.index(0, 0))
         model.resort()
+        # the first row sets every row's height: one not drawn yet is as tall as one drawn
+        assert panel.view.rowHeight(model.index(0, 0)) == height
         ids = model.device_ids()  # in row order
         pushes = [p for d in ids[:1000] for p in rig.sim.location(d)]  # adjacent rows
         for i in range(0, len(pushes), 250):
             rig.send(qtbot, pushes[i:i + 250])
         on_screen = panel._rows_on_screen()
-        assert on_screen == range(0, len(on_screen)) and 10 < len(on_screen) < 250
+        assert on_screen == list(range(len(on_screen))) and 10 < len(on_screen) < 250
         assert changed == [(False, 0, on_screen[-1])]  # rows 250-999 are off screen
         changed.clear()
         spread = [p for d in ids[::20] for p in rig.sim.location(d)]  # 250 rows, none adjacent
@@ -381,40 +398,42 @@ def test_sublock_changes_are_announced_only_for_expanded_devices(rig, panel, qtb
     assert hidden not in announced
 
 
-def painted(index):
-    """How the view's delegate would paint a cell (it asks the model through multiData)."""
+def painted(panel, index):
+    """How the view's delegate paints a cell, once its row is drawn."""
     from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
+    drawn(panel, index)
     option = QStyleOptionViewItem()
     QStyledItemDelegate().initStyleOption(option, index)
     return option
 
 
-def test_painted_cells_follow_every_change(rig, panel, qtbot):
-    """A cell's answer is kept between repaints; each kind of change must still reach it."""
+def test_drawn_cells_follow_every_change(rig, panel, qtbot):
+    """A drawn row keeps its values until something changes; each kind of change must
+    reach what is drawn next."""
     rig.send(qtbot, rig.everyone() + rig.sublock_pushes())
     model = panel.model
     device = rig.sim.device_ids[0]
-    host = with_sublocks(rig)[0]  # collapsed: its sub-lock rows are not announced
+    host = with_sublocks(rig)[0]
     sub = rig.sim.devices[host].sublocks[0]
     sub_index = model.index(0, COL_BATTERY, model.index_of(host))
-    panel.view.viewport().repaint()
-    before_sub = painted(sub_index).text
-    assert painted(model.index_of(device, COL_STATUS)).text == "online"
+    before_sub = painted(panel, sub_index).text
+    panel.view.collapse(model.index_of(host))  # its sub-lock rows are not drawn now
+    assert painted(panel, model.index_of(device, COL_STATUS)).text == "online"
     rig.sim.devices[device].battery, rig.sim.devices[device].charging = 3, False
     rig.send(qtbot, rig.sim.location(device))  # a push of the device
-    assert painted(model.index_of(device, COL_BATTERY)).text == "3 %"
+    assert painted(panel, model.index_of(device, COL_BATTERY)).text == "3 %"
     sub.battery = 7 if before_sub != "7 %" else 8
     rig.send(qtbot, rig.sim.sublock_push(host, sub.sub_id))  # a push of a hidden sub-lock
-    assert painted(sub_index).text == f"{sub.battery} %"
+    assert painted(panel, sub_index).text == f"{sub.battery} %"
     rig.fleet.devices[device].last_seen -= rig.fleet.thresholds.quiet_after + 1
     panel.refresh_status()  # the clock
-    assert painted(model.index_of(device, COL_STATUS)).text == "quiet"
+    assert painted(panel, model.index_of(device, COL_STATUS)).text == "quiet"
     # a critical alarm is red until acknowledged, wherever it is acknowledged
     rig.send(qtbot, rig.sim.raise_alarm(device, 46))  # back cover opened: critical
     alarm_cell = model.index_of(device, COL_ALARM)
     red = STATUS_COLOURS["critical"].name()
-    assert painted(alarm_cell).palette.text().color().name() == red
+    assert painted(panel, alarm_cell).palette.text().color().name() == red
     rig.fleet.acknowledge(list(rig.fleet.unacknowledged))  # as the alarm panel does
-    assert painted(alarm_cell).palette.text().color().name() != red
+    assert painted(panel, alarm_cell).palette.text().color().name() != red
 

@@ -1,23 +1,25 @@
 """The device tree: devices at the top, their sub-locks as children, one notification per batch.
 
-The tree's *structure* lives in Qt's C++ `QStandardItemModel`: one row of items per device
-(and per sub-lock), holding only the ids (which the search filter reads) and the value of
-the column the tree is sorted by. Everything a cell shows is computed on demand from
-`FleetState` by the Python `data()`/`multiData()` override, so a batch changes no item text.
+Everything lives in Qt's C++ `QStandardItemModel`: one row of items per device (and per
+sub-lock). Every row holds its ids (which the search filter reads) and the value of the
+column the tree is sorted by; the rows a view draws also hold what their cells show,
+written just before they are drawn (`fill`). So a repaint, a relayout and a sort call no
+Python at all.
 
-Why: QTreeView lays out *every* row whenever rows are inserted or re-sorted, calling the
-model's index(), flags() and hasChildren() for each. On a Python model that was ~20 us a
-row: 100 ms for a 5 000-device tree, on every batch that brought a new device and every
-re-sort — the longest stalls of a flood. On the C++ structure the same relayout takes a
-few milliseconds and calls no Python; only the ~300 visible cells are painted through
-Python. Sorting is Qt's too (by SORT_ROLE, kept current for the sorted column only).
+Why: QTreeView lays out *every* row whenever rows are inserted or re-sorted, and repaints
+everything it shows. With cells computed in Python on demand, each repaint entered Python
+once per visible cell (~20-50 ms at a screenful, the longest stalls of a flood); with the
+values in Qt's items it is C++ throughout. Writing every change of every device into items
+would cost more than that under a flood (most devices change every few seconds, few are on
+screen), so only the rows drawn are kept current: `apply` marks what changed, `fill` brings
+the drawn rows up to date.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -34,7 +36,6 @@ from app.protocol.normalize import parse_time
 from app.ui.format import DASH, ago
 from app.ui.theme import STATUS_COLOURS
 from app.ui.widgets.quiet import signals_blocked
-from app.ui.widgets.roles import ForwardRoles
 from app.ui.widgets.status_dot import status_dot
 
 _USER = int(Qt.ItemDataRole.UserRole)
@@ -47,14 +48,10 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_COMPUTED = frozenset({_DISPLAY, _DECORATION, _TOOLTIP, _FOREGROUND})
-_STORED = frozenset({SORT_ROLE, ID_ROLE, FILTER_ROLE, SUBLOCK_ROLE})
-_stored = QStandardItemModel.data  # the C++ item data, bypassing our override
 
 # Above this many rows, new devices wait for the periodic re-sort instead of a sort per
 # batch (a C++ sort of 5 000 rows is ~30 ms here: not on every batch of a flood).
 IMMEDIATE_SORT_MAX_ROWS = 2000
-PAINTED_DEVICES_MAX = 1000  # devices whose cells' answers are kept (a screenful is ~50)
 PLACE_AT_MOST = 64  # new devices in one batch put straight into their sorted places (~6 ms)
 
 COLUMNS: tuple[str, ...] = (
@@ -114,7 +111,8 @@ def _as_int(value: object) -> int | None:
 
 
 class _Row:
-    """One row's items: the first always, the others made when their column is sorted."""
+    """One row's items: the first always, the others made when the row is first drawn or
+    its column sorted by (an empty cell of a QStandardItemModel is still a valid index)."""
 
     __slots__ = ("_others", "first")
 
@@ -122,7 +120,7 @@ class _Row:
         self.first = first
         self._others: dict[int, QStandardItem] = {}
 
-    def sort_item(self, column: int) -> QStandardItem:
+    def item(self, column: int) -> QStandardItem:
         if column == 0:
             return self.first
         item = self._others.get(column)
@@ -135,7 +133,7 @@ class _Row:
 
 
 class DevicesModel(QStandardItemModel):
-    """Rows of `QStandardItem`s in C++; cell contents computed in Python on demand."""
+    """Rows of `QStandardItem`s in C++; the cells of drawn rows written just before a paint."""
 
     # New rows were filled in (after their rowsInserted): a filtering proxy re-filters.
     sig_rows_filled = Signal()
@@ -163,11 +161,10 @@ class DevicesModel(QStandardItemModel):
         # Set by the view: the device rows it draws now. None: announce every change.
         self.rows_on_screen: Callable[[], Collection[int]] | None = None
         self._icons: dict[Status, QIcon] = {}
-        # device id → (sub-lock id, column, roles) → what the cell answered (see multiData)
-        self._painted: dict[str, dict[tuple, list[Any]]] = {}
-        self._painting_known = False  # apply() forgets precisely what it changes
-        self.dataChanged.connect(self._forget_painted)
-        self.modelReset.connect(self._forget_painted)
+        # Devices whose row holds current values → the state of their last alarm then (an
+        # acknowledgement or an edit of the critical types changes no device).
+        self._fresh: dict[str, tuple[bool, bool] | None] = {}
+        self._fresh_subs: set[str] = set()  # devices whose sub-lock rows hold current values
         self._critical = QColor(STATUS_COLOURS["critical"])
         self._muted = QColor(STATUS_COLOURS["offline"])
         self._insert_devices(list(fleet.devices))
@@ -176,10 +173,8 @@ class DevicesModel(QStandardItemModel):
 
     @staticmethod
     def _first_item(device_id: str, sub_id: str | None) -> QStandardItem:
-        """A row's first item: the ids (what the search filter reads). The other columns
-        get an item only once they are sorted by (to hold SORT_ROLE): an empty cell of a
-        QStandardItemModel is still a valid index, and every shown value is computed."""
-        item = QStandardItem()
+        """A row's first item: the ids (what the search filter and the panel read)."""
+        item = QStandardItem(sub_id or device_id)  # until drawn; type-ahead search reads it
         item.setData(device_id, ID_ROLE)
         item.setData(sub_id or device_id, FILTER_ROLE)
         item.setData(sub_id or "", SUBLOCK_ROLE)
@@ -200,7 +195,14 @@ class DevicesModel(QStandardItemModel):
             for row, device_id in enumerate(ids, first):
                 item = self._first_item(device_id, None)
                 root.setChild(row, 0, item)
-                self._cells[device_id] = _Row(item)
+                cells = self._cells[device_id] = _Row(item)
+                # QTreeView takes every row's height from the first row's cells: a row not
+                # drawn yet must be as tall as a drawn one, whose status cell has a dot and
+                # a word.
+                status = self._status(devices[device_id].last_seen)
+                status_item = cells.item(COL_STATUS)
+                status_item.setData(self._icon(status), _DECORATION)
+                status_item.setData(status.value, _DISPLAY)
                 self._sub_cells[device_id] = {}
                 subs = list(devices[device_id].sublocks)
                 if subs:
@@ -274,82 +276,56 @@ class DevicesModel(QStandardItemModel):
         index = self.indexFromItem(cells.first)
         return index if column == 0 else index.siblingAtColumn(column)
 
-    def _target(self, index: QModelIndex) -> tuple[DeviceState, SubLockState | None] | None:
-        first = index if index.column() == 0 else index.siblingAtColumn(0)
-        dev = self.fleet.devices.get(_stored(self, first, ID_ROLE))
-        if dev is None:
-            return None
-        sub_id = _stored(self, first, SUBLOCK_ROLE)
-        if not sub_id:
-            return dev, None
-        sub = dev.sublocks.get(sub_id)
-        return (dev, sub) if sub is not None else None
-
     # -- data --------------------------------------------------------------------------
 
-    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:
-        role = int(role)
-        if role in _STORED:
-            if not index.isValid():
-                return None
-            if role != SORT_ROLE and index.column():
-                index = index.siblingAtColumn(0)  # ids are kept on the row's first item
-            return _stored(self, index, role)
-        if role not in _COMPUTED or not index.isValid():
-            return None
-        target = self._target(index)
-        return None if target is None else self._value(target[0], target[1], index.column(), role)
+    def fill(self, rows: Iterable[QModelIndex]) -> None:
+        """Bring the rows a view is about to draw up to date (this model's column-0 indexes).
 
-    def multiData(self, index: QModelIndex, span: Any) -> None:  # Qt's name
-        """All the roles a delegate asks of a cell, with one lookup of its device.
-
-        What a cell answered is kept until its device changes (`apply`) or anything else
-        announces a change (the clock's status refresh, every 5 s): under a flood the tree
-        repaints with each batch while most rows on screen did not change. That halves a
-        repaint's Python time; what is left is entering Python once per cell.
+        A drawn row is rewritten when its device changed (`apply`), the clock moved
+        (`refresh_status`), or its last alarm was acknowledged or became (non-)critical.
+        Written with signals blocked: the view is about to paint them anyway.
         """
-        if not index.isValid():
-            for role_data in span:
-                role_data.setData(None)
-            return
-        first = index if index.column() == 0 else index.siblingAtColumn(0)
-        device_id = _stored(self, first, ID_ROLE)
-        col = index.column()
-        # Keyed by the span's length: Qt's delegate asks the same roles of every cell
-        # (checked by the first role below), and reading them all costs a call each.
-        # The last-alarm cell is red while a critical alarm waits: acknowledging it or
-        # changing what is critical changes no device, so that is part of the key.
-        key = (_stored(self, first, SUBLOCK_ROLE), col, len(span),
-               self._alarm_state(device_id) if col == COL_ALARM else None)
-        painted = self._painted.get(device_id)
-        if painted is None:
-            if len(self._painted) >= PAINTED_DEVICES_MAX:
-                self._painted.clear()
-            painted = self._painted[device_id] = {}
-        values = painted.get(key)
-        if values is None or values[0] != span[0].role():
-            target = self._target(index)
-            roles = [role_data.role() for role_data in span]
-            values = painted[key] = [roles[0]] + [
-                self.data(index, role) if role in _STORED
-                # None for the rest: the delegate reuses the span, every role is set
-                else None if target is None or role not in _COMPUTED
-                else self._value(target[0], target[1], col, role)
-                for role in roles
-            ]
-        for role_data, value in zip(span, values[1:], strict=True):
-            role_data.setData(value)
+        devices = self.fleet.devices
+        fresh, fresh_subs = self._fresh, self._fresh_subs
+        with signals_blocked(self):
+            for index in rows:
+                dev = devices.get(index.data(ID_ROLE))
+                if dev is None:
+                    continue
+                device_id = dev.device_id
+                if index.data(SUBLOCK_ROLE):
+                    if device_id in fresh_subs:
+                        continue
+                    fresh_subs.add(device_id)  # all of them: a device has a few
+                    for sub_id, cells in self._sub_cells.get(device_id, {}).items():
+                        sub = dev.sublocks.get(sub_id)
+                        if sub is not None:
+                            self._write_row(cells, dev, sub)
+                    continue
+                alarm = self._alarm_state(dev)
+                if device_id in fresh and fresh[device_id] == alarm:
+                    continue
+                cells = self._cells.get(device_id)
+                if cells is not None:
+                    self._write_row(cells, dev, None)
+                    fresh[device_id] = alarm
 
-    def _alarm_state(self, device_id: str) -> tuple[bool, bool] | None:
-        dev = self.fleet.devices.get(device_id)
-        alarm = dev.last_alarm if dev is not None else None
+    def _write_row(self, cells: _Row, dev: DeviceState, sub: SubLockState | None) -> None:
+        value = self._value
+        for col in range(_NCOL):
+            item = cells.item(col)
+            item.setData(value(dev, sub, col, _DISPLAY), _DISPLAY)
+            item.setData(value(dev, sub, col, _TOOLTIP), _TOOLTIP)
+            if col in _COLOURED:
+                item.setData(value(dev, sub, col, _FOREGROUND), _FOREGROUND)
+            if col == COL_STATUS:
+                item.setData(value(dev, sub, col, _DECORATION), _DECORATION)
+
+    def _alarm_state(self, dev: DeviceState) -> tuple[bool, bool] | None:
+        alarm = dev.last_alarm
         if alarm is None:
             return None
         return alarm.critical, alarm.push_id in self.fleet.unacknowledged
-
-    def _forget_painted(self, *_args: object) -> None:
-        if not self._painting_known:
-            self._painted.clear()
 
     def _value(self, dev: DeviceState, sub: SubLockState | None, col: int, role: int) -> Any:
         if role == _DISPLAY:
@@ -599,29 +575,27 @@ class DevicesModel(QStandardItemModel):
         sub_hosts = {
             r.device for _, r in change.records if r.kind == "sublock" and r.device in cells
         }
-        for device_id in (*changed, *sub_hosts, *by_device):
-            self._painted.pop(device_id, None)
-        self._painting_known = True  # what changed is forgotten above, not all of it
-        try:
-            if changed:
-                if column > COL_DEVICE:  # keep the sorted column's values current
-                    with signals_blocked(self):
-                        for device_id in changed:
-                            self._set_sort_value(device_id, column)
-                self._emit_span(sorted(cells[d].first.row() for d in changed))
-            self._subs_moved |= sub_hosts
-            shown = self.children_shown
-            for device_id in sub_hosts - new_set - by_device.keys():
-                if shown is not None and not shown(device_id):
-                    continue  # collapsed: no view draws these rows, expanding reads them
-                host = self._cells[device_id].first
-                n = host.rowCount()
-                if n:
-                    parent = self.indexFromItem(host)
-                    self.dataChanged.emit(self.index(0, 0, parent),
-                                          self.index(n - 1, _NCOL - 1, parent))
-        finally:
-            self._painting_known = False
+        fresh = self._fresh
+        for device_id in changed:
+            fresh.pop(device_id, None)
+        self._fresh_subs.difference_update(sub_hosts, by_device)
+        if changed:
+            if column > COL_DEVICE:  # keep the sorted column's values current
+                with signals_blocked(self):
+                    for device_id in changed:
+                        self._set_sort_value(device_id, column)
+            self._emit_span(sorted(cells[d].first.row() for d in changed))
+        self._subs_moved |= sub_hosts
+        shown = self.children_shown
+        for device_id in sub_hosts - new_set - by_device.keys():
+            if shown is not None and not shown(device_id):
+                continue  # collapsed: no view draws these rows, expanding draws them afresh
+            host = self._cells[device_id].first
+            n = host.rowCount()
+            if n:
+                parent = self.indexFromItem(host)
+                self.dataChanged.emit(self.index(0, 0, parent),
+                                      self.index(n - 1, _NCOL - 1, parent))
         if (new and not placed) or (changed and column > COL_DEVICE):
             self.sort_dirty = True
             if new and len(cells) <= IMMEDIATE_SORT_MAX_ROWS:
@@ -660,7 +634,8 @@ class DevicesModel(QStandardItemModel):
         """Status moves with the clock alone: the status column of every row changed."""
         n = self.rowCount()
         if n:
-            self._painted.clear()
+            self._fresh.clear()
+            self._fresh_subs.clear()
             self._emit_span(list(range(n)), COL_STATUS, COL_STATUS,
                             [_DISPLAY, _DECORATION, _FOREGROUND, _TOOLTIP])
             if self._sort_column == COL_STATUS:
@@ -691,7 +666,7 @@ class DevicesModel(QStandardItemModel):
     def _set_sort_value(self, device_id: str, column: int) -> None:
         dev = self.fleet.devices.get(device_id)
         value = self.sort_value(dev, column) if dev is not None else None
-        self._cells[device_id].sort_item(column).setData(self._sort_key(value, column), SORT_ROLE)
+        self._cells[device_id].item(column).setData(self._sort_key(value, column), SORT_ROLE)
 
     def _fill_sort_values(self, column: int, devices_too: bool) -> None:
         """The rows' values of `column`, with signals blocked: every device's when asked
@@ -708,7 +683,7 @@ class DevicesModel(QStandardItemModel):
                 for sub_id, cells in self._sub_cells[device_id].items():
                     sub = dev.sublocks.get(sub_id) if dev is not None else None
                     value = self._sub_sort(sub, column) if sub is not None else None
-                    cells.sort_item(column).setData(self._sort_key(value, column), SORT_ROLE)
+                    cells.item(column).setData(self._sort_key(value, column), SORT_ROLE)
 
     def sort(self, column: int, order: Qt.SortOrder = _ASCENDING) -> None:
         """Qt's sort (C++) by SORT_ROLE, after the column's values are brought up to date."""
@@ -733,7 +708,7 @@ def battery_text(battery: object, charging: bool) -> str:
     return DASH
 
 
-class DevicesProxy(ForwardRoles, QSortFilterProxyModel):
+class DevicesProxy(QSortFilterProxyModel):
     """Filters by device id or sub-lock id (recursively); sorting is delegated to the source."""
 
     def __init__(self, parent: Any = None) -> None:

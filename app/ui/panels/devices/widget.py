@@ -6,7 +6,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Collection
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -14,7 +13,6 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
-    QPoint,
     QSize,
     Qt,
     QTimer,
@@ -28,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +42,7 @@ from app.ui.panels.devices.model import (
     DevicesModel,
     DevicesProxy,
 )
+from app.ui.panels.devices.view import DeviceTreeView
 from app.ui.theme import STATUS_COLOURS
 
 log = logging.getLogger(__name__)
@@ -79,7 +77,7 @@ class DevicesPanel(QWidget):
         self.counts.setObjectName("devicesCounts")
         self.counts.setTextFormat(Qt.TextFormat.RichText)
 
-        self.view = QTreeView(self)
+        self.view = DeviceTreeView(self._fill_drawn, self)
         # The view shows the model itself, and the filtering proxy only while a search is
         # typed: between a 5 000-row tree and its view the proxy tripled the Python calls of
         # every relayout (index, hasChildren, flags) during a flood.
@@ -217,25 +215,25 @@ class DevicesPanel(QWidget):
     def _children_shown(self, device_id: str) -> bool:
         return self.view.isExpanded(self._view_index(device_id))
 
-    def _rows_on_screen(self) -> Collection[int]:
+    def _to_model(self, indexes: list[QModelIndex]) -> list[QModelIndex]:
+        if not self.filtering:
+            return indexes
+        return [self.proxy.mapToSource(i) for i in indexes]
+
+    def _fill_drawn(self, indexes: list[QModelIndex]) -> None:
+        self.model.fill(self._to_model(indexes))
+
+    def _rows_on_screen(self) -> list[int]:
         """The model's device rows the view draws now (what the model must announce)."""
-        view = self.view
-        viewport = view.viewport()
+        viewport = self.view.viewport()
         if not viewport.isVisible() or viewport.visibleRegion().isEmpty():
             return ()  # nothing drawn: it paints afresh when it comes on screen
-        first = view.indexAt(QPoint(0, 0))
-        if not first.isValid():
-            return ()
-        last = view.indexAt(QPoint(0, viewport.height() - 1))
-        while first.parent().isValid():
-            first = first.parent()
-        while last.parent().isValid():
-            last = last.parent()
-        shown = view.model()
-        end = (last.row() if last.isValid() else shown.rowCount() - 1) + 1
-        if shown is self.model:
-            return range(first.row(), end)
-        return {self.proxy.mapToSource(shown.index(r, 0)).row() for r in range(first.row(), end)}
+        rows: dict[int, None] = {}  # top to bottom, once each
+        for index in self._to_model(self.view.rows_drawn()):
+            while index.parent().isValid():
+                index = index.parent()
+            rows[index.row()] = None
+        return list(rows) if not self.filtering else sorted(rows)
 
     def _show_model(self, model: QAbstractItemModel) -> None:
         """Swap what the view shows, keeping the sort indicator and the selected device."""
@@ -258,7 +256,7 @@ class DevicesPanel(QWidget):
         ids: dict[str, None] = {}
         current = sel.currentIndex()
         if current.isValid() and sel.isSelected(current):
-            ids[current.data(ID_ROLE)] = None
+            ids[current.siblingAtColumn(0).data(ID_ROLE)] = None  # ids are in column 0
         for index in sel.selectedRows(0):
             ids[index.data(ID_ROLE)] = None
         return [i for i in ids if i]
@@ -298,7 +296,7 @@ class DevicesPanel(QWidget):
     # -- context menu --------------------------------------------------------------------
 
     def _context_menu(self, pos) -> None:
-        index = self.view.indexAt(pos)
+        index = self.view.indexAt(pos).siblingAtColumn(0)  # ids are in column 0
         if not index.isValid():
             return
         device_id = index.data(ID_ROLE)
