@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.bench import journal_latency, throughput
+from app.bench.memory import MemorySampler
 from app.brokers import BrokerProcess
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -58,19 +59,24 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
          "--settings-file", str(tmp / "flood-settings.ini")],  # a new user's defaults
         env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    deadline = time.monotonic() + 30
-    while not journal.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(settle)
-    sim = subprocess.run(
-        [*MAIN, "simulate", "--host", broker.host, "--port", str(broker.port), "--access-key",
-         key, "--devices", str(plan.flood_devices), "--rate", str(plan.flood_rate), "--duration",
-         str(plan.flood_seconds), "--qos", "1", "--client-id", "bench-sim"],
-        env=_env(), capture_output=True, text=True,
-    )
-    published = int(sim.stdout.split()[1]) if sim.stdout.startswith("published") else -1
-    _, err = window.communicate(timeout=plan.flood_seconds + 120)
+    with MemorySampler(window.pid) as memory:
+        deadline = time.monotonic() + 30
+        while not journal.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(settle)
+        sim = subprocess.run(
+            [*MAIN, "simulate", "--host", broker.host, "--port", str(broker.port),
+             "--access-key", key, "--devices", str(plan.flood_devices), "--rate",
+             str(plan.flood_rate), "--duration", str(plan.flood_seconds), "--qos", "1",
+             "--client-id", "bench-sim"],
+            env=_env(), capture_output=True, text=True,
+        )
+        published = int(sim.stdout.split()[1]) if sim.stdout.startswith("published") else -1
+        _, err = window.communicate(timeout=plan.flood_seconds + 120)
     data = json.loads(report.read_text()) if report.exists() else {"error": err[-2000:]}
+    data.update(peak_rss_mb=max(memory.rss_mb, default=None),
+                rss_mb_samples=[round(x, 1) for x in memory.rss_mb],
+                recording_rss_mb_samples=[round(x, 1) for x in memory.children_rss_mb])
     data.update(published=published, target_rate=plan.flood_rate,
                 devices_target=plan.flood_devices, seconds=plan.flood_seconds,
                 achieved_rate=published / plan.flood_seconds if published > 0 else 0)

@@ -1,8 +1,8 @@
 """The window run's report for the benchmark (the hidden `--report FILE` option).
 
 Stalls of the event loop while pushes arrive, what each long one cost the GUI thread, the
-garbage collector's pauses, memory of the window and of its recording process, and how many
-pushes the journal holds once it stops growing. `app/bench/run.py` reads it.
+garbage collector's pauses, and how many pushes the journal holds once it stops growing.
+`app/bench/run.py` reads it, and samples memory itself, from outside (`app/bench/memory.py`).
 """
 
 from __future__ import annotations
@@ -44,27 +44,6 @@ class RunReport:
 
         # The first timer tick after show() runs once the first frame has been painted.
         QTimer.singleShot(0, painted)
-        self.rss_mb: list[float] = []
-        self.child_rss_mb: list[float] = []
-        try:
-            import psutil
-
-            proc = psutil.Process()
-
-            def sample() -> None:
-                self.rss_mb.append(proc.memory_info().rss / 2**20)
-                try:  # the recording process and its journal writer
-                    children = proc.children(recursive=True)
-                    self.child_rss_mb.append(
-                        sum(c.memory_info().rss for c in children) / 2**20)
-                except psutil.Error:
-                    pass
-
-            self._rss_timer = QTimer(interval=1000)
-            self._rss_timer.timeout.connect(sample)
-            self._rss_timer.start()
-        except ImportError:  # memory samples are a nicety of the benchmark
-            pass
 
     def _on_gc(self, phase: str, info: dict) -> None:
         if phase == "start":
@@ -95,9 +74,6 @@ class RunReport:
             "view_dropped": self.session.feed.dropped,
             "batch_ms": _spread(list(self.session.feed.busy_ms)),
             "devices": len(self.session.fleet.devices),
-            "peak_rss_mb": max(self.rss_mb, default=None),
-            "rss_mb_samples": [round(x, 1) for x in self.rss_mb],
-            "recording_rss_mb_samples": [round(x, 1) for x in self.child_rss_mb],
             "stall_stacks": self.monitor.stacks,
             "gc_pauses_over_20ms": self.gc_pauses,
             "long_stalls_cpu_ms": self.monitor.long_cpu_ms,
