@@ -19,6 +19,9 @@ milliseconds after the previous one, so Qt paints what one view changed before t
 changes anything. A repaint of the whole window at once (device tree, alarm table, detail
 and push log: ~100 ms of software painting here) was the longest stall of a flood; one
 view's share is a fraction of it. `sig_batch` follows once every view has had its turn.
+The first turn, too, comes a gap after the batch is applied to the fleet state, and a
+turn whose timer fell due during a long paint waits one more gap (`after_a_breath`):
+otherwise the pieces ran back to back, and the event loop saw one stall of their sum.
 """
 
 from __future__ import annotations
@@ -34,8 +37,29 @@ from app.fleet.backlog import COALESCE_AT, SUPERSEDED_KINDS, Backlog
 from app.fleet.state import FleetChange, FleetState
 from app.protocol.push import PushRecord
 
-__all__ = ["COALESCE_AT", "SUPERSEDED_KINDS", "LiveFeed"]
+__all__ = ["COALESCE_AT", "SUPERSEDED_KINDS", "LiveFeed", "after_a_breath"]
 TURN_GAP_MS = 4  # between two views' turns: time for the event loop to paint the first
+
+
+def after_a_breath(context: QObject, work: Callable[[], None], gap_ms: int = TURN_GAP_MS) -> None:
+    """Run `work` in the GUI thread `gap_ms` from now, and at least `gap_ms` after any long
+    piece of work that ran in the meantime (the paint of what the last piece changed).
+
+    A timer due during a 40 ms paint fires the moment the paint ends: the two pieces then
+    ran back to back, one stall of their sum for input and timers. When it fires that late,
+    it waits one more gap, once.
+    """
+    due = time.perf_counter() + gap_ms / 1000.0
+    QTimer.singleShot(gap_ms, context, partial(_breathe, context, work, gap_ms, due))
+
+
+def _breathe(context: QObject, work: Callable[[], None], gap_ms: int, due: float | None) -> None:
+    # A plain function, not a closure that names itself: that is a reference cycle, and with
+    # the collector off during a flood (app.gctune) each one kept a whole batch alive.
+    if due is not None and time.perf_counter() - due > gap_ms / 1000.0:
+        QTimer.singleShot(gap_ms, context, partial(_breathe, context, work, gap_ms, None))
+        return
+    work()
 
 
 class _Turn(QObject):
@@ -130,7 +154,10 @@ class LiveFeed(QObject):
         change = self.fleet.apply([r for r, _ in batch], [i for _, i in batch])
         self._busy = (time.perf_counter() - started) * 1000.0
         self._handing_out = True
-        self._hand_out(change, 0, in_turns)
+        if in_turns:  # applying a big batch is a piece of work of its own: paint in between
+            after_a_breath(self, partial(self._hand_out, change, 0, True))
+        else:
+            self._hand_out(change, 0, False)
         return change
 
     def _hand_out(self, change: FleetChange, first: int, in_turns: bool) -> None:
@@ -148,7 +175,7 @@ class LiveFeed(QObject):
             turn.sig_batch.emit(change)
             if in_turns and i < len(turns):
                 self._busy += (time.perf_counter() - started) * 1000.0
-                QTimer.singleShot(TURN_GAP_MS, self, partial(self._hand_out, change, i, True))
+                after_a_breath(self, partial(self._hand_out, change, i, True))
                 return
         self._busy += (time.perf_counter() - started) * 1000.0
         self._handing_out = False
