@@ -53,6 +53,10 @@ _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 # batch (a C++ sort of 5 000 rows is ~30 ms here: not on every batch of a flood).
 IMMEDIATE_SORT_MAX_ROWS = 2000
 PLACE_AT_MOST = 64  # new devices in one batch put straight into their sorted places (~6 ms)
+# New devices put into the tree at once; the rest wait for `insert_waiting` (a few ms later,
+# after a paint). At the start of a flood a batch brings hundreds (~45 µs each, then a
+# relayout and a repaint): one lump of them was the longest piece of work in the GUI thread.
+INSERT_AT_MOST = 128
 
 COLUMNS: tuple[str, ...] = (
     "Device",
@@ -165,6 +169,7 @@ class DevicesModel(QStandardItemModel):
         # acknowledgement or an edit of the critical types changes no device).
         self._fresh: dict[str, tuple[bool, bool] | None] = {}
         self._fresh_subs: set[str] = set()  # devices whose sub-lock rows hold current values
+        self.waiting: list[str] = []  # new devices not in the tree yet (see INSERT_AT_MOST)
         self._critical = QColor(STATUS_COLOURS["critical"])
         self._muted = QColor(STATUS_COLOURS["offline"])
         self._insert_devices(list(fleet.devices))
@@ -553,11 +558,15 @@ class DevicesModel(QStandardItemModel):
     # -- live updates --------------------------------------------------------------------
 
     def apply(self, change: FleetChange) -> None:
-        """One insert for the batch's new devices, child inserts for new sub-locks of known
-        devices, and one dataChanged over the span of changed rows."""
+        """One insert for the batch's new devices (at most INSERT_AT_MOST: the rest wait),
+        child inserts for new sub-locks of known devices, and one dataChanged per run of
+        changed rows on screen."""
         devices = self.fleet.devices
         cells = self._cells
-        new = [d for d in dict.fromkeys(change.new_devices) if d not in cells and d in devices]
+        new = [d for d in dict.fromkeys((*self.waiting, *change.new_devices))
+               if d not in cells and d in devices]
+        self.waiting = new[INSERT_AT_MOST:]
+        new = new[:INSERT_AT_MOST]
         new_set = set(new)
         placed = self._place_devices(new)
         if not placed:
@@ -602,6 +611,11 @@ class DevicesModel(QStandardItemModel):
                 # New rows are laid out anyway; sorting now puts them in their place within
                 # the same relayout instead of at the end until the timer.
                 self.sort(self._sort_column, self._sort_order)
+
+    def insert_waiting(self) -> None:
+        """The next INSERT_AT_MOST of the new devices that did not fit in their batch."""
+        if self.waiting:
+            self.apply(FleetChange())
 
     def _emit_span(self, rows: list[int], first_col: int = 1, last_col: int = _NCOL - 1,
                    roles: list[int] | None = None) -> None:
