@@ -156,6 +156,8 @@ def test_search_filters_by_device_and_sublock_id(rig, panel, qtbot):
     parent = panel.view.model().index(0, 0)
     assert [panel.view.model().index(i, 0, parent).data(FILTER_ROLE)
             for i in range(panel.view.model().rowCount(parent))] == [sub]
+    # drawn through the proxy: the rows it shows are the model's rows brought up to date
+    assert drawn(panel, panel.view.model().index(0, COL_SIGNAL, parent)).startswith("RSSI ")
     assert f"showing 1 of {n}" in panel.counts_text()
     # the device chosen while searching stays selected, in the same sort, once cleared
     rig.ctx.selection.select(host)
