@@ -84,7 +84,7 @@ def device_tree(app, devices: int, timed) -> tuple[float, float]:
     import tempfile
     from pathlib import Path
 
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QEventLoop, QSettings
 
     from app.fleet.state import FleetState
     from app.protocol.decode import decode
@@ -120,6 +120,9 @@ def device_tree(app, devices: int, timed) -> tuple[float, float]:
     panel.show()
     try:
         deliver(decoded([p for d in sim.device_ids for p in sim.location(d)]))
+        while panel.model.waiting:  # new devices go in a few at a time, a breath apart
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        assert panel.model.rowCount() == devices
         repaint = timed(panel.view.viewport().repaint, 20)
         rng = random.Random(1)
         batches = iter([decoded([p for d in rng.sample(sim.device_ids, devices // 10)
