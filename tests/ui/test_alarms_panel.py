@@ -32,6 +32,12 @@ class Rig(LiveRig):
         self.submit(self.sim.raise_alarm(device, code), at)
 
 
+def newest(m, n: int, column: int):
+    """The cell of the n-th newest row (the model's rows are slots; the view shows them
+    newest first through the proxy)."""
+    return m.index(m.row_of(m.rows[n].push_id), column)
+
+
 @pytest.fixture
 def rig(tmp_path, qtbot):
     with Rig(tmp_path) as r:
@@ -55,11 +61,13 @@ def test_live_alarms_decoded_and_model_is_sound(rig, panel, qtbot, qtmodeltester
     rig.alarm(d[2], 51)  # SOS
     qtbot.waitUntil(lambda: panel.model.rowCount() == 3)
     m = panel.model
-    names = [m.index(r, ALARM).data() for r in range(3)]
-    assert names == ["SOS", "Unknown alarm 999", "Low power"]  # newest first
-    assert m.index(0, 1).data() == d[2]
-    assert m.index(0, ACK).data() == "not yet"
-    assert m.index(0, POSITION).data() != ""  # position or "no fix"
+    names = [newest(m, r, ALARM).data() for r in range(3)]
+    assert names == ["SOS", "Unknown alarm 999", "Low power"]
+    assert newest(m, 0, 1).data() == d[2]
+    assert newest(m, 0, ACK).data() == "not yet"
+    assert newest(m, 0, POSITION).data() != ""  # position or "no fix"
+    shown = [panel.proxy.index(r, ALARM).data() for r in range(3)]
+    assert shown == names  # the view: newest first
     qtmodeltester.check(m)
     qtmodeltester.check(panel.proxy)
     # unknown type appears in the type filter
@@ -78,7 +86,7 @@ def test_one_insert_per_batch(rig, panel, qtbot):
     for i in range(5):
         rig.alarm(d[i], 42)
     rig.deliver()
-    assert inserted == [(0, 11), (0, 4)]
+    assert inserted == [(0, 11), (12, 16)]  # the model's rows are slots: new ones at the end
     assert panel.model.rowCount() == 17
 
 
@@ -104,20 +112,20 @@ def test_critical_highlighted_until_acknowledged(rig, panel, qtbot):
     rig.alarm(d[1], 40)  # Lock rope cut: critical by default
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2)
     m = panel.model
-    assert m.index(0, ALARM).data() == "Lock rope cut"
-    assert m.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG
-    assert m.index(0, 0).data(Qt.ItemDataRole.FontRole).bold()
-    assert m.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    assert newest(m, 0, ALARM).data() == "Lock rope cut"
+    assert newest(m, 0, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG
+    assert newest(m, 0, 0).data(Qt.ItemDataRole.FontRole).bold()
+    assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
     # still red a while later (nothing but acknowledgement clears it)
     rig.alarm(d[2], 41)
     qtbot.waitUntil(lambda: m.rowCount() == 3)
-    assert m.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG
-    push_id = m.row_at(1).push_id
+    assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG
+    push_id = m.rows[1].push_id
     with qtbot.waitSignal(panel.sig_alarms_acknowledged) as sig:
         panel.acknowledge([push_id])
     assert sig.args == [[push_id]]
-    assert m.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
-    assert m.index(1, ACK).data().startswith("dispatcher1 · ")
+    assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+    assert newest(m, 1, ACK).data().startswith("dispatcher1 · ")
     assert push_id not in rig.ctx.fleet.unacknowledged
 
 
@@ -187,8 +195,8 @@ def test_user_chooses_critical_types(rig, panel, qtbot):
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2)
     panel.set_critical_codes({41})
     m = panel.model
-    assert m.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG  # vibration
-    assert m.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) is None  # SOS no longer
+    assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG  # vibration
+    assert newest(m, 0, 0).data(Qt.ItemDataRole.BackgroundRole) is None  # SOS no longer
     assert rig.ctx.fleet.critical_alarms == {41}
     assert load_critical(rig.settings) == {41}
     vib = next(e for e in rig.ctx.fleet.unacknowledged.values() if e.alarm_type == 41)
@@ -416,7 +424,7 @@ def test_history_and_restored_alarms_on_start(tmp_path, qtbot):
         s2.recording.stop()
 
 
-def test_merge_keeps_order_and_one_signal_per_run(qtbot, qtmodeltester):
+def test_merge_keeps_order_and_one_insert_per_call(qtbot, qtmodeltester):
     from app.ui.panels.alarms.model import AlarmTableModel, make_row
 
     m = AlarmTableModel(lambda: {51}, max_rows=8)
@@ -426,10 +434,13 @@ def test_merge_keeps_order_and_one_signal_per_run(qtbot, qtmodeltester):
     m.add_rows(make_row(i, "d", float(i), {"alarmType": 41}) for i in (10, 20, 30))
     m.add_rows(make_row(i, "d", float(i), {"alarmType": 41}) for i in (15, 25, 26, 5, 20))
     assert [r.push_id for r in m.rows] == [30, 26, 25, 20, 15, 10, 5]
-    assert inserted == [(0, 2), (1, 2), (4, 4), (6, 6)]
+    assert inserted == [(0, 2), (3, 6)]  # older rows too go in at the end: slots
     m.add_rows(make_row(i, "d", float(i), {"alarmType": 41}) for i in (40, 41, 42))
     assert [r.push_id for r in m.rows] == [42, 41, 40, 30, 26, 25, 20, 15]
     assert m.dropped == 2
+    assert inserted == [(0, 2), (3, 6), (7, 7)]  # two took the slots of 10 and 5
+    assert all(m.row_at(m.row_of(r.push_id)) is r for r in m.rows)
+    qtmodeltester.check(m)
 
 
 def test_export_csv(rig, panel, qtbot, tmp_path):
@@ -458,15 +469,16 @@ def test_header_state_saved(rig, qtbot):
     p2.shutdown()
 
 
-def test_interleaved_history_merges_in_one_reset(qtbot, qtmodeltester):
+def test_interleaved_history_merges_with_one_insert(qtbot, qtmodeltester):
     from app.ui.panels.alarms.model import AlarmTableModel, make_row
 
     m = AlarmTableModel(lambda: set(), max_rows=1000)
     qtmodeltester.check(m)
     m.add_rows(make_row(i, "d", float(i), {"alarmType": 41}) for i in range(0, 400, 2))
-    resets = []
+    resets, inserted = [], []
     m.modelReset.connect(lambda: resets.append(1))
+    m.rowsInserted.connect(lambda _p, a, b: inserted.append((a, b)))
     m.add_rows(make_row(i, "d", float(i), {"alarmType": 41}) for i in range(1, 400, 2))
-    assert resets == [1]
+    assert resets == [] and inserted == [(200, 399)]
     assert [r.push_id for r in m.rows] == list(range(399, -1, -1))
-    assert all(m.row_of(i) == 399 - i for i in range(400))
+    assert all(m.row_at(m.row_of(i)).push_id == i for i in range(400))

@@ -10,7 +10,6 @@ display strings precomputed when the row is made (in the loader thread for histo
 
 from __future__ import annotations
 
-import bisect
 import csv
 import heapq
 import logging
@@ -99,12 +98,16 @@ TOOLTIP = role(Qt.ItemDataRole.ToolTipRole)
 
 
 def sort_role(column: int) -> int:
-    """Role of a column's sort key, on the row's first cell: see LiveFilterProxy."""
+    """Role of a column's sort key, on the row's first cell: see LiveFilterProxy.
+    `sort_role(-1)` holds the row's place newest first (minus its push id)."""
     return SORT_ROLE_BASE + column
 
 
+_ORDER = sort_role(-1)
+
+
 class LiveTableModel(QStandardItemModel):
-    """Newest first (by push id), bounded; one insert notification per call of `add_rows`.
+    """Newest first (by push id), bounded; one notification per call of `add_rows`.
 
     The cells are Qt's own (QStandardItem), filled once when a row arrives and again only
     when it changes (`rows_changed`): painting a table under a flood calls no Python.
@@ -112,10 +115,20 @@ class LiveTableModel(QStandardItemModel):
     (`python -m app.bench.paint`); in a 5 000/s flood those repaints were the larger part
     of the window's longest stalls.
 
-    The row objects stay in `rows`, in the model's order, for filtering, selection and
-    export. A subclass answers `display` and `sort_key` per cell, `row_style` (roles for
-    every cell of a row) and `cell_style` (roles for one cell), with int roles (`role()`).
-    Only the sorted column's key is kept (`use_sort_column`).
+    The model's rows are *slots*: a new row takes a slot at the end while the table has
+    room, and once it is full, the slot of the row it pushes out (its cells overwritten in
+    place). No row is ever removed or inserted in front of others. Why: Qt finds a removed
+    item's row by searching outward from where the item was when it last looked, so with
+    rows inserted at the top and dropped at the bottom each dropped cell cost a scan of
+    the whole table: ~1.2 ms a row at 20 000 rows, stalls of 100-540 ms per batch once a
+    long flood filled the table. The order shown is the proxy's: by the sorted column, or
+    newest first (`sort_role(-1)`) when none is.
+
+    The row objects stay in `rows`, newest first, for filtering, selection and export;
+    `row_at(slot)` and `row_of(push id)` go between them and the model's rows. A subclass
+    answers `display` and `sort_key` per cell, `row_style` (roles for every cell of a
+    row) and `cell_style` (roles for one cell), with int roles (`role()`). Only the sorted
+    column's key is kept (`use_sort_column`).
     """
 
     HEADERS: tuple[str, ...] = ()
@@ -132,8 +145,9 @@ class LiveTableModel(QStandardItemModel):
                 header.setToolTip(self.TOOLTIPS[column])
             self.setHorizontalHeaderItem(column, header)
         self.max_rows = max(1, int(max_rows))
-        self._rows: list[Any] = []  # newest first, row r is the model's row r
-        self._ids: set[int] = set()
+        self._rows: list[Any] = []  # newest first
+        self._slots: list[Any] = []  # the row object in each of the model's rows
+        self._slot_of: dict[int, int] = {}  # push id → model row
         self.dropped = 0
         self.types: dict[int | None, str] = {}  # code → name, of rows ever added
         self.sort_column = -1  # whose key the first cells hold (-1: none)
@@ -154,25 +168,41 @@ class LiveTableModel(QStandardItemModel):
 
     # -- cells ----------------------------------------------------------------------------
 
+    def _fill(self, item: QStandardItem, row: Any, column: int, shared: dict[int, Any]) -> None:
+        """Every role of one cell (the first also holds the order and the sort key)."""
+        item.setFlags(_READ_ONLY)
+        item.setData(self.display(row, column), _DISPLAY)
+        for role_, value in shared.items():
+            item.setData(value, role_)
+        for role_, value in self.cell_style(row, column).items():
+            item.setData(value, role_)
+        if column == 0:
+            item.setData(-row.push_id, _ORDER)
+            if self.sort_column >= 0:
+                item.setData(self.sort_key(row, self.sort_column), sort_role(self.sort_column))
+
     def _cells(self, row: Any) -> list[QStandardItem]:
-        """A row's cells, every role set; the first also holds the sorted column's key."""
+        """A new row's cells, every role set."""
         shared = self.row_style(row)
         items = []
         for column in range(len(self.HEADERS)):
-            # Made here, never by clone(): PySide is told when Qt deletes an item it made
-            # (a row dropped off the bottom), not one Qt made; a stale wrapper of a deleted
-            # item then answered for whatever Qt put at its address next.
+            # Made here, never by clone(): PySide is told when Qt deletes an item it made,
+            # not one Qt made; a stale wrapper of a deleted item then answered for whatever
+            # Qt put at its address next.
             item = QStandardItem()
-            item.setFlags(_READ_ONLY)
-            item.setData(self.display(row, column), _DISPLAY)
-            for role_, value in shared.items():
-                item.setData(value, role_)
-            for role_, value in self.cell_style(row, column).items():
-                item.setData(value, role_)
+            self._fill(item, row, column, shared)
             items.append(item)
-        if self.sort_column >= 0:
-            items[0].setData(self.sort_key(row, self.sort_column), sort_role(self.sort_column))
         return items
+
+    def _refill(self, slot: int, columns: Iterable[int]) -> None:
+        """Write a model row's cells afresh from its row object, in place (quietly)."""
+        row = self._slots[slot]
+        shared = self.row_style(row)
+        root = self.invisibleRootItem()
+        for column in columns:
+            item = root.child(slot, column)
+            item.clearData()  # the roles the cell's last row set, and no others
+            self._fill(item, row, column, shared)
 
     def use_sort_column(self, column: int) -> None:
         """Keep `column`'s sort key on every row's first cell (quietly: the proxy re-sorts)."""
@@ -183,50 +213,80 @@ class LiveTableModel(QStandardItemModel):
             return
         root, key, role_ = self.invisibleRootItem(), self.sort_key, sort_role(column)
         with signals_blocked(self):
-            for r, row in enumerate(self._rows):
-                root.child(r, 0).setData(key(row, column), role_)
+            for slot, row in enumerate(self._slots):
+                root.child(slot, 0).setData(key(row, column), role_)
 
-    def _place(self, pos: int, rows: list[Any]) -> None:
-        """Insert `rows` at model row `pos` with one rowsInserted.
-
-        The first cells go in with the insert, carrying the sort key, so a sorting proxy
-        places the rows right; the other cells are set quietly straight after, before
-        anything can paint.
-        """
-        if not rows:
-            return
-        cells = [self._cells(r) for r in rows]
-        self._rows[pos:pos] = rows
-        self._ids.update(r.push_id for r in rows)
-        root = self.invisibleRootItem()
-        root.insertRows(pos, [row_cells[0] for row_cells in cells])
+    def _take_slots(self, added: list[Any], dropped: list[Any]) -> None:
+        """Give the added rows model rows: the dropped rows' slots first (cells overwritten,
+        one dataChanged per run), then new rows at the end (one rowsInserted). The first
+        cells of new rows go in with the insert, carrying the order and the sort key, so a
+        sorting proxy places them right; their other cells are set quietly straight after,
+        before anything can paint."""
+        slot_of, slots = self._slot_of, self._slots
+        free = [slot_of.pop(r.push_id) for r in dropped if r.push_id in slot_of]
+        reused = sorted(zip(free, added, strict=False))
         with signals_blocked(self):
-            for i, row_cells in enumerate(cells, start=pos):
+            for slot, row in reused:
+                slots[slot] = row
+                slot_of[row.push_id] = slot
+                self._refill(slot, range(len(self.HEADERS)))
+        last = len(self.HEADERS) - 1
+        for top, bottom in _runs([slot for slot, _ in reused]):
+            self.dataChanged.emit(self.index(top, 0), self.index(bottom, last))
+        if len(free) > len(added):  # fewer rows than before (only when the cap shrinks)
+            self._rebuild()
+            return
+        appended = added[len(free):]
+        if not appended:
+            return
+        first = len(slots)
+        cells = [self._cells(r) for r in appended]
+        for i, row in enumerate(appended, first):
+            slots.append(row)
+            slot_of[row.push_id] = i
+        root = self.invisibleRootItem()
+        root.insertRows(first, [row_cells[0] for row_cells in cells])
+        with signals_blocked(self):
+            for i, row_cells in enumerate(cells, start=first):
                 for column in range(1, len(row_cells)):
                     root.setChild(i, column, row_cells[column])
+
+    def _rebuild(self) -> None:
+        """Every model row afresh from `rows` (a reset: only when the cap shrinks)."""
+        self.beginResetModel()
+        with signals_blocked(self):
+            self.removeRows(0, self.rowCount())
+            self._slots.clear()
+            self._slot_of.clear()
+            self._take_slots(list(self._rows), [])
+        self.endResetModel()
 
     # -- rows ------------------------------------------------------------------------------
 
     @property
     def rows(self) -> Sequence[Any]:
+        """The row objects, newest first."""
         return self._rows
 
+    @property
+    def slots(self) -> Sequence[Any]:
+        """The row object in each of the model's rows (the same list object throughout)."""
+        return self._slots
+
     def row_at(self, r: int) -> Any:
-        return self._rows[r]
+        """The row object in model row `r`."""
+        return self._slots[r]
 
     def row_of(self, push_id: int) -> int:
-        """Row number of a push id, or -1."""
-        if push_id not in self._ids:
-            return -1
-        i = bisect.bisect_left(self._rows, -push_id, key=lambda row: -row.push_id)
-        return i if i < len(self._rows) and self._rows[i].push_id == push_id else -1
+        """Model row of a push id, or -1."""
+        return self._slot_of.get(push_id, -1)
 
     def add_rows(self, rows: Iterable[Any]) -> int:
         """Add rows (any order); duplicates by push id are ignored. Returns how many were added.
 
-        Live rows are newer than everything shown, so they go in with a single insert at the
-        top; older rows (history pages) are merged in place, one notification per
-        contiguous run. A type not seen before emits `sig_types_changed`.
+        Live rows are newer than everything shown and go in front of `rows`; older rows
+        (history pages) are merged into their places. Past the cap the oldest are dropped.
+        A type not seen before emits `sig_types_changed`.
         """
         rows = list(rows)
         added = self._insert(rows)
@@ -240,78 +300,33 @@ class LiveTableModel(QStandardItemModel):
         return added
 
     def _insert(self, rows: list[Any]) -> int:
-        fresh = sorted(
-            (r for r in rows if r.push_id not in self._ids), key=lambda r: r.push_id, reverse=True
-        )
+        known = self._slot_of
+        fresh: list[Any] = []
+        seen: set[int] = set()
+        for r in sorted(rows, key=lambda r: r.push_id, reverse=True):
+            if r.push_id not in known and r.push_id not in seen:  # same id twice: the first
+                seen.add(r.push_id)
+                fresh.append(r)
         if not fresh:
             return 0
-        dropped_before = self.dropped
-        # Same id twice within one call: keep the first.
-        unique: list[Any] = []
-        seen: set[int] = set()
-        for r in fresh:
-            if r.push_id not in seen:
-                seen.add(r.push_id)
-                unique.append(r)
-        fresh = unique
-        if len(fresh) > self.max_rows:  # only the newest can stay anyway
-            self.dropped += len(fresh) - self.max_rows
-            fresh = fresh[: self.max_rows]
         rows_ = self._rows
         if not rows_ or fresh[-1].push_id > rows_[0].push_id:
-            self._place(0, fresh)
-        elif fresh[0].push_id < rows_[-1].push_id:
-            n = len(rows_)
-            take = fresh[: max(0, self.max_rows - n)]
-            self.dropped += len(fresh) - len(take)
-            if take:
-                self._place(n, take)
-            fresh = take
-        else:
-            self._merge(fresh)
-        self._trim()
-        if self.dropped != dropped_before:
+            rows_[0:0] = fresh  # live rows: all newer than what is shown
+        else:  # history: merged into place, newest first
+            rows_[:] = heapq.merge(rows_, fresh, key=lambda row: -row.push_id)
+        dropped = rows_[self.max_rows:]
+        del rows_[self.max_rows:]
+        gone = {r.push_id for r in dropped}
+        added = [r for r in fresh if r.push_id not in gone]
+        self._take_slots(added, dropped)
+        if dropped:
+            self.dropped += len(dropped)
+            self._rows_dropped(dropped)
             self.sig_rows_dropped.emit(self.dropped)
-        return len(fresh)
+        return len(added)
 
-    MAX_RUNS = 16  # more separate runs than this: one model reset is cheaper than many inserts
-
-    def _merge(self, fresh: list[Any]) -> None:
-        """Insert rows (newest first) into their places, one notification per contiguous run."""
-        rows_ = self._rows
-        positions = {bisect.bisect_left(rows_, -r.push_id, key=lambda row: -row.push_id)
-                     for r in fresh}
-        if len(positions) > self.MAX_RUNS:  # history interleaved with many shown rows
-            merged = list(heapq.merge(rows_, fresh, key=lambda row: -row.push_id))
-            self.beginResetModel()
-            with signals_blocked(self):
-                self.removeRows(0, len(rows_))
-                rows_.clear()
-                self._ids.clear()
-                self._place(0, merged)
-            self.endResetModel()
-            return
-        i = 0
-        while i < len(fresh):
-            pos = bisect.bisect_left(rows_, -fresh[i].push_id, key=lambda row: -row.push_id)
-            j = i + 1
-            # Extend the run while the next row belongs at the same place.
-            limit_id = rows_[pos].push_id if pos < len(rows_) else None
-            while j < len(fresh) and (limit_id is None or fresh[j].push_id > limit_id):
-                j += 1
-            self._place(pos, fresh[i:j])
-            i = j
-
-    def _trim(self) -> None:
-        extra = len(self._rows) - self.max_rows
-        if extra <= 0:
-            return
-        n = len(self._rows)
-        self.removeRows(n - extra, extra)
-        for r in self._rows[n - extra:]:
-            self._ids.discard(r.push_id)
-        del self._rows[n - extra:]
-        self.dropped += extra
+    def _rows_dropped(self, rows: list[Any]) -> None:
+        """These rows went off the bottom (for subclasses that keep rows elsewhere too)."""
 
     def rows_changed(self, push_ids: Iterable[int], first_col: int = 0,
                      last_col: int | None = None) -> None:
@@ -326,26 +341,31 @@ class LiveTableModel(QStandardItemModel):
         if not found:
             return
         last_col = self.columnCount() - 1 if last_col is None else last_col
-        root = self.invisibleRootItem()
         role_ = sort_role(self.sort_column)
+        root = self.invisibleRootItem()
         keys_changed = False
+        columns = sorted({0, *range(first_col, last_col + 1)})
         with signals_blocked(self):
             for r in found:
-                cells = self._cells(self._rows[r])
-                if self.sort_column >= 0:
-                    keys_changed |= root.child(r, 0).data(role_) != cells[0].data(role_)
-                for column in {0, *range(first_col, last_col + 1)}:
-                    root.setChild(r, column, cells[column])
+                first = root.child(r, 0)
+                before = first.data(role_)
+                self._refill(r, columns)
+                keys_changed |= first.data(role_) != before
         if keys_changed:
             first_col = 0  # the first cell holds the sort key: a sorting proxy looks there
-        start = prev = found[0]
-        for r in [*found[1:], None]:
-            if r is not None and r == prev + 1:
-                prev = r
-                continue
-            self.dataChanged.emit(self.index(start, first_col), self.index(prev, last_col))
-            if r is not None:
-                start = prev = r
+        for top, bottom in _runs(found):
+            self.dataChanged.emit(self.index(top, first_col), self.index(bottom, last_col))
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive numbers in sorted `rows`."""
+    runs: list[tuple[int, int]] = []
+    for r in rows:
+        if runs and runs[-1][1] == r - 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    return runs
 
 
 class LiveFilterProxy(QSortFilterProxyModel):
@@ -363,18 +383,19 @@ class LiveFilterProxy(QSortFilterProxyModel):
         self.since: float | None = None
         self.until: float | None = None
         self._rows: Sequence[Any] = []
-        self.setSortRole(sort_role(0))
+        self.setSortRole(_ORDER)
         self.setDynamicSortFilter(True)
         self.sorted_by = -1  # the column asked for (Qt's sortColumn() is 0 or -1)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """By `column`'s key; with no column, newest first (the model's rows are slots in
+        no particular order)."""
         self.sorted_by = column
         model = self.sourceModel()
         if isinstance(model, LiveTableModel):
             model.use_sort_column(column)
-        if column >= 0:
-            self.setSortRole(sort_role(column))
-        super().sort(0 if column >= 0 else -1, order)
+        self.setSortRole(sort_role(column))
+        super().sort(0, order if column >= 0 else Qt.SortOrder.AscendingOrder)
 
     def refilter(self, change: Callable[[], None]) -> None:
         """Apply `change` to the filter settings and re-filter the rows once."""
@@ -406,8 +427,8 @@ class LiveFilterProxy(QSortFilterProxyModel):
 
     def setSourceModel(self, model) -> None:
         super().setSourceModel(model)
-        # The model's list object never changes (rows are edited in place): read it directly.
-        self._rows = model.rows if isinstance(model, LiveTableModel) else []
+        # The model's list object never changes (slots are edited in place): read it directly.
+        self._rows = model.slots if isinstance(model, LiveTableModel) else []
         if isinstance(model, LiveTableModel):
             model.use_sort_column(self.sorted_by)
 

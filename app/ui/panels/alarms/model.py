@@ -159,16 +159,13 @@ class AlarmTableModel(LiveTableModel):
         rows = list(rows)
         added = super().add_rows(rows)
         for r in rows:
-            if r.acked_at is None and r.push_id in self._ids:
+            if r.acked_at is None and self.row_of(r.push_id) >= 0:
                 self.unacked[r.push_id] = r
         return added
 
-    def _trim(self) -> None:
-        n = len(self._rows)
-        if n > self.max_rows:
-            for r in self._rows[self.max_rows:]:
-                self.unacked.pop(r.push_id, None)
-        super()._trim()
+    def _rows_dropped(self, rows: list[AlarmRow]) -> None:
+        for r in rows:
+            self.unacked.pop(r.push_id, None)
 
     def is_critical(self, row: AlarmRow) -> bool:
         return row.code is not None and row.code in self.critical_codes()

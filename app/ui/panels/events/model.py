@@ -118,7 +118,7 @@ class EventTableModel(LiveTableModel):
     def set_show_passwords(self, on: bool) -> None:
         if on != self.show_passwords:
             self.show_passwords = on
-            self.refresh_rows([r for r, row in enumerate(self._rows) if row.password],
+            self.rows_changed([row.push_id for row in self._rows if row.password],
                               PASSWORD, PASSWORD)
 
     def display(self, row: EventRow, column: int) -> str:
