@@ -90,6 +90,29 @@ def test_one_insert_per_batch(rig, panel, qtbot):
     assert panel.model.rowCount() == 17
 
 
+def test_a_flood_batch_goes_in_a_few_hundred_rows_at_a_time(rig, panel, qtbot):
+    """Hundreds of rows in one piece of GUI work was one of a flood's longest stalls."""
+    from app.ui.widgets.live_panel import LIVE_ROWS_AT_ONCE
+
+    rig.feed.stop()
+    inserted: list[tuple[int, int]] = []
+    panel.model.rowsInserted.connect(lambda _p, a, b: inserted.append((a, b)))
+    d = devices(rig)
+    n = 2 * LIVE_ROWS_AT_ONCE + 50
+    for i in range(n):
+        rig.alarm(d[i % len(d)], 41)
+    rig.deliver()
+    assert inserted == [(0, LIVE_ROWS_AT_ONCE - 1)]  # the oldest first; the rest after a breath
+    qtbot.waitUntil(lambda: panel.model.rowCount() == n, timeout=5000)
+    assert inserted == [(0, LIVE_ROWS_AT_ONCE - 1), (LIVE_ROWS_AT_ONCE, 2 * LIVE_ROWS_AT_ONCE - 1),
+                        (2 * LIVE_ROWS_AT_ONCE, n - 1)]
+    ids = [r.push_id for r in panel.model.rows]
+    assert ids == sorted(ids, reverse=True)
+    shown = [panel.model.row_at(panel.proxy.mapToSource(panel.proxy.index(r, 0)).row()).push_id
+             for r in range(3)]
+    assert shown == ids[:3]  # the view: newest first
+
+
 def test_bounded_and_says_so(rig, qtbot):
     p = AlarmsPanel(rig.ctx, max_rows=5)
     qtbot.addWidget(p)

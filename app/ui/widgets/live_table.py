@@ -325,6 +325,11 @@ class LiveTableModel(QStandardItemModel):
             self.sig_rows_dropped.emit(self.dropped)
         return len(added)
 
+    def count_dropped(self, n: int) -> None:
+        """`n` rows were dropped before they reached the table (too many at once)."""
+        self.dropped += n
+        self.sig_rows_dropped.emit(self.dropped)
+
     def _rows_dropped(self, rows: list[Any]) -> None:
         """These rows went off the bottom (for subclasses that keep rows elsewhere too)."""
 

@@ -247,14 +247,14 @@ class AlarmsPanel(LiveTablePanel):
     def _on_batch(self, change: FleetChange) -> None:
         if not change.alarms:
             return
-        rows = [row_from_entry(e) for e in change.alarms]
-        self.model.add_rows(rows)
+        self._add_live([row_from_entry(e) for e in change.alarms])
+
+    def _rows_added(self, rows: list[AlarmRow]) -> None:
         crit = self.ctx.fleet.critical_alarms
         hot = [r for r in rows if r.code in crit and r.push_id in self.model.unacked]
         if hot:
             self._latest_critical = hot[-1]
             self.notifier.add(hot)
-        self._update_status()
 
     def _on_history_page(self, rows: list[AlarmRow]) -> None:
         self.model.add_rows(rows)  # the status follows on the next tick

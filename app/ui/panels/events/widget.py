@@ -72,8 +72,7 @@ class EventsPanel(LiveTablePanel):
     def _on_batch(self, change: FleetChange) -> None:
         if not change.events:
             return
-        self.model.add_rows(row_from_record(pid, rec) for pid, rec in change.events)
-        self._update_status()
+        self._add_live([row_from_record(pid, rec) for pid, rec in change.events])
 
     def _type_items(self) -> list[tuple[int, str]]:
         return sorted((kv for kv in self.model.types.items() if kv[0] is not None),
