@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QWi
 
 from app.journal.store import Journal, JournalRow
 from app.ui.widgets.quiet import signals_blocked
+from app.ui.widgets.runs import runs
 from app.ui.widgets.table_model import AnyIndex
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ class LiveTableModel(QStandardItemModel):
                 slot_of[row.push_id] = slot
                 self._refill(slot, range(len(self.HEADERS)))
         last = len(self.HEADERS) - 1
-        for top, bottom in _runs([slot for slot, _ in reused]):
+        for top, bottom in runs([slot for slot, _ in reused]):
             self.dataChanged.emit(self.index(top, 0), self.index(bottom, last))
         if len(free) > len(added):  # fewer rows than before (only when the cap shrinks)
             self._rebuild()
@@ -358,19 +359,8 @@ class LiveTableModel(QStandardItemModel):
                 keys_changed |= first.data(role_) != before
         if keys_changed:
             first_col = 0  # the first cell holds the sort key: a sorting proxy looks there
-        for top, bottom in _runs(found):
+        for top, bottom in runs(found):
             self.dataChanged.emit(self.index(top, first_col), self.index(bottom, last_col))
-
-
-def _runs(rows: list[int]) -> list[tuple[int, int]]:
-    """(first, last) of each run of consecutive numbers in sorted `rows`."""
-    runs: list[tuple[int, int]] = []
-    for r in rows:
-        if runs and runs[-1][1] == r - 1:
-            runs[-1] = (runs[-1][0], r)
-        else:
-            runs.append((r, r))
-    return runs
 
 
 class LiveFilterProxy(QSortFilterProxyModel):

@@ -36,6 +36,7 @@ from app.protocol.normalize import parse_time
 from app.ui.format import DASH, ago
 from app.ui.theme import STATUS_COLOURS
 from app.ui.widgets.quiet import signals_blocked
+from app.ui.widgets.runs import runs
 from app.ui.widgets.status_dot import status_dot
 
 _USER = int(Qt.ItemDataRole.UserRole)
@@ -631,17 +632,11 @@ class DevicesModel(QStandardItemModel):
         emit = self.dataChanged.emit
         on_screen = self.rows_on_screen() if self.rows_on_screen is not None else None
         if on_screen is None:
-            runs = [(rows[0], rows[-1])] if rows else []
+            spans = [(rows[0], rows[-1])] if rows else []
         else:
-            runs = []
-            for r in rows:
-                if r not in on_screen:
-                    continue
-                if runs and runs[-1][1] == r - 1:
-                    runs[-1] = (runs[-1][0], r)
-                else:
-                    runs.append((r, r))
-        for top, bottom in runs:
+            shown = set(on_screen)
+            spans = runs(r for r in rows if r in shown)
+        for top, bottom in spans:
             emit(self.index(top, first_col), self.index(bottom, last_col), roles or [])
 
     def refresh_status(self) -> None:
