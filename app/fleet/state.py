@@ -127,6 +127,7 @@ class FleetChange:
     new_devices: list[str] = field(default_factory=list)
     changed_devices: set[str] = field(default_factory=set)
     new_sublocks: list[tuple[str, str]] = field(default_factory=list)
+    sublock_devices: set[str] = field(default_factory=set)  # devices whose sub-locks reported
     alarms: list[AlarmEntry] = field(default_factory=list)
     events: list[tuple[int, PushRecord]] = field(default_factory=list)
     commands: list[tuple[int, PushRecord]] = field(default_factory=list)
@@ -185,6 +186,7 @@ class FleetState:
                     change.new_sublocks.append((device_id, sub_id))
                 sub.last_seen = at
                 sub.data = data
+                change.sublock_devices.add(device_id)
             dev.latest[kind] = data
             dev.latest_at[kind] = at
             if kind == "alarm":

@@ -582,9 +582,7 @@ class DevicesModel(QStandardItemModel):
             self._add_sublocks(device_id, subs)
         changed = [d for d in change.changed_devices if d in cells and d not in new_set]
         column = self._sort_column
-        sub_hosts = {
-            r.device for _, r in change.records if r.kind == "sublock" and r.device in cells
-        }
+        sub_hosts = change.sublock_devices & cells.keys()
         fresh = self._fresh
         for device_id in changed:
             fresh.pop(device_id, None)
