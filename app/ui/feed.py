@@ -37,7 +37,7 @@ from app.fleet.backlog import COALESCE_AT, SUPERSEDED_KINDS, Backlog
 from app.fleet.state import FleetChange, FleetState
 from app.protocol.push import PushRecord
 
-__all__ = ["COALESCE_AT", "SUPERSEDED_KINDS", "LiveFeed", "after_a_breath"]
+__all__ = ["COALESCE_AT", "SUPERSEDED_KINDS", "InPieces", "LiveFeed", "after_a_breath"]
 TURN_GAP_MS = 4  # between two views' turns: time for the event loop to paint the first
 
 
@@ -60,6 +60,32 @@ def _breathe(context: QObject, work: Callable[[], None], gap_ms: int, due: float
         QTimer.singleShot(gap_ms, context, partial(_breathe, context, work, gap_ms, None))
         return
     work()
+
+
+class InPieces:
+    """Work done a piece at a time, a breath apart (`after_a_breath`): `step()` does one
+    piece and says whether any is left. `go()` starts it unless it is under way."""
+
+    def __init__(self, context: QObject, step: Callable[[], bool]) -> None:
+        self.context = context
+        self.step = step
+        self.running = False
+
+    def go(self, now: bool = True) -> None:
+        """Start: the first piece now, or (`now=False`) after a breath."""
+        if self.running:
+            return
+        self.running = True
+        if now:
+            self._next()
+        else:
+            after_a_breath(self.context, self._next)
+
+    def _next(self) -> None:
+        if self.step():
+            after_a_breath(self.context, self._next)
+        else:
+            self.running = False
 
 
 class _Turn(QObject):

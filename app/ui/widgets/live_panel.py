@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.fleet.state import FleetChange
 from app.ui.context import AppContext
-from app.ui.feed import after_a_breath
+from app.ui.feed import InPieces
 from app.ui.widgets.live_table import (
     CsvExporter,
     HistoryLoader,
@@ -88,7 +88,7 @@ class LiveTablePanel(QWidget):
         self.exporter.sig_done.connect(self._on_export_done)
         self.history_done = False
         self._waiting_rows: list[Any] = []  # live rows not in the table yet, oldest first
-        self._adding = False
+        self._adding = InPieces(self, self._add_next)
 
     # -- for subclasses ---------------------------------------------------------------------
 
@@ -111,20 +111,17 @@ class LiveTablePanel(QWidget):
             extra = len(waiting) - self.max_rows
             del waiting[:extra]
             self.model.count_dropped(extra)
-        if not self._adding:
-            self._add_next()
+        self._adding.go()
 
-    def _add_next(self) -> None:
+    def _add_next(self) -> bool:
         waiting = self._waiting_rows
         rows = waiting[:LIVE_ROWS_AT_ONCE]
         del waiting[:LIVE_ROWS_AT_ONCE]
         self.model.add_rows(rows)
         self._rows_added(rows)
-        self._adding = bool(waiting)
-        if waiting:
-            after_a_breath(self, self._add_next)
-        else:
+        if not waiting:
             self._update_status()
+        return bool(waiting)
 
     def _context_menu(self, pos: QPoint) -> None:
         raise NotImplementedError

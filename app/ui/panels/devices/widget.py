@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from app.fleet.state import AlarmEntry, FleetChange, Status
 from app.journal.store import Journal
 from app.ui.context import AppContext
-from app.ui.feed import after_a_breath
+from app.ui.feed import InPieces
 from app.ui.panels.devices.model import (
     COL_DEVICE,
     COLUMNS,
@@ -137,7 +137,7 @@ class DevicesPanel(QWidget):
         self._counts_soon = QTimer(self, interval=500, singleShot=True,
                                    timeout=self.update_counts)
         # New devices beyond what one insert takes go in a few at a time, paints in between.
-        self._inserting = False
+        self._inserts = InPieces(self, self._insert_waiting)
         self.update_counts()
 
     def sizeHint(self) -> QSize:
@@ -147,19 +147,15 @@ class DevicesPanel(QWidget):
 
     def _on_batch(self, change: FleetChange) -> None:
         self.model.apply(change)
-        if self.model.waiting and not self._inserting:
-            self._inserting = True
-            after_a_breath(self, self._insert_waiting)
+        if self.model.waiting:
+            self._inserts.go(now=False)
         if change.new_devices and not self._counts_soon.isActive():
             # counting statuses walks every device: at most twice a second
             self._counts_soon.start()
 
-    def _insert_waiting(self) -> None:
+    def _insert_waiting(self) -> bool:
         self.model.insert_waiting()
-        if self.model.waiting:
-            after_a_breath(self, self._insert_waiting)
-        else:
-            self._inserting = False
+        return bool(self.model.waiting)
 
     def _on_rows_filled(self) -> None:
         if self.filtering:  # the proxy saw the rows before their ids were in them
