@@ -94,7 +94,9 @@ class Recorder:
     def stats(self) -> dict:
         s = self.writer.stats
         return {"written": s.written, "with_errors": s.with_errors, "by_kind": dict(s.by_kind),
-                "pending": self.writer.pending}
+                "pending": self.writer.pending,
+                "received": {n: t.received for n, t in self.transports.items()},
+                "sessions": {n: t.sessions for n, t in self.transports.items()}}
 
     def stop(self) -> None:
         self.writer.flush(30)

@@ -75,6 +75,8 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
         during = len(memory.rss_mb)  # the samples taken while the flood ran
         _, err = window.communicate(timeout=plan.flood_seconds + 120)
     data = json.loads(report.read_text()) if report.exists() else {"error": err[-2000:]}
+    # What the window and its recording processes logged (connection losses, errors).
+    data["window_log"] = err.splitlines()[-50:]
     # Peaks of the whole run (the recording process catches up after the flood); the
     # samples, for "does memory stop growing", of the flood only.
     data.update(peak_rss_mb=max(memory.rss_mb, default=None),
@@ -180,6 +182,9 @@ def _flood_rows(wf: dict) -> list[tuple[str, str, str]]:
          f"{wf['devices_target']:,} devices"),
         ("window flood: journaled", _f(wf.get("journaled"), "{:,}"),
          "nothing lost" if wf.get("journaled") == wf.get("published") else "MISMATCH"),
+        ("window flood: taken off the broker", _f(sum((wf.get("received") or {}).values()),
+                                                  "{:,}"),
+         f"sessions per profile: {wf.get('sessions')} (more than 1: the broker dropped us)"),
         ("window flood: stall p50 / p99 / max",
          f"{_f(stall.get('p50_ms'))} / {_f(stall.get('p99_ms'))} / {_f(stall.get('max_ms'))} ms",
          f"while pushes arrive; target p99 <= 50 ms; > 100 ms: {stall.get('over_100ms', 'n/a')} "

@@ -221,6 +221,9 @@ class ProcessJournalWriter:
                     stats.written += n
                     self._idle.notify_all()
             elif msg[0] == "stopped":
+                if not self._stopping:
+                    log.error("journal process stopped unexpectedly; %d pushes not committed",
+                              self.pending)
                 return
 
     def _deliver(self, last_seq: int, ids: list[int], decoded: list[tuple]) -> None:

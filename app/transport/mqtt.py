@@ -85,6 +85,7 @@ class MqttTransport:
         self.manual_ack = settings.qos == 1 if manual_ack is None else manual_ack
         self.state = ConnectionState(Phase.DISCONNECTED)
         self.received = 0
+        self.sessions = 0  # connections the broker accepted; more than one means it dropped us
         self._attempt = 0
         self._next_delay: float | None = None  # mirrors paho's own backoff
         self._connected = threading.Event()
@@ -149,6 +150,11 @@ class MqttTransport:
             return
         self._attempt = 0
         self._next_delay = None
+        self.sessions += 1
+        if self.sessions > 1:
+            log.warning("%s: connected again (session %d, broker kept it: %s)",
+                        self.settings.profile or self.settings.client_id, self.sessions,
+                        bool(flags.session_present))
         # Resubscribe on every connect: a persistent session may have been dropped.
         # "Connected" is reported once the broker confirms the subscription, so nothing
         # published after that moment can be missed.
@@ -176,6 +182,8 @@ class MqttTransport:
             self._schedule_retry(self.state.reason, refused=True)
             return
         reason = "connection lost" if reason_code.is_failure else "disconnected by broker"
+        log.warning("%s: %s (%s) after %d pushes", self.settings.profile or
+                    self.settings.client_id, reason, reason_code, self.received)
         self._schedule_retry(reason)
 
     def _on_connect_fail(self, client, userdata) -> None:

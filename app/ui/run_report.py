@@ -65,11 +65,15 @@ class RunReport:
         freed = collect_all()  # what the collector would have found: cycles left behind
         recording = self.session.recording
         settle_journal(recording)
+        stats = recording.stats()
         data = {
             "startup_s": self.painted_after,
             "stall": self.monitor.summary(self.first_batch_at, self.last_batch_at),
             "stall_whole_run": self.monitor.summary(),
-            "journaled": recording.stats()["written"],
+            "journaled": stats["written"],
+            # Per profile: pushes paho handed over, and sessions (more than 1: dropped once).
+            "received": stats.get("received"),
+            "sessions": stats.get("sessions"),
             "view_delivered": self.session.feed.delivered,
             "view_dropped": self.session.feed.dropped,
             "batch_ms": _spread(list(self.session.feed.busy_ms)),
