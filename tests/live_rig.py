@@ -72,6 +72,7 @@ class LiveRig:
         self.next_id += len(records)
 
     def close(self) -> None:
+        self.ctx.acknowledgements.close()
         self.feed.stop()
         self.recorder.stop()
 

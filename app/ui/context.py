@@ -13,6 +13,7 @@ from app.fleet.state import FleetState
 from app.journal.store import Journal
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
+from app.ui.acknowledgements import Acknowledgements
 from app.ui.feed import LiveFeed
 
 
@@ -114,6 +115,11 @@ class AppContext:
     operator: str = field(default_factory=getpass.getuser)
     webhook: object | None = None  # the running WebhookServer, if any (stats for the status bar)
     started_at: float = field(default_factory=time.time)
+    acknowledgements: Acknowledgements = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.acknowledgements = Acknowledgements(self.fleet, self.journal_path,
+                                                 lambda: self.operator)
 
     def open_journal(self) -> Journal:
         """A read connection for the calling thread (SQLite connections are not shared)."""

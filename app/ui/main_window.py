@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         ctx.connections.sig_state_changed.connect(self._on_connection_state)
         ctx.feed.sig_rate.connect(self._on_rate)
         ctx.feed.sig_batch.connect(self._update_alarm_count)  # a method: gone with the window
+        ctx.acknowledgements.sig_acknowledged.connect(self._update_alarm_count)
+        ctx.acknowledgements.sig_not_stored.connect(self._on_acknowledgement_not_stored)
         self._alarm_timer = QTimer(self, interval=1000, timeout=self._update_alarm_count)
         self._alarm_timer.timeout.connect(self._update_webhook)
         self._alarm_timer.start()
@@ -279,7 +281,10 @@ class MainWindow(QMainWindow):
         self.webhook_label.setText(text)
         self.webhook_label.setToolTip(stats.describe())
 
-    def _update_alarm_count(self, _change: object = None) -> None:
+    def _on_acknowledgement_not_stored(self, text: str) -> None:
+        QMessageBox.warning(self, "Acknowledge", text)
+
+    def _update_alarm_count(self, *_why: object) -> None:
         fleet = self.ctx.fleet
         n = len(fleet.unacknowledged)
         critical = sum(1 for e in fleet.unacknowledged.values() if e.critical)

@@ -138,6 +138,7 @@ class Session:
     async def close(self) -> None:
         self.feed.stop()
         loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.ctx.acknowledgements.close)
         if self.webhook is not None:
             await loop.run_in_executor(None, self.webhook.stop)
         if self.simulator is not None:

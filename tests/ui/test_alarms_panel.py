@@ -144,9 +144,9 @@ def test_critical_highlighted_until_acknowledged(rig, panel, qtbot):
     qtbot.waitUntil(lambda: m.rowCount() == 3)
     assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG
     push_id = m.rows[1].push_id
-    with qtbot.waitSignal(panel.sig_alarms_acknowledged) as sig:
+    with qtbot.waitSignal(rig.ctx.acknowledgements.sig_acknowledged) as sig:
         panel.acknowledge([push_id])
-    assert sig.args == [[push_id]]
+    assert sig.args[0] == [push_id] and sig.args[2] == "dispatcher1"
     assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) is None
     assert newest(m, 1, ACK).data().startswith("dispatcher1 · ")
     assert push_id not in rig.ctx.fleet.unacknowledged
@@ -291,6 +291,7 @@ def test_acknowledge_one_selection_device_and_visible(rig, panel, qtbot, monkeyp
                      "shown in the table?"]
     assert len(done) == remaining
     assert not rig.ctx.fleet.unacknowledged
+    assert rig.ctx.acknowledgements.wait_stored()
     with Journal(rig.path) as j:
         assert j.unacknowledged_alarms() == []
 
@@ -330,6 +331,7 @@ def test_acknowledgement_survives_restart(tmp_path, qtbot):
     acked = [by_device[d[0]], by_device[d[2]]]
     assert p1.acknowledge(acked) == acked
     p1.shutdown()
+    s1.ctx.acknowledgements.close()  # as the session does when the window closes
     s1.feed.stop()
     s1.recording.stop()
 
@@ -351,6 +353,7 @@ def test_acknowledgement_survives_restart(tmp_path, qtbot):
         p2.acknowledge([by_device[d[1]]])
         p2.shutdown()
     finally:
+        s2.ctx.acknowledgements.close()
         s2.feed.stop()
         s2.recording.stop()
     with Journal(path) as j:

@@ -307,9 +307,9 @@ def test_acknowledge_all_alarms_of_a_device(rig, panel, qtbot):
     for topic, payload in rig.sim.raise_alarm(device, 40) + rig.sim.raise_alarm(device, 51):
         rig.recorder.writer.submit(RawPush("mqtt", topic, payload, time.time(), "test"))
     qtbot.waitUntil(lambda: len(rig.fleet.unacknowledged_of(device)) == 2, timeout=5000)
-    with qtbot.waitSignal(panel.sig_alarms_acknowledged) as blocker:
+    with qtbot.waitSignal(rig.ctx.acknowledgements.sig_acknowledged) as blocker:
         done = panel.acknowledge_device(device)
-    assert len(done) == 2 and blocker.args == [done]
+    assert len(done) == 2 and blocker.args[0] == done
     assert rig.fleet.unacknowledged_of(device) == []
 
     def stored() -> bool:
@@ -441,6 +441,6 @@ def test_drawn_cells_follow_every_change(rig, panel, qtbot):
     alarm_cell = model.index_of(device, COL_ALARM)
     red = STATUS_COLOURS["critical"].name()
     assert painted(panel, alarm_cell).palette.text().color().name() == red
-    rig.fleet.acknowledge(list(rig.fleet.unacknowledged))  # as the alarm panel does
+    rig.ctx.acknowledgements.acknowledge(list(rig.fleet.unacknowledged))  # as the alarm panel
     assert painted(panel, alarm_cell).palette.text().color().name() != red
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.fleet.state import DEFAULT_CRITICAL_ALARMS, FleetChange
-from app.journal.store import Journal
 from app.protocol.codes import ALARM_TYPES
 from app.ui.context import AppContext
 from app.ui.panels.alarms.model import (
@@ -143,8 +142,6 @@ class CriticalTypesDialog(QDialog):
 
 
 class AlarmsPanel(LiveTablePanel):
-    sig_alarms_acknowledged = Signal(list)  # push ids just acknowledged
-
     NOUN = "alarm"
     CSV_HEADER = CSV_HEADER
     DEFAULT_WIDTHS = DEFAULT_WIDTHS
@@ -159,7 +156,6 @@ class AlarmsPanel(LiveTablePanel):
                  max_rows: int | None = None, history: int | None = None) -> None:
         super().__init__(ctx, parent, max_rows=max_rows, history=history)
         self._apply_saved_critical()
-        self._journal: Journal | None = None  # our own connection, for acknowledgements
 
         self.model = AlarmTableModel(lambda: self.ctx.fleet.critical_alarms, self.max_rows, self)
         self.proxy = AlarmFilterProxy(self)
@@ -179,6 +175,7 @@ class AlarmsPanel(LiveTablePanel):
             seed=lambda: entries, seed_convert=lambda chunk: [row_from_entry(e) for e in chunk],
             max_rows=self.max_rows, parent=self,
         ), always=True)  # the restored alarms come through the loader even with no history
+        ctx.acknowledgements.sig_acknowledged.connect(self._on_acknowledged)
         self._go_live()
 
     # -- building -----------------------------------------------------------------------
@@ -320,27 +317,15 @@ class AlarmsPanel(LiveTablePanel):
         return sorted(ids)
 
     def acknowledge(self, push_ids: list[int]) -> list[int]:
-        """Acknowledge these alarms: fleet state, journal (survives a restart), table."""
-        ids = [i for i in dict.fromkeys(push_ids)
-               if i in self.model.unacked or i in self.ctx.fleet.unacknowledged]
-        if not ids:
-            return []
-        at = time.time()
-        operator = self.ctx.operator
-        try:
-            if self._journal is None:
-                self._journal = Journal(self.ctx.journal_path)
-            self._journal.acknowledge(ids, at=at, operator=operator)
-        except Exception as exc:
-            log.exception("could not store acknowledgements")
-            QMessageBox.warning(self, "Acknowledge",
-                                f"Could not store the acknowledgement in the journal:\n{exc}")
-            return []
-        self.ctx.fleet.acknowledge(ids)
-        self.model.mark_acknowledged(ids, at, operator)
-        self.sig_alarms_acknowledged.emit(ids)
+        """Acknowledge those of these alarms still waiting (`ctx.acknowledgements` tells every
+        view, this table included, and stores it in the journal)."""
+        return self.ctx.acknowledgements.acknowledge(
+            i for i in push_ids if i in self.model.unacked or i in self.ctx.fleet.unacknowledged)
+
+    def _on_acknowledged(self, push_ids: list[int], at: float, by: str) -> None:
+        """Acknowledged here or in another panel: the rows say so, the banner counts down."""
+        self.model.mark_acknowledged(push_ids, at, by)
         self._update_status()
-        return ids
 
     def acknowledge_selected(self) -> list[int]:
         return self.acknowledge([r.push_id for r in self.selected_rows()
@@ -413,6 +398,3 @@ class AlarmsPanel(LiveTablePanel):
         super().shutdown()
         if self._tray is not None:
             self._tray.hide()
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -16,7 +14,6 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     QTimer,
-    Signal,
 )
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -30,13 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.fleet.state import AlarmEntry, FleetChange, Status
-from app.journal.store import Journal
+from app.fleet.state import FleetChange, Status
 from app.ui.context import AppContext
 from app.ui.feed import InPieces
 from app.ui.panels.devices.model import (
     COL_DEVICE,
-    COLUMNS,
     DEFAULT_WIDTHS,
     ID_ROLE,
     SUBLOCK_ROLE,
@@ -59,8 +54,6 @@ RESORT_MS_PER_ROW = 0.5
 
 
 class DevicesPanel(QWidget):
-    sig_alarms_acknowledged = Signal(list)  # AlarmEntry list acknowledged from the context menu
-
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -104,6 +97,9 @@ class DevicesPanel(QWidget):
         self._restore_header()
         self.view.setSortingEnabled(True)  # sorts once by the restored indicator
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        # A last alarm's red cell is decided as the row is drawn: redraw, wherever it was
+        # acknowledged.
+        ctx.acknowledgements.sig_acknowledged.connect(self._on_acknowledged)
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -326,27 +322,12 @@ class DevicesPanel(QWidget):
     def copy_text(text: str) -> None:
         QGuiApplication.clipboard().setText(text)
 
-    def acknowledge_device(self, device_id: str) -> list[AlarmEntry]:
-        """Acknowledge in the fleet state now; the journal row is written off the GUI thread."""
-        done = self.ctx.fleet.acknowledge(self.ctx.fleet.unacknowledged_of(device_id))
-        if not done:
-            return done
-        ids = [e.push_id for e in done]
-        path, operator = self.ctx.journal_path, self.ctx.operator
+    def acknowledge_device(self, device_id: str) -> list[int]:
+        """Every alarm of this device still waiting; returns their push ids."""
+        return self.ctx.acknowledgements.acknowledge(self.ctx.fleet.unacknowledged_of(device_id))
 
-        def persist() -> None:
-            try:
-                with Journal(path) as journal:
-                    journal.acknowledge(ids, at=time.time(), operator=operator)
-            except Exception:
-                log.exception("could not store the acknowledgement of %d alarms", len(ids))
-
-        threading.Thread(target=persist, name="devices-ack", daemon=True).start()
-        self.model.dataChanged.emit(
-            self.model.index_of(device_id, 0), self.model.index_of(device_id, len(COLUMNS) - 1)
-        )
-        self.sig_alarms_acknowledged.emit(done)
-        return done
+    def _on_acknowledged(self, _push_ids: list[int], _at: float, _by: str) -> None:
+        self.view.viewport().update()
 
     # -- settings ------------------------------------------------------------------------
 
