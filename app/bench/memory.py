@@ -12,13 +12,17 @@ import threading
 
 
 class MemorySampler:
-    """Resident memory (MB) of `pid` and, separately, of all its descendants, once a second."""
+    """Resident memory (MB) of `pid` and, separately, of all its descendants, once a second;
+    and the CPU each of them used in that second (%, by process name): on two cores the
+    recording process runs below the window's priority and takes what is left."""
 
     def __init__(self, pid: int, interval_s: float = 1.0) -> None:
         self.pid = pid
         self.interval_s = interval_s
         self.rss_mb: list[float] = []
         self.children_rss_mb: list[float] = []
+        self.cpu_percent: dict[str, list[float]] = {}
+        self._procs: dict[int, object] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
@@ -44,5 +48,24 @@ class MemorySampler:
                 self.rss_mb.append(proc.memory_info().rss / 2**20)
                 children = proc.children(recursive=True)  # recording process, journal writer
                 self.children_rss_mb.append(sum(c.memory_info().rss for c in children) / 2**20)
+                self._sample_cpu([proc, *children])
             except psutil.Error:
                 return  # it has exited
+
+    def _sample_cpu(self, procs: list) -> None:
+        for p in procs:
+            known = self._procs.setdefault(p.pid, p)  # the same object: cpu_percent is a delta
+            try:
+                percent = known.cpu_percent()  # type: ignore[attr-defined]
+                name = self._role(known)
+            except Exception:  # gone between listing and reading
+                continue
+            self.cpu_percent.setdefault(name, []).append(round(percent))
+
+    def _role(self, proc) -> str:
+        """window, recording (its child), journal (the recording process's child)…"""
+        if proc.pid == self.pid:
+            return "window"
+        if "resource_tracker" in " ".join(proc.cmdline()):
+            return "resource tracker"
+        return "recording" if proc.ppid() == self.pid else "journal"

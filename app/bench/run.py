@@ -7,11 +7,14 @@ journal first page <= 50 ms at a million rows; start-up <= 2 s.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +51,35 @@ def _env() -> dict[str, str]:
     return env
 
 
+class JournalGrowth:
+    """The journal's row count every few seconds, read from outside (a read-only query):
+    shows whether the recording process keeps up with a flood, falls behind or stops."""
+
+    def __init__(self, path: Path, interval_s: float = 2.0) -> None:
+        self.path, self.interval_s = path, interval_s
+        self.rows: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="journal-growth", daemon=True)
+
+    def __enter__(self) -> JournalGrowth:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                with contextlib.closing(sqlite3.connect(
+                        f"file:{self.path}?mode=ro", uri=True, timeout=1)) as db:
+                    self.rows.append(db.execute("SELECT COALESCE(MAX(id), 0) FROM push")
+                                     .fetchone()[0])
+            except sqlite3.Error:
+                self.rows.append(-1)
+
+
 def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
     journal, report = tmp / "flood.sqlite", tmp / "flood.json"
     key = "FLOOD"
@@ -59,7 +91,7 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
          "--settings-file", str(tmp / "flood-settings.ini")],  # a new user's defaults
         env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    with MemorySampler(window.pid) as memory:
+    with MemorySampler(window.pid) as memory, JournalGrowth(journal) as growth:
         deadline = time.monotonic() + 30
         while not journal.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -82,7 +114,9 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
     data.update(peak_rss_mb=max(memory.rss_mb, default=None),
                 recording_peak_rss_mb=max(memory.children_rss_mb, default=None),
                 rss_mb_samples=[round(x, 1) for x in memory.rss_mb[:during]],
-                recording_rss_mb_samples=[round(x, 1) for x in memory.children_rss_mb[:during]])
+                recording_rss_mb_samples=[round(x, 1) for x in memory.children_rss_mb[:during]],
+                cpu_percent_samples=memory.cpu_percent,
+                journal_rows_every_2s=growth.rows)
     data.update(published=published, target_rate=plan.flood_rate,
                 devices_target=plan.flood_devices, seconds=plan.flood_seconds,
                 achieved_rate=published / plan.flood_seconds if published > 0 else 0)
