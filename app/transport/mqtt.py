@@ -36,9 +36,26 @@ MAX_RETRY_S = 60
 
 
 class _Client(mqtt.Client):
-    """paho swallows the OSError of a failed reconnect; keep it to tell the user why."""
+    """paho's client with two mends.
+
+    - paho swallows the OSError of a failed reconnect; it is kept to tell the user why.
+    - paho hangs up ("keep alive timeout") when the answer to its ping comes a keepalive
+      late, even while pushes keep arriving. Under a flood that outruns the journal the
+      answer waits behind thousands of pushes (in the broker, the socket and our
+      back-pressure) and comes 20-35 s late; a race in paho's keepalive check then closes
+      the connection, and a clean session loses what the broker was holding (seen in the
+      flood benchmark; paho issues #914, #923). Pushes arriving prove the broker alive:
+      while they do, an outstanding ping counts as answered.
+    """
 
     last_error: OSError | None = None
+    last_push_at = 0.0  # time.monotonic() of the last push taken off the socket
+
+    def loop_misc(self) -> mqtt.MQTTErrorCode:
+        keepalive = self.keepalive
+        if self._ping_t and keepalive and time.monotonic() - self.last_push_at < keepalive:
+            self._ping_t = 0  # paho's "waiting for PINGRESP since" (the same clock)
+        return super().loop_misc()
 
     def reconnect(self) -> mqtt.MQTTErrorCode:
         try:
@@ -208,6 +225,7 @@ class MqttTransport:
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         ack = partial(client.ack, message.mid, 1) if self.manual_ack and message.qos == 1 else None
         self.received += 1
+        client.last_push_at = time.monotonic()
         try:
             topic = message.topic
         except UnicodeDecodeError:  # a broken broker; keep the push all the same
