@@ -9,27 +9,17 @@ for longer than the keepalive, and paho's own "last sent" clock just reset.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import paho.mqtt.client as mqtt
 import pytest
+from waiting import wait_for
 
 from app.transport.mqtt import MqttTransport
 from app.transport.settings import ConnectionSettings
 from app.transport.state import Phase
 
 KEY = "KEEPALIVE"
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    """Wait for a condition the transport signals only through its state."""
-    deadline = time.monotonic() + timeout
-    tick = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        tick.wait(0.02)
 
 
 @pytest.fixture
@@ -52,7 +42,7 @@ def link(broker):
     def push() -> None:
         before = len(received)
         publisher.publish(f"upload/{KEY}/location", b'{"deviceId":"D1"}', qos=1).wait_for_publish(5)
-        _wait(lambda: len(received) > before, 10, "the push")
+        wait_for(lambda: len(received) > before, 10, "the push")
         for raw in received[before:]:
             if raw.ack_token is not None:
                 raw.ack_token()
@@ -87,5 +77,5 @@ def test_a_broker_that_stops_answering_and_sending_is_still_noticed(link):
     push()
     transport.client.last_push_at = time.monotonic() - transport.client.keepalive - 1.0
     _ping_unanswered_for_a_keepalive(transport.client)
-    _wait(lambda: Phase.WAITING in phases, 10, "the dead connection to be noticed")
+    wait_for(lambda: Phase.WAITING in phases, 10, "the dead connection to be noticed")
     assert "connection lost" in (transport.state.reason or "")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
 import psutil
 import pytest
+from waiting import wait_until
 
 from app.journal.store import Journal
 from app.protocol.push import RawPush
@@ -20,17 +21,6 @@ from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
 
 KEY = "RPKEY"
-
-
-def wait_until(cond: Callable[[], object], timeout: float = 10.0) -> bool:
-    """Poll cond until it is true or the deadline passes; True if it became true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if cond():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
 
 
 class States:

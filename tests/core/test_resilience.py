@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
+from waiting import wait_for
 
 from app.journal.store import Journal
 from app.recorder import Recorder
 from app.sim.runner import Simulator
 from app.transport.settings import ConnectionSettings
 from app.transport.state import Phase
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    """Wait for a condition the code under test signals only through shared state."""
-    deadline = time.monotonic() + timeout
-    event = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        event.wait(0.05)
 
 
 def test_simulate_into_record_at_qos1_loses_nothing(cli, broker, tmp_path):
@@ -65,14 +54,14 @@ def test_recording_resumes_after_the_broker_restarts(broker, tmp_path):
     sim = Simulator(sim_settings, devices=10, seed=1, rate=200).start()
     try:
         stats = recorder.writer.stats
-        _wait(lambda: stats.written >= 100, 20, "the first pushes")
+        wait_for(lambda: stats.written >= 100, 20, "the first pushes")
         broker.stop()
-        _wait(lambda: Phase.WAITING in phases, 20, "the recorder to notice")
+        wait_for(lambda: Phase.WAITING in phases, 20, "the recorder to notice")
         assert "retrying in" in transport.state.describe()
         before = stats.written
         broker.start()
-        _wait(lambda: transport.state.phase is Phase.CONNECTED, 60, "reconnection")
-        _wait(lambda: stats.written >= before + 100, 60, "pushes after the restart")
+        wait_for(lambda: transport.state.phase is Phase.CONNECTED, 60, "reconnection")
+        wait_for(lambda: stats.written >= before + 100, 60, "pushes after the restart")
     finally:
         sim.stop(timeout=5)
         recorder.stop()
