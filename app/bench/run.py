@@ -115,6 +115,8 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
                 recording_peak_rss_mb=max(memory.children_rss_mb, default=None),
                 rss_mb_samples=[round(x, 1) for x in memory.rss_mb[:during]],
                 recording_rss_mb_samples=[round(x, 1) for x in memory.children_rss_mb[:during]],
+                rss_mb_after_flood=[round(x, 1) for x in memory.rss_mb[during:]],
+                recording_rss_mb_after_flood=[round(x, 1) for x in memory.children_rss_mb[during:]],
                 cpu_percent_samples=memory.cpu_percent,
                 journal_rows_every_2s=growth.rows)
     data.update(published=published, target_rate=plan.flood_rate,
