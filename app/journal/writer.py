@@ -90,10 +90,14 @@ class JournalWriter:
             self._thread.join(timeout)
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything submitted so far is committed (tests, exports)."""
+        """Wait until everything submitted before this call is committed (tests, exports,
+        hanging up). Not "until idle": pushes keep coming while it waits, and under a flood
+        the writer is never idle — quitting then timed out and the recording process was
+        killed with its last pushes uncommitted."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self.stats.written < self._submitted:
+            target = self._submitted
+            while self.stats.written < target:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

@@ -104,3 +104,30 @@ def test_writer_stores_a_push_whose_text_sqlite_refuses(tmp_path):
     assert rows[1].raw == b'{"alarmType":46}'
     assert any("could not be stored" in e for e in rows[1].errors)
     assert rows[2].data["alarmName"] == "Back cover opened"
+
+
+def test_flush_waits_for_what_was_submitted_before_it_not_for_an_idle_writer(tmp_path):
+    """Under a flood the writer is never idle: a flush waiting for that (as hanging up
+    does) never returned, and the window killed the recording process on quitting."""
+    import threading
+
+    from app.journal.writer import JournalWriter
+
+    writer = JournalWriter(tmp_path / "j.sqlite")
+    stop_flood = threading.Event()
+    push = RawPush("mqtt", "upload/K/D1/location", b'{"assetId":"D1"}', 1.0)
+
+    def keep_coming(records, ids) -> None:  # after every commit, another push is waiting
+        if not stop_flood.is_set():
+            writer.submit(push)
+
+    writer.add_listener(keep_coming)
+    writer.start()
+    try:
+        for _ in range(10):
+            writer.submit(push)
+        assert writer.flush(10)  # before the fix: False after 10 s, pushes still coming
+        assert writer.stats.written >= 10
+    finally:
+        stop_flood.set()
+        writer.stop()
