@@ -7,20 +7,17 @@ journal first page <= 50 ms at a million rows; start-up <= 2 s.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.bench import journal_latency, throughput
-from app.bench.memory import MemorySampler
+from app.bench.sampling import JournalGrowth, MemorySampler
 from app.brokers import BrokerProcess
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -49,35 +46,6 @@ def _env() -> dict[str, str]:
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-class JournalGrowth:
-    """The journal's row count every few seconds, read from outside (a read-only query):
-    shows whether the recording process keeps up with a flood, falls behind or stops."""
-
-    def __init__(self, path: Path, interval_s: float = 2.0) -> None:
-        self.path, self.interval_s = path, interval_s
-        self.rows: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="journal-growth", daemon=True)
-
-    def __enter__(self) -> JournalGrowth:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                with contextlib.closing(sqlite3.connect(
-                        f"file:{self.path}?mode=ro", uri=True, timeout=1)) as db:
-                    self.rows.append(db.execute("SELECT COALESCE(MAX(id), 0) FROM push")
-                                     .fetchone()[0])
-            except sqlite3.Error:
-                self.rows.append(-1)
 
 
 def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:

@@ -2,7 +2,7 @@
 
 Stalls of the event loop while pushes arrive, what each long one cost the GUI thread, the
 garbage collector's pauses, and how many pushes the journal holds once it stops growing.
-`app/bench/run.py` reads it, and samples memory itself, from outside (`app/bench/memory.py`).
+`app/bench/run.py` reads it, and samples memory itself, from outside (`app/bench/sampling.py`).
 """
 
 from __future__ import annotations

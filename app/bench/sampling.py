@@ -1,0 +1,129 @@
+"""What the flood benchmark samples while the window runs, from outside the window.
+
+The window used to sample its own memory on a timer in the GUI thread: listing the
+process's children walks all of /proc, a few tens of milliseconds under load, which the
+stall measurement then counted against the window. Sampling from the benchmark's own
+process keeps the measurement out of what it measures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from pathlib import Path
+
+
+class Sampler:
+    """Calls `sample()` every `interval_s` on a thread of its own, while in a `with`."""
+
+    name = "sampler"
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        if not self.setup():
+            return
+        while not self._stop.wait(self.interval_s):
+            if not self.sample():
+                return
+
+    def setup(self) -> bool:
+        """Before the first sample; False gives up sampling."""
+        return True
+
+    def sample(self) -> bool:
+        """Take one sample; False when there is nothing more to sample."""
+        raise NotImplementedError
+
+
+class MemorySampler(Sampler):
+    """Resident memory (MB) of `pid` and, separately, of all its descendants, once a second;
+    and the CPU each of them used in that second (%, by role): on two cores the recording
+    process runs below the window's priority and takes what is left."""
+
+    name = "memory-sampler"
+
+    def __init__(self, pid: int, interval_s: float = 1.0) -> None:
+        super().__init__(interval_s)
+        self.pid = pid
+        self.rss_mb: list[float] = []
+        self.children_rss_mb: list[float] = []
+        self.cpu_percent: dict[str, list[float]] = {}
+        self._procs: dict[int, object] = {}
+        self._proc = None
+
+    def setup(self) -> bool:
+        try:
+            import psutil
+        except ImportError:  # memory samples are a nicety of the benchmark
+            return False
+        try:
+            self._proc = psutil.Process(self.pid)
+        except psutil.Error:
+            return False
+        return True
+
+    def sample(self) -> bool:
+        import psutil
+
+        proc = self._proc
+        try:
+            self.rss_mb.append(proc.memory_info().rss / 2**20)
+            children = proc.children(recursive=True)  # recording process, journal writer
+            self.children_rss_mb.append(sum(c.memory_info().rss for c in children) / 2**20)
+            self._sample_cpu([proc, *children])
+        except psutil.Error:
+            return False  # it has exited
+        return True
+
+    def _sample_cpu(self, procs: list) -> None:
+        for p in procs:
+            known = self._procs.setdefault(p.pid, p)  # the same object: cpu_percent is a delta
+            try:
+                percent = known.cpu_percent()  # type: ignore[attr-defined]
+                name = self._role(known)
+            except Exception:  # gone between listing and reading
+                continue
+            self.cpu_percent.setdefault(name, []).append(round(percent))
+
+    def _role(self, proc) -> str:
+        """window, recording (its child), journal (the recording process's child)…"""
+        if proc.pid == self.pid:
+            return "window"
+        if "resource_tracker" in " ".join(proc.cmdline()):
+            return "resource tracker"
+        return "recording" if proc.ppid() == self.pid else "journal"
+
+
+class JournalGrowth(Sampler):
+    """The journal's row count every few seconds, read-only: shows whether the recording
+    process keeps up with a flood, falls behind or stops."""
+
+    name = "journal-growth"
+
+    def __init__(self, path: Path, interval_s: float = 2.0) -> None:
+        super().__init__(interval_s)
+        self.path = path
+        self.rows: list[int] = []
+
+    def sample(self) -> bool:
+        try:
+            with contextlib.closing(sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, timeout=1)) as db:
+                self.rows.append(db.execute("SELECT COALESCE(MAX(id), 0) FROM push")
+                                 .fetchone()[0])
+        except sqlite3.Error:
+            self.rows.append(-1)  # not there yet
+        return True
