@@ -61,7 +61,7 @@ class MemorySampler(Sampler):
         self.rss_mb: list[float] = []
         self.children_rss_mb: list[float] = []
         self.cpu_percent: dict[str, list[float]] = {}
-        self._procs: dict[int, object] = {}
+        self._procs: dict[int, tuple] = {}  # pid → (psutil.Process, role)
         self._proc = None
 
     def setup(self) -> bool:
@@ -90,10 +90,11 @@ class MemorySampler(Sampler):
 
     def _sample_cpu(self, procs: list) -> None:
         for p in procs:
-            known = self._procs.setdefault(p.pid, p)  # the same object: cpu_percent is a delta
             try:
-                percent = known.cpu_percent()  # type: ignore[attr-defined]
-                name = self._role(known)
+                if p.pid not in self._procs:  # the same object each time: cpu_percent is a delta
+                    self._procs[p.pid] = (p, self._role(p))
+                known, name = self._procs[p.pid]
+                percent = known.cpu_percent()
             except Exception:  # gone between listing and reading
                 continue
             self.cpu_percent.setdefault(name, []).append(round(percent))
