@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Tests never touch the user's own settings, logs, journals or map tiles: every folder Qt and
+# SealDesk would use (QSettings, QStandardPaths, the log file) points into one throw-away home,
+# set before anything imports Qt and inherited by every child process the tests start.
+_THROWAWAY_HOME = Path(tempfile.mkdtemp(prefix="sealdesk-tests-home-"))
+for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"),
+                   ("XDG_STATE_HOME", "state"), ("XDG_CACHE_HOME", "cache"),
+                   ("XDG_RUNTIME_DIR", "runtime")):
+    (_THROWAWAY_HOME / _sub).mkdir(mode=0o700)
+    os.environ[_var] = str(_THROWAWAY_HOME / _sub)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    shutil.rmtree(_THROWAWAY_HOME, ignore_errors=True)
 
 from app.brokers import BrokerProcess
 
