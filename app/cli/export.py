@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
                             source=args.source)
         out = sys.stdout
         if args.format == "csv":
-            out.reconfigure(newline="")  # type: ignore[attr-defined]
+            # UTF-8 whatever the locale says (a spreadsheet reads it so); write_csv already
+            # escaped what UTF-8 cannot hold.
+            out.reconfigure(newline="", encoding="utf-8")  # type: ignore[attr-defined]
             write_csv(rows, out)
         else:
             write_jsonl(rows, out)

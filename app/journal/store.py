@@ -27,10 +27,38 @@ _NO_DOC: dict[str, Any] = {}
 _NO_KS = (None,) * 7
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _num(value: Any) -> float | int | None:
-    """A number for the readings table: int or float (NaN is already None), else None."""
+    """A number for the readings table: int or float (NaN is already None), else None.
+
+    An integer beyond SQLite's 64 bits goes in as a float (the columns are REAL anyway), or
+    is left out when not even a float holds it; `data` keeps it exactly either way.
+    """
     kind = type(value)
-    return value if kind is int or kind is float else None
+    if kind is float:
+        return value
+    if kind is int:
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    return None
+
+
+def _text(value: str | None) -> str | None:
+    """A text column as SQLite takes it: lone surrogates (a "\\ud800" escape in a payload)
+    cannot be encoded as UTF-8, so they are kept escaped, the way export writes raw bytes."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _location_reading(d: dict[str, Any]) -> tuple | None:
@@ -105,7 +133,7 @@ def _dumps(obj: Any) -> str:
     # allow_nan=False keeps the journal strict JSON; the decoder already nulls NaN.
     try:
         text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:  # never lose the push over its decoded form
+    except (TypeError, ValueError, RecursionError) as exc:  # never lose the push over it
         return json.dumps({"_unserialisable": str(exc)})
     if not text.isascii():
         try:
@@ -113,6 +141,22 @@ def _dumps(obj: Any) -> str:
         except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape in the payload
             return json.dumps(obj, separators=(",", ":"), allow_nan=False)
     return text
+
+
+def _push_row(r: PushRecord) -> tuple:
+    raw = r.raw
+    texts = (raw.source, raw.profile, raw.topic, r.kind, r.device, r.sublock)
+    safe = tuple(map(_text, texts))
+    errors = r.errors
+    if safe != texts:  # a text column had to be escaped: say so on the push
+        note = ("text could not be stored as is (not UTF-8): kept with \\u escapes, "
+                "as the payload shows")
+        if isinstance(errors, list):
+            errors.append(note)  # the writer's counts and the window see it too
+        else:
+            errors = [*errors, note]
+    return (raw.received_at, *safe, raw.payload, _dumps(r.data),
+            _dumps(errors) if errors else None)
 
 
 def _readings(records: list[PushRecord], first_id: int) -> list[tuple]:
@@ -129,7 +173,7 @@ def _readings(records: list[PushRecord], first_id: int) -> list[tuple]:
         else:
             continue
         if values is not None and r.device is not None:
-            out.append((push_id, r.device, sub, r.raw.received_at, *values))
+            out.append((push_id, _text(r.device), _text(sub), r.raw.received_at, *values))
     return out
 
 
@@ -171,21 +215,9 @@ class Journal:
         """
         if not isinstance(records, list):
             records = list(records)
-        rows = [
-            (
-                r.raw.received_at,
-                r.raw.source,
-                r.raw.profile,
-                r.raw.topic,
-                r.kind,
-                r.device,
-                r.sublock,
-                r.raw.payload,
-                _dumps(r.data),
-                _dumps(r.errors) if r.errors else None,
-            )
-            for r in records
-        ]
+        # Every value is made storable here, row by row, so that nothing in one push can make
+        # SQLite refuse the batch: what executemany raises is about the journal, not a push.
+        rows = [_push_row(r) for r in records]
         if not rows:
             return []
         cur = self.conn.cursor()
