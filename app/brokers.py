@@ -25,9 +25,54 @@ log = logging.getLogger(__name__)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free at this instant — released again, so anyone may take it before you do.
+    Brokers and tests use `PortReservation`, which keeps the port bound instead."""
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+class PortReservation:
+    """A loopback port bound once (port 0, the kernel's choice) and held until `close()`.
+
+    The holding socket never listens, so a client connecting meanwhile is refused (as when a
+    broker is down). It is bound with SO_REUSEADDR, as mosquitto and asyncio bind their
+    listeners: on POSIX the broker can then listen on the very same port while we keep
+    holding it, so there is no moment at which the port is free for someone else to take —
+    not at the first start and not across a restart. (Windows lets SO_REUSEADDR steal a
+    port outright; there the hold ends just before the broker binds, the old behaviour.)
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._sock: socket.socket | None = socket.socket()
+        if _HOLD_WHILE_SERVING:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._sock.bind((host, port))
+        except OSError:
+            self._sock.close()
+            raise
+        self.port: int = self._sock.getsockname()[1]
+
+    def before_serving(self) -> None:
+        """Called just before a server binds this port."""
+        if not _HOLD_WHILE_SERVING:
+            self.close()
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> PortReservation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_HOLD_WHILE_SERVING = os.name == "posix"
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
@@ -62,15 +107,17 @@ class BrokerProcess:
 
     kind: str = "auto"  # "mosquitto", "amqtt" or "auto"
     host: str = "127.0.0.1"
-    port: int = 0
+    port: int = 0  # 0: a port bound now and held until stop(); see PortReservation
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _dir: str = field(default="", repr=False)
+    _hold: PortReservation | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind == "auto":
             self.kind = "mosquitto" if find_mosquitto() else "amqtt"
         if not self.port:
-            self.port = free_port(self.host)
+            self._hold = PortReservation(self.host)
+            self.port = self._hold.port
         self._dir = tempfile.mkdtemp(prefix="sealdesk-broker-")
 
     def start(self, timeout: float = 15.0) -> BrokerProcess:
@@ -89,6 +136,8 @@ class BrokerProcess:
         else:
             cmd = [sys.executable, "-m", "app.brokers", "--host", self.host,
                    "--port", str(self.port)]
+        if self._hold is not None:
+            self._hold.before_serving()
         self._proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
         )
@@ -111,6 +160,12 @@ class BrokerProcess:
         self.stop()
         self.start()
 
+    def release(self) -> None:
+        """Stop, and give the port back (the end of the broker's life)."""
+        self.stop()
+        if self._hold is not None:
+            self._hold.close()
+
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -119,7 +174,7 @@ class BrokerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.release()
 
 
 class EmbeddedBroker:
@@ -127,7 +182,8 @@ class EmbeddedBroker:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
-        self.port = port or free_port(host)
+        self._hold = None if port else PortReservation(host)  # amqtt binds with SO_REUSEADDR
+        self.port = port or self._hold.port  # type: ignore[union-attr]
         self._broker: Any = None
 
     async def start(self) -> None:
@@ -135,12 +191,16 @@ class EmbeddedBroker:
 
         logging.getLogger("amqtt").setLevel(logging.WARNING)
         self._broker = Broker(amqtt_config(self.host, self.port))
+        if self._hold is not None:
+            self._hold.before_serving()
         await self._broker.start()
 
     async def stop(self) -> None:
         if self._broker is not None:
             await self._broker.shutdown()
             self._broker = None
+        if self._hold is not None:
+            self._hold.close()
 
     # The demo runs the broker on its own loop thread: on the window's loop every repaint
     # would hold up the broker too (late PUBACKs, command replies timing out).

@@ -28,7 +28,7 @@ for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"),
 def pytest_sessionfinish(session, exitstatus) -> None:
     shutil.rmtree(_THROWAWAY_HOME, ignore_errors=True)
 
-from app.brokers import BrokerProcess
+from app.brokers import BrokerProcess  # noqa: E402 (after the home is set)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -157,10 +157,12 @@ def test_export_filters_by_kind_device_and_since(cli, broker, tmp_path):
 
 
 def test_record_explains_an_unreachable_broker(cli, tmp_path):
-    from app.brokers import free_port
+    from app.brokers import PortReservation
 
-    res = cli.run("record", "--host", "127.0.0.1", "--port", str(free_port()), "--access-key",
-                  "K", "--journal", str(tmp_path / "j.sqlite"), "--connect-timeout", "2")
+    with PortReservation() as nobody:  # bound, never listening: connections are refused
+        res = cli.run("record", "--host", "127.0.0.1", "--port", str(nobody.port),
+                      "--access-key", "K", "--journal", str(tmp_path / "j.sqlite"),
+                      "--connect-timeout", "2")
     assert res.returncode == 1
     assert "could not connect" in res.stderr and "refused" in res.stderr
     assert "Traceback" not in res.stderr

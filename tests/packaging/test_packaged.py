@@ -201,9 +201,10 @@ def test_headless_commands(packaged: Path, home: Path, tmp_path: Path) -> None:
 
 def test_module_runner_starts_the_embedded_broker(packaged: Path, home: Path) -> None:
     """`SealDesk -m app.brokers` (BrokerProcess("amqtt") when frozen) serves MQTT."""
-    from app.brokers import free_port, wait_for_port
+    from app.brokers import PortReservation, wait_for_port
 
-    port = free_port()
+    hold = PortReservation()  # held while the broker serves it (both bind with SO_REUSEADDR)
+    port = hold.port
     proc = subprocess.Popen([str(packaged), "-m", "app.brokers", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=clean_env(home), cwd=home, stdin=subprocess.DEVNULL)
@@ -212,3 +213,4 @@ def test_module_runner_starts_the_embedded_broker(packaged: Path, home: Path) ->
     finally:
         proc.terminate()
         proc.communicate(timeout=20)
+        hold.close()

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.brokers import BrokerProcess, find_mosquitto, free_port, wait_for_port
+from app.brokers import BrokerProcess, PortReservation, find_mosquitto, wait_for_port
 from app.transport.settings import ConnectionSettings, md5_hex
 from app.transport.state import ConnectionState, Phase
 from app.ui.panels.connection import secrets
@@ -112,7 +112,8 @@ def test_connect_and_disconnect_a_real_broker(qtbot, panel, broker, ini, fake_ke
 
 
 def test_broker_down_then_back(qtbot, panel):
-    port = free_port()
+    back = BrokerProcess()  # its port is bound (and refuses) until it starts: no one takes it
+    port = back.port
     save(panel, "Depot", "127.0.0.1", port)
     panel.connect_selected()
     qtbot.waitUntil(lambda: "retrying in" in state_text(panel, "Depot"), timeout=WAIT_MS)
@@ -121,13 +122,12 @@ def test_broker_down_then_back(qtbot, panel):
     assert panel.connect_button.text() == "Retry now"
     icon_colour = panel.model.describe("Depot")[1]
     assert icon_colour == "waiting"
-    back = BrokerProcess(port=port)
     try:
         back.start()
         # no click: the transport's own retry finds the broker
         qtbot.waitUntil(lambda: state_text(panel, "Depot") == "connected", timeout=WAIT_MS)
     finally:
-        back.stop()
+        back.release()
     qtbot.waitUntil(lambda: "retrying in" in state_text(panel, "Depot") or
                     "connecting" in state_text(panel, "Depot"), timeout=WAIT_MS)
 
@@ -144,7 +144,8 @@ def auth_broker(tmp_path):
     subprocess.run([passwd, "-b", "-c", str(pwfile), "rule-account", md5_hex(WEB_PASSWORD)],
                    check=True, capture_output=True)
     pwfile.chmod(0o600)
-    port = free_port()
+    hold = PortReservation()  # held while mosquitto serves it (both bind with SO_REUSEADDR)
+    port = hold.port
     conf = tmp_path / "mosquitto.conf"
     # As root, mosquitto drops to user "mosquitto", who cannot read pytest's private tmp dir.
     as_root = "user root\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
@@ -161,6 +162,7 @@ def auth_broker(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+        hold.close()
 
 
 def test_refused_credentials_and_several_connections(qtbot, panel, auth_broker, broker):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.server
 import re
-import socket
 import threading
 import time
 
@@ -17,6 +16,7 @@ from live_rig import decoded, fed, opened
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
+from app.brokers import PortReservation
 from app.journal.store import Journal
 from app.sim.fleet import Fleet
 from app.ui.panels.map.widget import (
@@ -172,10 +172,9 @@ def test_track_and_alarms_of_the_selected_device(session, sim, tiles, qtbot, tmp
 
 
 def test_unreachable_tiles_say_so_and_markers_still_show(session, sim, qtbot, tmp_path):
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with make_panel(session, qtbot, tmp_path, f"http://127.0.0.1:{port}/%z/%x/%y.png") as panel:
+    with PortReservation() as nobody, \
+            make_panel(session, qtbot, tmp_path,
+                       f"http://127.0.0.1:{nobody.port}/%z/%x/%y.png") as panel:
         send(session, qtbot, decoded([p for d in sim.device_ids for p in sim.location(d)]))
         qtbot.waitUntil(lambda: panel.status.text().startswith("⚠ no map tiles from 127.0.0.1"),
                         timeout=10_000)
