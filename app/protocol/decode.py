@@ -11,7 +11,7 @@ import re
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
-from app.protocol.models import validate
+from app.protocol.models import MODELS, validate
 from app.protocol.normalize import clean_top, json_error, loads, normalize
 from app.protocol.push import KINDS, Kind, PushRecord, RawPush
 from app.protocol.topics import parse_topic, webhook_kind
@@ -29,23 +29,62 @@ _JSON_TYPE_NAMES: Final[dict[type, str]] = {
 }
 
 
-def infer_kind(obj: object) -> Kind:
-    """Guess the kind of a payload from its fields (for webhooks on unknown paths)."""
+# Fields of a location push that say "position / status" (the seed's table; any one will do).
+_LOCATION_FIELDS: Final = frozenset((
+    "longitude", "latitude", "gpsTime", "recvTime", "locType", "cellSignal", "gnssSignal",
+    "statusJson", "FStatusJson", "expandInfo", "ksInfo", "direction",
+))
+# Why a shape was recognised, for the warning when the path or topic said otherwise.
+_SHAPE_REASON: Final[dict[str, str]] = {
+    "sublock": "subAssetID/sensorType",
+    "command": "commandType/content",
+    "alarm": "alarmType",
+    "event": "eventType",
+    "location": "a position",
+}
+
+
+def shape_kind(obj: object) -> Kind:
+    """The kind a payload's fields say it is, whatever path or topic it came on.
+
+    Sub-lock: `subAssetID` or `sensorType` (a sub-lock push carries `eventType` too, with the
+    sub-lock's own codes); command: `commandType` or `content`; alarm: `alarmType`; event:
+    `eventType`; location: a position or status field. Anything else is "unknown".
+    """
     if not isinstance(obj, dict) or not obj:
         return "unknown"
-    if "commandType" in obj:
-        return "command"
     if "subAssetID" in obj or "sensorType" in obj:
         return "sublock"
+    if "commandType" in obj or "content" in obj:
+        return "command"
     if "alarmType" in obj:
         return "alarm"
-    if "eventType" in obj and (
-        "unLockType" in obj or "card" in obj or ("dateTime" in obj and "gpsTime" not in obj)
-    ):
+    if "eventType" in obj:
         return "event"
-    if "longitude" in obj or "gpsTime" in obj:
+    if not _LOCATION_FIELDS.isdisjoint(obj):
         return "location"
     return "unknown"
+
+
+infer_kind = shape_kind  # the name it had when only webhooks on unknown paths used it
+
+
+def _fits(kind: Kind, obj: dict[str, Any]) -> bool:
+    """Whether every field of `obj` is one `kind`'s model knows (an object too thin to have a
+    shape, such as {"assetId": …}, may then take its path's or topic's kind)."""
+    model = MODELS.get(kind)
+    return model is not None and all(key in model.model_fields for key in obj)
+
+
+def _contradicts(obj: dict[str, Any], shape: Kind, hint: Kind) -> bool:
+    """Whether `obj` has a field of its shape's kind that the hinted kind does not have.
+
+    Without one the fields fit the hint too (a sub-lock push cut short before its
+    subAssetID still reads as its eventType, an alarm whose alarmType was garbled as its
+    position): nothing contradicts the path or topic, which then decides.
+    """
+    mine, theirs = MODELS[shape].model_fields, MODELS[hint].model_fields
+    return any(key in mine and key not in theirs for key in obj)
 
 
 def salvage(text: str) -> dict[str, Any]:
@@ -129,54 +168,73 @@ def _parse(payload: bytes, errors: list[str]) -> tuple[dict[str, Any], bool]:
 
 def _decode(raw: RawPush, kind_hint: str | None) -> PushRecord:
     errors: list[str] = []
-    kind: Kind | None = None
-    device: str | None = None
-    sublock: str | None = None
-    outgoing = False
+    warnings: list[str] = []
     hint: Kind | None = kind_hint if kind_hint in _HINTS else None  # type: ignore[assignment]
+    device: str | None = None
+    topic_sublock: str | None = None
     if raw.source == "webhook":
-        kind = hint or webhook_kind(raw.topic)
+        hint = hint or webhook_kind(raw.topic)
+        said_by = f"path {str(raw.topic)[:60]}"
     else:
         info = parse_topic(raw.topic)
         if info.error is not None:
             errors.append(info.error)
-        device, sublock = info.device, info.sublock
-        kind = info.kind if info.kind != "unknown" else hint
-        outgoing = info.direction == "download"
+        device, topic_sublock = info.device, info.sublock
+        if info.kind != "unknown":
+            hint = info.kind
+        said_by = f"topic {str(raw.topic)[:80]}"
+        if info.direction == "download" and info.kind == "command":
+            # Our own command, echoed by a broker: plain text such as "(id,1,001,BASE,1)".
+            text = _payload_bytes(raw.payload).decode("utf-8", "replace")
+            return PushRecord(raw, "command", device, None, {"command": text}, errors)
 
-    payload = _payload_bytes(raw.payload)
-    if outgoing and kind == "command":
-        # Our own command, echoed by a broker: plain text such as "(id,1,001,BASE,1)".
-        text = payload.decode("utf-8", "replace")
-        return PushRecord(raw, "command", device, None, {"command": text}, errors)
-
-    obj, whole = _parse(payload, errors)
-    if kind is None:
-        kind = infer_kind(obj)
-        if kind == "unknown" and not errors:
-            errors.append("cannot tell what kind of push this is")
+    obj, whole = _parse(_payload_bytes(raw.payload), errors)
+    # The content decides; the path or topic is a hint, for what the content leaves open.
+    kind = shape_kind(obj)
+    if hint is not None and kind != hint:
+        if kind == "unknown":
+            if not whole or _fits(hint, obj):
+                kind = hint  # damaged, empty or thin: nothing contradicts the hint
+        elif _contradicts(obj, kind, hint):
+            warnings.append(f"{said_by} says {hint}, but the content is {kind} "
+                            f"({_SHAPE_REASON[kind]}): decoded as {kind}")
+        else:
+            kind = hint
+    if kind == "unknown" and whole:  # a JSON object of no known shape (a status push?)
+        fields = ", ".join(sorted(obj))[:120] or "none"
+        warnings.append(f"unknown kind of push (fields: {fields})"
+                        + (f"; {said_by} says {hint}" if hint else ""))
 
     asset = _as_id(obj.get("assetId"))
     if device is None:
         device = asset
     elif asset is not None and asset != device:
         errors.append(f"assetId {asset[:40]} differs from topic device {device[:40]}")
-    sub = _as_id(obj.get("subAssetID"))
-    if sublock is None:
-        sublock = sub
-    elif sub is not None and sub != sublock:
-        errors.append(f"subAssetID {sub[:40]} differs from topic sub-lock {sublock[:40]}")
+    sublock: str | None = None
+    if kind == "sublock":
+        # The topic's {subLockNum} is never defined by the seed (a slot number, or the
+        # sub-lock's id): the payload's subAssetID names the sub-lock; the level is kept.
+        sublock = _as_id(obj.get("subAssetID"))
+        if sublock is None and topic_sublock is not None:
+            sublock = topic_sublock
+            if whole:
+                warnings.append("no subAssetID: the sub-lock is named by the topic's level")
 
     data = clean_top(obj, errors)
     model, problems = validate(kind, data) if obj else (None, [])
     errors.extend(problems)
     data = normalize(kind, data, errors)
-    return PushRecord(raw, kind, device, sublock, data, errors, model if whole else None)
+    if topic_sublock is not None:
+        data["topicSubLock"] = topic_sublock
+    return PushRecord(raw, kind, device, sublock, data, errors, model if whole else None,
+                      warnings)
 
 
 def decode(raw: RawPush, kind_hint: str | None = None) -> PushRecord:
-    """Decode one push. Kind comes from the MQTT topic, else `kind_hint` (webhooks pass the
-    kind of their URL path), else the webhook path table, else the payload's fields."""
+    """Decode one push. Its kind is what its fields say (`shape_kind`); the MQTT topic, else
+    `kind_hint` (webhooks pass the kind of their URL path), else the webhook path table, is a
+    hint: it decides only for a payload without a shape of its own (damaged, empty, thin).
+    A hint the content contradicts becomes a warning, not an error."""
     try:
         return _decode(raw, kind_hint)
     except Exception as exc:  # the journal must get a record whatever happens

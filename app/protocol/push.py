@@ -31,7 +31,9 @@ class RawPush:
 
 @dataclass(slots=True)
 class PushRecord:
-    """A decoded push. `data` is JSON-ready; `errors` lists what was wrong."""
+    """A decoded push. `data` is JSON-ready; `errors` lists what was wrong with it;
+    `warnings` what is odd but not wrong (e.g. the path or topic said another kind than the
+    content): a record with warnings only is `ok`."""
 
     raw: RawPush
     kind: Kind
@@ -40,6 +42,7 @@ class PushRecord:
     data: dict[str, Any]
     errors: list[str]
     model: Any = None  # the validated pydantic model, when validation succeeded
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

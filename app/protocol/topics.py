@@ -30,13 +30,23 @@ _KIND_LEAVES: Final[dict[str, str]] = {
     "cmd": "cmd",
 }
 
-# Default webhook URL paths (the seed's Java sample) → kind. Users may configure others.
+# Webhook URL paths the seed names → kind: hints only, since the vendor lets the customer type
+# any URL and the content decides the kind (`decode.shape_kind`). The Java sample's paths (also
+# SealDesk's defaults; its slave data goes to /receiveLocationData too), the Python sample's,
+# the intro's example, and SealDesk's own /receiveSlaveData. The .NET sample names only its
+# actions (ReceiveLocationData …): `webhook_kind` also matches a path's last segment, so any
+# ASP.NET route ending in one of them (e.g. /api/Push/ReceiveAlarmData) gets its hint.
 WEBHOOK_PATHS: Final[dict[str, Kind]] = {
     "/receiveLocationData": "location",
     "/receiveAlarmData": "alarm",
     "/receiveEventData": "event",
     "/receiveInsData": "command",
     "/receiveSlaveData": "sublock",
+    "/lock/Positiondata": "location",
+    "/lock/alarm": "alarm",
+    "/lock/lockevent": "event",
+    "/lock/cmdresponse": "command",
+    "/revTerminalLocation": "location",
 }
 
 
@@ -152,7 +162,11 @@ def download_topic(key: str, device: str) -> str:
 
 
 def webhook_kind(path: object, paths: dict[str, Kind] | None = None) -> Kind | None:
-    """Kind of a webhook URL path (query string and trailing slash ignored), else None."""
+    """Kind a webhook URL path hints at (query string and trailing slash ignored), else None.
+
+    Looked up in `paths` (default `WEBHOOK_PATHS`) as given, then without case, then by its
+    last segment without case (the .NET sample's actions under any route prefix).
+    """
     if not isinstance(path, str):
         return None
     table = WEBHOOK_PATHS if paths is None else paths
@@ -164,4 +178,22 @@ def webhook_kind(path: object, paths: dict[str, Kind] | None = None) -> Kind | N
         clean = clean.rstrip("/") or "/"
     if not clean.startswith("/"):
         clean = "/" + clean
-    return table.get(clean)
+    kind = table.get(clean)
+    if kind is not None:
+        return kind
+    folded = _folded(tuple(table.items()))
+    lower = clean.lower()
+    return folded[0].get(lower) or folded[1].get(lower.rsplit("/", 1)[-1])
+
+
+@lru_cache(maxsize=16)
+def _folded(items: tuple[tuple[str, Kind], ...]) -> tuple[dict[str, Kind], dict[str, Kind]]:
+    """(lower-case path → kind, lower-case last segment → kind); the first path wins."""
+    by_path: dict[str, Kind] = {}
+    by_leaf: dict[str, Kind] = {}
+    for path, kind in items:
+        by_path.setdefault(path.lower(), kind)
+        leaf = path.rstrip("/").rsplit("/", 1)[-1].lower()
+        if leaf:
+            by_leaf.setdefault(leaf, kind)
+    return by_path, by_leaf

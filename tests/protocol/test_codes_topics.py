@@ -158,6 +158,12 @@ def test_webhook_paths() -> None:
         "/receiveEventData": "event",
         "/receiveInsData": "command",
         "/receiveSlaveData": "sublock",
+        # The Python sample's and the intro's (issue 20: the seed's paths are hints too).
+        "/lock/Positiondata": "location",
+        "/lock/alarm": "alarm",
+        "/lock/lockevent": "event",
+        "/lock/cmdresponse": "command",
+        "/revTerminalLocation": "location",
     }
     assert webhook_kind("/receiveEventData") == "event"
     assert webhook_kind("/receiveEventData/?token=1") == "event"
@@ -165,3 +171,8 @@ def test_webhook_paths() -> None:
     assert webhook_kind("/other") is None
     assert webhook_kind(None) is None
     assert webhook_kind("/a", {"/a": "alarm"}) == "alarm"
+    # Without case, and by the last segment: the .NET sample's actions under any route.
+    assert webhook_kind("/lock/positiondata") == "location"
+    assert webhook_kind("/api/Push/ReceiveAlarmData") == "alarm"
+    assert webhook_kind("/webhook/ReceiveInsData/") == "command"
+    assert webhook_kind("/x/alarm", {"/a/alarm": "alarm"}) == "alarm"

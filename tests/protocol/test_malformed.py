@@ -95,8 +95,10 @@ def test_asset_id_differs_from_topic_device() -> None:
     assert record.device == "456"
     sub = json.dumps({"assetId": "456", "subAssetID": "AAA", "sensorType": 4}).encode()
     record = _check(decode(_raw(sub, topic="upload/K/456/BBB/sublock")))
-    assert record.sublock == "BBB"
-    assert any("differs from topic sub-lock" in error for error in record.errors)
+    # Issue 20: the topic's level ({subLockNum}, never defined by the seed) is kept as
+    # topicSubLock and never compared; the sub-lock is the payload's subAssetID.
+    assert record.sublock == "AAA" and record.data["topicSubLock"] == "BBB"
+    assert record.errors == [] and record.warnings == []
 
 
 def test_unknown_topic() -> None:

@@ -156,7 +156,8 @@ def test_names_for_unknown_codes() -> None:
 
 
 def test_unknown_fields_survive() -> None:
-    record = _decode("location", assetId="D", newField={"a": 1}, other=[1, "x"])
+    # With a position: since issue 20 a push with no field of a known kind is kind "unknown".
+    record = _decode("location", assetId="D", longitude=1.0, newField={"a": 1}, other=[1, "x"])
     assert record.ok
     assert record.data["newField"] == {"a": 1} and record.data["other"] == [1, "x"]
     assert record.model.newField == {"a": 1}
