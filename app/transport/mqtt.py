@@ -22,6 +22,7 @@ from functools import partial
 import paho.mqtt.client as mqtt
 
 from app.protocol.push import RawPush
+from app.transport.backoff import MAX_RETRY_S, MIN_RETRY_S, Backoff
 from app.transport.paho_client import make_client
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
@@ -31,8 +32,7 @@ log = logging.getLogger(__name__)
 Sink = Callable[[RawPush], None]
 StateListener = Callable[[ConnectionState], None]
 
-MIN_RETRY_S = 1
-MAX_RETRY_S = 60
+__all__ = ["MAX_RETRY_S", "MIN_RETRY_S", "Backoff", "MqttTransport"]
 
 
 class _Client(mqtt.Client):
@@ -50,6 +50,16 @@ class _Client(mqtt.Client):
 
     last_error: OSError | None = None
     last_push_at = 0.0  # time.monotonic() of the last push taken off the socket
+    backoff: Backoff | None = None  # the transport's schedule; paho's own when None
+
+    def _reconnect_wait(self) -> None:
+        # paho's wait between attempts, on the transport's schedule: the delay the transport
+        # reported ("retrying in N s") is the delay slept, by construction.
+        if self.backoff is None:
+            return super()._reconnect_wait()
+        self.backoff.wait(lambda: self._thread_terminate or self._state in (
+            mqtt._ConnectionState.MQTT_CS_DISCONNECTING,
+            mqtt._ConnectionState.MQTT_CS_DISCONNECTED))
 
     def loop_misc(self) -> mqtt.MQTTErrorCode:
         keepalive = self.keepalive
@@ -95,6 +105,7 @@ class MqttTransport:
         *,
         on_state: StateListener | None = None,
         manual_ack: bool | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.settings = settings
         self.sink = sink
@@ -104,7 +115,7 @@ class MqttTransport:
         self.received = 0
         self.sessions = 0  # connections the broker accepted; more than one means it dropped us
         self._attempt = 0
-        self._next_delay: float | None = None  # mirrors paho's own backoff
+        self.backoff = backoff or Backoff()  # the waits between attempts, and what is shown
         self._connected = threading.Event()
         self._stopping = False
         self.client = self._make_client()
@@ -144,7 +155,8 @@ class MqttTransport:
         s = self.settings
         client = make_client(s, client_id=s.client_id, clean_session=s.clean_session,
                              manual_ack=self.manual_ack, cls=_Client)
-        client.reconnect_delay_set(MIN_RETRY_S, MAX_RETRY_S)
+        client.reconnect_delay_set(MIN_RETRY_S, MAX_RETRY_S)  # unused: backoff waits instead
+        client.backoff = self.backoff
         # Commands must not pile up unseen while offline; pushes we receive are not limited.
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
@@ -156,6 +168,7 @@ class MqttTransport:
         return client
 
     def _on_pre_connect(self, client, userdata) -> None:
+        self.backoff.attempted()
         # Keep showing a refusal while retrying: "connecting…" would hide why it failed.
         if not self.state.refused:
             self._set_state(ConnectionState(Phase.CONNECTING, attempt=self._attempt))
@@ -166,7 +179,7 @@ class MqttTransport:
             self._set_state(ConnectionState(Phase.REFUSED, reason=_refusal(reason_code)))
             return
         self._attempt = 0
-        self._next_delay = None
+        self.backoff.reset()
         self.sessions += 1
         if self.sessions > 1:
             log.warning("%s: connected again (session %d, broker kept it: %s)",
@@ -209,15 +222,12 @@ class MqttTransport:
             self._schedule_retry(_describe_os_error(self.client.last_error, self.settings))
 
     def _schedule_retry(self, reason: str, *, refused: bool = False) -> None:
-        # Same arithmetic as paho's _reconnect_wait, so "retrying in N s" is true.
-        if self._next_delay is None:
-            self._next_delay = MIN_RETRY_S
-        else:
-            self._next_delay = min(self._next_delay * 2, MAX_RETRY_S)
+        # The delay reported here is the one paho's thread then waits (_Client._reconnect_wait).
+        delay = self.backoff.next()
         self._attempt += 1
         self._set_state(
             ConnectionState(
-                Phase.WAITING, reason=reason, retry_in=self._next_delay, attempt=self._attempt,
+                Phase.WAITING, reason=reason, retry_in=delay, attempt=self._attempt,
                 refused=refused,
             )
         )
