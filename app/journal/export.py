@@ -38,6 +38,7 @@ def row_to_dict(row: JournalRow) -> dict[str, Any]:
         "raw": raw_text(row.raw),
         "data": row.data,
         "errors": row.errors,
+        "warnings": row.warnings,
     }
 
 
@@ -55,7 +56,7 @@ CSV_FIELDS = [
     "id", "received_at", "source", "profile", "kind", "device", "sublock", "topic", "name",
     "time", "latitude", "longitude", "speed", "battery", "charging", "voltage", "locType",
     "alarmType", "eventType", "unLockType", "commandType", "content", "temperature", "humidity",
-    "errors", "data", "raw",
+    "errors", "warnings", "data", "raw",
 ]
 _NAME_KEYS = ("alarmName", "eventName", "commandType", "locTypeName")
 _TIME_KEYS = ("gpsTime", "dateTime", "recvTime")
@@ -109,6 +110,7 @@ def csv_row(row: JournalRow) -> dict[str, Any]:
         "name": _cell(next((d[k] for k in _NAME_KEYS if d.get(k) is not None), "")),
         "time": _cell(next((d[k] for k in _TIME_KEYS if d.get(k)), "")),
         "errors": _cell("; ".join(str(e) for e in row.errors)),
+        "warnings": _cell("; ".join(str(w) for w in row.warnings)),
         "data": _cell(json.dumps(d, ensure_ascii=False)),
         "raw": _cell(row.raw.decode("utf-8", "backslashreplace")),  # \xff stays readable
     }

@@ -7,8 +7,9 @@ journal opened by a newer SealDesk is upgraded in place and never half-way.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: pushes, indexed for "by device", "by kind" and "by time".
     """
     CREATE TABLE push (
@@ -169,9 +170,19 @@ MIGRATIONS: list[str] = [
         led_voltage, led_current, luminance1, luminance2, luminance3, luminance4,
         vibration) IS NULL;
     """,
+    # 7: what is odd about a push but not wrong (e.g. its path said another kind than its
+    # content), kept apart from `errors` so that a push with warnings only counts as good.
+    # A function: SQLite has no ADD COLUMN IF NOT EXISTS, and a journal may have the column
+    # with an older user_version (restored from a copy, or set back by hand).
+    lambda conn: _add_column(conn, "push", "warnings", "TEXT"),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _add_column(conn: sqlite3.Connection, table: str, column: str, sql_type: str) -> None:
+    if not any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})")):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -190,9 +201,13 @@ def migrate(conn: sqlite3.Connection) -> int:
         try:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
             if current <= version:
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                migration = MIGRATIONS[version]
+                if callable(migration):
+                    migration(conn)
+                else:
+                    for statement in migration.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={version + 1}")
             conn.execute("COMMIT")
         except BaseException:

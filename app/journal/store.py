@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,10 @@ from app.protocol.push import PushRecord, RawPush
 
 _INSERT = (
     "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock, raw, data,"
-    " errors) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    " errors, warnings) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
-_COLUMNS = "id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
+_COLUMNS = ("id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors,"
+            " warnings")
 _INSERT_READING = (
     "INSERT INTO reading (push_id, device, sublock, received_at, charging, battery, voltage,"
     " temperature, humidity, speed, cell_signal, gnss_signal, rssi, led_voltage, led_current,"
@@ -108,6 +109,7 @@ class JournalRow:
     raw: bytes
     data: dict[str, Any]
     errors: list[str]
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_sql(cls, row: Sequence[Any]) -> JournalRow:
@@ -123,6 +125,8 @@ class JournalRow:
             raw=bytes(row[8]),
             data=json.loads(row[9]) if row[9] else {},
             errors=json.loads(row[10]) if row[10] else [],
+            # Queries of their own may select the first eleven columns only.
+            warnings=json.loads(row[11]) if len(row) > 11 and row[11] else [],
         )
 
     def to_raw_push(self) -> RawPush:
@@ -156,7 +160,7 @@ def _push_row(r: PushRecord) -> tuple:
         else:
             errors = [*errors, note]
     return (raw.received_at, *safe, raw.payload, _dumps(r.data),
-            _dumps(errors) if errors else None)
+            _dumps(errors) if errors else None, _dumps(r.warnings) if r.warnings else None)
 
 
 def _readings(records: list[PushRecord], first_id: int) -> list[tuple]:

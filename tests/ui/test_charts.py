@@ -256,6 +256,8 @@ def test_journal_write_fills_readings_with_numbers_and_nulls_for_sentinels(tmp_p
 
 
 def test_migration_backfills_readings_of_an_old_journal(tmp_path, sim):
+    from app.journal.schema import SCHEMA_VERSION
+
     """A journal from before the reading table: opened, it gets the same readings as
     `Journal.write` would have made, and the charts draw it."""
     path = tmp_path / "old.sqlite"
@@ -269,7 +271,7 @@ def test_migration_backfills_readings_of_an_old_journal(tmp_path, sim):
         j.conn.execute("PRAGMA user_version=5")
     assert len(expected) == 4 + 5
     with Journal(path) as j:
-        assert j.conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert j.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert readings(j.conn) == expected
         series = load_history(j.conn, hot)
     _, battery = series.location.series("battery")
