@@ -11,7 +11,7 @@ import re
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
-from app.protocol.models import MODELS, validate
+from app.protocol.models import MODELS, LocationPush, validate
 from app.protocol.normalize import clean_top, json_error, loads, normalize
 from app.protocol.push import KINDS, Kind, PushRecord, RawPush
 from app.protocol.topics import parse_topic, webhook_kind
@@ -29,11 +29,9 @@ _JSON_TYPE_NAMES: Final[dict[type, str]] = {
 }
 
 
-# Fields of a location push that say "position / status" (the seed's table; any one will do).
-_LOCATION_FIELDS: Final = frozenset((
-    "longitude", "latitude", "gpsTime", "recvTime", "locType", "cellSignal", "gnssSignal",
-    "statusJson", "FStatusJson", "expandInfo", "ksInfo", "direction",
-))
+# Any field of a location push says "location" once the fields that say another kind are
+# absent (a position, a speed, a battery level, a status document …).
+_LOCATION_FIELDS: Final = frozenset(LocationPush.model_fields) - {"assetId"}
 # Why a shape was recognised, for the warning when the path or topic said otherwise.
 _SHAPE_REASON: Final[dict[str, str]] = {
     "sublock": "subAssetID/sensorType",
@@ -49,7 +47,7 @@ def shape_kind(obj: object) -> Kind:
 
     Sub-lock: `subAssetID` or `sensorType` (a sub-lock push carries `eventType` too, with the
     sub-lock's own codes); command: `commandType` or `content`; alarm: `alarmType`; event:
-    `eventType`; location: a position or status field. Anything else is "unknown".
+    `eventType`; location: any other field a location push has. Anything else is "unknown".
     """
     if not isinstance(obj, dict) or not obj:
         return "unknown"
