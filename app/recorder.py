@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from app.journal.process_writer import ProcessJournalWriter
-from app.journal.writer import BatchListener, JournalWriter
+from app.journal.writer import BatchListener, HealthListener, JournalHealth, JournalWriter
 from app.protocol.push import RawPush
 from app.transport.mqtt import MqttTransport, StateListener
 from app.transport.settings import ConnectionSettings
@@ -25,11 +25,17 @@ class Recorder:
         """in_process=False decodes and journals in a child process, so that taking pushes
         off the socket and decoding them use both cores; `records` sends the decoded batches
         back for listeners (the window needs them, `record` only counts)."""
-        if in_process:
-            self.writer: JournalWriter | ProcessJournalWriter = JournalWriter(journal_path)
-        else:
-            self.writer = ProcessJournalWriter(journal_path, send_records=records)
+        self.journal_path = str(journal_path)
+        self._in_process, self._records = in_process, records
+        self.writer: JournalWriter | ProcessJournalWriter = self._new_writer()
         self.transports: dict[str, MqttTransport] = {}
+        self._listeners: list[BatchListener] = []
+        self._health_listeners: list[HealthListener] = []
+
+    def _new_writer(self) -> JournalWriter | ProcessJournalWriter:
+        if self._in_process:
+            return JournalWriter(self.journal_path)
+        return ProcessJournalWriter(self.journal_path, send_records=self._records)
 
     def start(self, wait: bool = True) -> Recorder:
         if isinstance(self.writer, ProcessJournalWriter):
@@ -39,7 +45,37 @@ class Recorder:
         return self
 
     def add_listener(self, listener: BatchListener) -> None:
+        self._listeners.append(listener)
         self.writer.add_listener(listener)
+
+    def add_health_listener(self, listener: HealthListener) -> None:
+        """Told of every change of the journal's health (`JournalHealth`): retrying, stopped."""
+        self._health_listeners.append(listener)
+        self.writer.add_health_listener(listener)
+
+    @property
+    def health(self) -> JournalHealth:
+        return self.writer.health
+
+    def reopen_journal(self) -> None:
+        """After the journal stopped: a new writer on the (same or replaced) journal file, and
+        every connection made again, so the broker sends what it held unacknowledged."""
+        old = self.writer
+        writer = self._new_writer()
+        for listener in self._listeners:
+            writer.add_listener(listener)
+        for health_listener in self._health_listeners:
+            writer.add_health_listener(health_listener)
+        writer.start()  # raises when the journal cannot be opened; the old one stays
+        self.writer = writer
+        old.stop(timeout=2.0)
+        for name, transport in list(self.transports.items()):
+            listeners = transport._state_listeners
+            transport.stop()
+            self.transports.pop(name, None)
+            self.connect(transport.settings, listeners[0] if listeners else None)
+        for listener in self._health_listeners:
+            listener(writer.health)
 
     def connect(
         self, settings: ConnectionSettings, on_state: StateListener | None = None
@@ -48,7 +84,7 @@ class Recorder:
         name = settings.profile or settings.client_id
         if name in self.transports:
             self.transports.pop(name).stop()
-        transport = MqttTransport(settings, self.writer.submit, on_state=on_state)
+        transport = MqttTransport(settings, self.submit, on_state=on_state)
         self.transports[name] = transport
         transport.start()
         return transport

@@ -13,6 +13,7 @@ import time
 
 from app.cli.common import add_connection_args, settings_from_args
 from app.gctune import tune_for_throughput
+from app.journal.writer import RETRYING, JournalHealth
 from app.recorder import Recorder
 from app.transport.state import ConnectionState
 from app.webhook import WebhookServer
@@ -100,9 +101,25 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     done = threading.Event()
     stats = recorder.writer.stats
+    stopped: list[JournalHealth] = []
+
+    def on_health(health: JournalHealth) -> None:  # the writer's thread
+        if health.stopped:
+            stopped[:] = [health]
+            done.set()  # end now: nothing more can be journaled, so nothing acknowledged
+        elif health.state == RETRYING:
+            print(f"\r{health.describe()}", file=sys.stderr, flush=True)
+        else:
+            print("\rjournal: writing again", file=sys.stderr, flush=True)
+
+    recorder.add_health_listener(on_health)
+    if recorder.health.stopped:
+        on_health(recorder.health)
     if args.count:
         recorder.add_listener(lambda records, ids: done.set() if stats.written + len(records)
                               >= args.count else None)
+        if stats.written >= args.count:  # a resumed session's pushes may already be in
+            done.set()
     try:
         while not done.is_set():
             elapsed = time.monotonic() - started
@@ -122,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     if tty:
         print(file=sys.stderr)
+    if stopped:
+        print(f"sealdesk: error: journal {args.journal} stopped: {stopped[0].cause}; "
+              f"{stats.written} pushes journaled, the rest stay unacknowledged with the broker",
+              file=sys.stderr)
+        return 1
     if webhook is not None:
         print(f"webhook: {webhook.stats.describe()}", file=sys.stderr)
     print(f"recorded {stats.written} messages ({stats.with_errors} with errors) in {elapsed:.1f} s")

@@ -22,7 +22,14 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from app.journal.writer import BatchListener, JournalWriter, WriterStats
+from app.journal.writer import (
+    STOPPED,
+    BatchListener,
+    JournalHealth,
+    JournalWriter,
+    WriterStats,
+    describe_error,
+)
 from app.protocol.push import PushRecord, RawPush
 
 log = logging.getLogger(__name__)
@@ -45,51 +52,63 @@ def _child(conn: Connection, path: str, send_records: bool) -> None:
 
     tune_for_throughput()
 
-    writer = JournalWriter.__new__(JournalWriter)  # reuse its batch-writing policy only
-    journal = Journal(path)
-    conn.send(("ready",))
+    writer = JournalWriter(path)  # its batch-writing policy and health only; no thread
+    writer.add_health_listener(lambda health: conn.send(("health", health)))
+    journal = None
     try:
-        while True:
-            try:
-                msg = conn.recv()
-            except EOFError:  # the parent is gone: what was committed stays committed
-                break
-            batch: list[tuple] = []
-            tokens: list[int] = []
-            stop = False
-            while True:
-                if msg[0] == "batch":
-                    batch.extend(msg[1])
-                elif msg[0] == "flush":
-                    tokens.append(msg[1])
-                elif msg[0] == "stop":
-                    stop = True
-                if len(batch) >= MAX_BATCH or not conn.poll(0):
-                    break
-                msg = conn.recv()
-            if batch:
-                records = [
-                    decode(RawPush(source, topic, payload, at, profile), hint)
-                    for _seq, source, topic, payload, at, profile, hint in batch
-                ]
-                ids = writer._write(journal, records)
-                errors = sum(1 for r in records if r.errors)
-                kinds: dict[str, int] = {}
-                for r in records:
-                    kinds[r.kind] = kinds.get(r.kind, 0) + 1
-                decoded = (
-                    [(r.kind, r.device, r.sublock, r.data, r.errors) for r in records]
-                    if send_records else None
-                )
-                conn.send(("committed", batch[-1][0], len(batch), errors, kinds, ids, decoded))
-            for token in tokens:
-                conn.send(("flushed", token))
-            if stop:
-                break
+        journal = Journal(path)
+        conn.send(("ready",))
+        _serve(conn, writer, journal, send_records, decode)
+    except BaseException as exc:  # the journal cannot go on: the parent stops acknowledging
+        log.debug("journal process stopped", exc_info=True)
+        with contextlib.suppress(OSError):
+            conn.send(("health", JournalHealth(STOPPED, describe_error(exc), path=path)))
     finally:
-        journal.close()
+        if journal is not None:
+            journal.close()
         with contextlib.suppress(OSError):  # the parent may be gone (killed): nobody to tell
             conn.send(("stopped",))
+
+
+def _serve(conn: Connection, writer: JournalWriter, journal, send_records: bool,
+           decode) -> None:
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:  # the parent is gone: what was committed stays committed
+            break
+        batch: list[tuple] = []
+        tokens: list[int] = []
+        stop = False
+        while True:
+            if msg[0] == "batch":
+                batch.extend(msg[1])
+            elif msg[0] == "flush":
+                tokens.append(msg[1])
+            elif msg[0] == "stop":
+                stop = True
+            if len(batch) >= MAX_BATCH or not conn.poll(0):
+                break
+            msg = conn.recv()
+        if batch:
+            records = [
+                decode(RawPush(source, topic, payload, at, profile), hint)
+                for _seq, source, topic, payload, at, profile, hint in batch
+            ]
+            ids = writer._write(journal, records)
+            errors = sum(1 for r in records if r.errors)
+            kinds: dict[str, int] = {}
+            for r in records:
+                kinds[r.kind] = kinds.get(r.kind, 0) + 1
+            decoded = (
+                [(r.kind, r.device, r.sublock, r.data, r.errors) for r in records]
+                if send_records else None
+            )
+            conn.send(("committed", batch[-1][0], len(batch), errors, kinds, ids, decoded))
+        for token in tokens:
+            conn.send(("flushed", token))
+        if stop:
+            break
 
 
 class ProcessJournalWriter:
@@ -119,6 +138,11 @@ class ProcessJournalWriter:
         self._stopping = False
         self._proc: mp.Process | None = None
         self._conn: Connection | None = None
+        self.health = JournalHealth(path=self.path)
+        self._health_listeners: list = []
+
+    add_health_listener = JournalWriter.add_health_listener
+    _set_health = JournalWriter._set_health  # same bookkeeping: listeners, wakes flush()
 
     def add_commit_listener(self, listener: CommitListener) -> None:
         """Called (on a background thread) with the number of pushes each commit stored."""
@@ -145,6 +169,8 @@ class ProcessJournalWriter:
         self._receiver.start()
         if wait and not self._ready.wait(60):
             raise RuntimeError("journal process did not start")
+        if wait and self.health.stopped:
+            raise RuntimeError(f"cannot open journal {self.path}: {self.health.cause}")
         return self
 
     def submit(self, push: RawPush, kind_hint: str | None = None) -> None:
@@ -155,10 +181,11 @@ class ProcessJournalWriter:
         child to catch up. Pushes then wait unacknowledged at the broker instead of piling
         up in this process's memory when the machine cannot decode as fast as they come.
         """
-        if self.pending >= self.max_pending and not self._stopping:
+        if self.pending >= self.max_pending and not self._stopping and not self.health.stopped:
             with self._idle:
                 self._idle.wait_for(
-                    lambda: self.pending < self.max_pending * 0.9 or self._stopping,
+                    lambda: self.pending < self.max_pending * 0.9 or self._stopping
+                    or self.health.stopped,
                     BACKPRESSURE_WAIT_S,
                 )
         with self._lock:
@@ -185,11 +212,19 @@ class ProcessJournalWriter:
             with self._lock:
                 items = list(self._buf)
                 self._buf.clear()
-            for i in range(0, len(items), MAX_BATCH):
-                self._conn.send(("batch", items[i:i + MAX_BATCH]))
-            if self._stopping and not items:
-                self._conn.send(("stop",))
-                return
+                if self.health.stopped:  # never committed, never acknowledged: the broker
+                    self._acks.clear()   # keeps them
+                    self._raws.clear()
+            try:
+                if not self.health.stopped:
+                    for i in range(0, len(items), MAX_BATCH):
+                        self._conn.send(("batch", items[i:i + MAX_BATCH]))
+                if self._stopping and not items:
+                    self._conn.send(("stop",))
+                    return
+            except (OSError, ValueError):  # the journal process is gone (its health says so)
+                if self._stopping:
+                    return
 
     def _recv_loop(self) -> None:
         assert self._conn is not None
@@ -198,9 +233,17 @@ class ProcessJournalWriter:
                 msg = self._conn.recv()
             except (EOFError, OSError):
                 log.error("journal process ended unexpectedly")
+                if not self._stopping:
+                    self._stopped("the journal process ended unexpectedly")
                 return
             if msg[0] == "ready":
                 self._ready.set()
+            elif msg[0] == "health":
+                health: JournalHealth = msg[1]
+                self._set_health(health.state, health.cause,
+                                 max(health.waiting, self.pending) if health.waiting else 0)
+                if health.stopped:
+                    self._ready.set()
             elif msg[0] == "committed":
                 _, last_seq, n, errors, kinds, ids, decoded = msg
                 self._ack_through(last_seq)
@@ -224,7 +267,13 @@ class ProcessJournalWriter:
                 if not self._stopping:
                     log.error("journal process stopped unexpectedly; %d pushes not committed",
                               self.pending)
+                    self._stopped("the journal process stopped unexpectedly")
                 return
+
+    def _stopped(self, cause: str) -> None:
+        if not self.health.stopped:
+            self._set_health(STOPPED, cause)
+        self._ready.set()
 
     def _deliver(self, last_seq: int, ids: list[int], decoded: list[tuple]) -> None:
         raws = self._raws
@@ -254,7 +303,8 @@ class ProcessJournalWriter:
     def stop(self, timeout: float = 30.0) -> None:
         if self._proc is None:
             return
-        self.flush(timeout)
+        if not self.health.stopped:
+            self.flush(timeout)
         self._stopping = True
         self._wake.set()
         self._sender.join(timeout)

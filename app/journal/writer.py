@@ -5,6 +5,11 @@ stalls the network thread or the window. After each commit the writer calls
 the transports' acknowledgement (QoS 1: the broker may forget a push only
 once it is on disk) and then the listeners (the window, the recorder's
 progress line) with the decoded batch.
+
+Its health is part of the state (`JournalHealth`): a busy or full disk retries with backoff
+("retrying"), anything else the journal raises stops the writer ("stopped") — nothing is
+acknowledged after that, so the broker keeps the pushes — and every health listener (the
+`record` command, the window's banner) hears of it at once.
 """
 
 from __future__ import annotations
@@ -28,6 +33,49 @@ BatchListener = Callable[[list[PushRecord], list[int]], None]
 KindHint = str | None
 
 _STOP = object()
+
+
+OK, RETRYING, STOPPED = "ok", "retrying", "stopped"
+HealthListener = Callable[["JournalHealth"], None]
+
+
+@dataclass(frozen=True)
+class JournalHealth:
+    """Whether the journal takes pushes; plain data, so it crosses process pipes."""
+
+    state: str = OK  # OK, RETRYING (busy, disk full: retried) or STOPPED (nothing more)
+    cause: str = ""
+    waiting: int = 0  # pushes received and not committed (so not acknowledged)
+    path: str = ""
+
+    @property
+    def stopped(self) -> bool:
+        return self.state == STOPPED
+
+    def describe(self) -> str:
+        if self.state == STOPPED:
+            return f"Journal stopped: {self.cause} — pushes are held by the broker, not lost"
+        if self.state == RETRYING:
+            return f"journal: {self.cause}, {self.waiting} pushes waiting (not acknowledged)"
+        return "journal: ok"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short cause for a status line: "disk full", "database disk image is malformed"…"""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, JournalStopped):
+        return text
+    if "disk is full" in text or "No space left" in text:
+        return "disk full"
+    if "locked" in text or "busy" in text:
+        return "journal busy (locked by another program)"
+    if isinstance(exc, sqlite3.Error) or not text:
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+class JournalStopped(Exception):
+    """The journal cannot take pushes any more (damaged, not a database, schema gone…)."""
 
 
 @dataclass
@@ -58,6 +106,8 @@ class JournalWriter:
         self._error: BaseException | None = None
         self._idle = threading.Condition()
         self._submitted = 0
+        self.health = JournalHealth(path=self.path)
+        self._health_listeners: list[HealthListener] = []
 
     # -- wiring --------------------------------------------------------------
 
@@ -68,6 +118,26 @@ class JournalWriter:
     def add_listener(self, listener: BatchListener) -> None:
         """Called on the writer thread after each commit with (records, row ids)."""
         self._listeners.append(listener)
+
+    def add_health_listener(self, listener: HealthListener) -> None:
+        """Called (on the writer's thread) with each change of `health`."""
+        self._health_listeners.append(listener)
+
+    def _set_health(self, state: str, cause: str = "", waiting: int = 0) -> None:
+        health = JournalHealth(state, cause, waiting, self.path)
+        if health == self.health:
+            return
+        if state == STOPPED:  # said loudly by the listeners (record's error line, the banner)
+            log.info("journal %s stopped: %s", self.path, cause)
+        self.health = health
+        for listener in self._health_listeners:
+            try:
+                listener(health)
+            except Exception:
+                log.exception("journal health listener failed")
+        if state == STOPPED:
+            with self._idle:  # nobody waits for commits that will not come
+                self._idle.notify_all()
 
     def start(self) -> JournalWriter:
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
@@ -98,6 +168,8 @@ class JournalWriter:
         with self._idle:
             target = self._submitted
             while self.stats.written < target:
+                if self.health.stopped:
+                    return False
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -120,6 +192,9 @@ class JournalWriter:
         self._ready.set()
         try:
             self._loop(journal)
+        except BaseException as exc:  # the journal cannot go on: say so, loudly, and stop
+            log.debug("journal writer stopped", exc_info=True)  # one line at ERROR below
+            self._set_health(STOPPED, describe_error(exc))
         finally:
             journal.close()
 
@@ -145,16 +220,24 @@ class JournalWriter:
                 self._commit(journal, items)
 
     def _write(self, journal: Journal, records: list[PushRecord]) -> list[int]:
-        """Write a batch; never drop a push, never let one bad record block the rest."""
+        """Write a batch; never drop a push, never let one bad record block the rest.
+
+        Busy or full (OperationalError): wait and retry, saying so in `health`. Any other
+        `sqlite3.DatabaseError` is the journal's, not a push's (Journal.write makes every
+        value storable first): it raises JournalStopped."""
         delay = 0.5
         while True:
             try:
-                return journal.write(records)
-            except sqlite3.OperationalError:  # disk full, locked…: keep the pushes, retry
-                log.exception("journal write failed; retrying in %.1f s", delay)
+                ids = journal.write(records)
+            except sqlite3.OperationalError as exc:  # disk full, locked…: keep them, retry
+                log.warning("journal write failed (%s); retrying in %.1f s", exc, delay)
+                self._set_health(RETRYING, describe_error(exc), self._waiting(records))
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
-            except Exception:  # something in one record: store each alone, bare if need be
+                continue
+            except sqlite3.DatabaseError as exc:
+                raise JournalStopped(describe_error(exc)) from exc
+            except Exception:  # unforeseen, in one record: store each alone, bare if need be
                 log.exception("journal batch refused; storing records one by one")
                 ids: list[int] = []
                 for i, record in enumerate(records):
@@ -163,11 +246,21 @@ class JournalWriter:
                     except sqlite3.OperationalError:
                         records = records[i:]
                         return ids + self._write(journal, records)
+                    except sqlite3.DatabaseError as exc:
+                        raise JournalStopped(describe_error(exc)) from exc
                     except Exception as exc:
                         bare = _bare(record, exc)
                         records[i] = bare
                         ids += journal.write([bare])
-                return ids
+            if self.health.state == RETRYING:
+                self._set_health(OK)
+            return ids
+
+    def _waiting(self, records: list[PushRecord]) -> int:
+        try:
+            return len(records) + self.pending
+        except AttributeError:  # the journal process's writer has no queue of its own
+            return len(records)
 
     def _commit(self, journal: Journal, items: list[object]) -> None:
         records = [decode(push, hint) for push, hint in items]  # type: ignore[misc]
