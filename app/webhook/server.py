@@ -15,14 +15,21 @@ Why a hand-written asyncio server (`asyncio.start_server`) and not something els
 
 One request, one push. In order:
   405 (with `Allow: POST`) for any method but POST; 401 if the configured header is missing or
-  wrong (constant-time comparison); 404 for a path that is neither a kind's path nor the
-  catch-all; 411 without Content-Length (chunked bodies are accepted); 413 when the declared
-  length exceeds `max_body` — answered before a byte of the body is read; 408 if the body does
-  not arrive within `body_timeout` (slowloris). None of these is journaled: nothing was
-  accepted. Then the body goes to the journal with the path's kind as hint (the catch-all
-  passes no hint, so the decoder infers the kind from the fields) and the answer is 200
+  wrong (constant-time comparison); 411 without Content-Length (chunked bodies are accepted);
+  413 when the declared length exceeds `max_body` — answered before a byte of the body is read;
+  408 if the body does not arrive within `body_timeout` (slowloris). None of these is
+  journaled: nothing was accepted. Any path is accepted (the vendor lets the customer type any
+  URL): the body goes to the journal with the kind its path hints at, if any (the decoder goes
+  by the content and notes a disagreement as a warning), and the answer is 200
   `{"result":200}` — or 400 if it is not a JSON object, which is *still* journaled: it decodes
   into a record that says what was wrong, so nothing the platform sent is lost.
+
+Slots: at most `max_connections` connections are open. A connection holds a slot, not a
+worker: until its request head is complete it only waits (2 s, `header_timeout`, then 408).
+When every slot is taken, a new connection evicts the oldest one that is not in the middle of
+a request — a half-open socket still to send its head (answered 408) or an idle keep-alive one
+(closed) — and only when every slot carries a request in progress is it answered 503 with
+`Retry-After`. A slow or hostile client therefore cannot make a valid post fail.
 
 The 200 (or 400) is sent only after the journal writer has committed the push (through the
 `RawPush.ack_token` the writer calls after each commit, like the MQTT QoS 1 manual ack), so a
@@ -51,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from app.protocol.push import Kind, RawPush
+from app.protocol.topics import webhook_kind
 from app.webhook.config import WebhookConfig
 from app.webhook.http import BadRequest, RequestHead, parse_chunk_size, parse_head, response
 
@@ -95,7 +103,7 @@ class WebhookStats:
     open_connections: int = 0
     bytes_received: int = 0
     last_push_at: float = 0.0
-    # Paths the platform posted to that are not configured (bounded): "add it as a path?"
+    # Paths the platform posted to that are not in the path map (bounded): "name its kind?"
     unknown_paths: dict[str, int] = field(default_factory=dict)
     recent: deque[RequestLogEntry] = field(default_factory=lambda: deque(maxlen=_RECENT))
 
@@ -115,7 +123,7 @@ class WebhookStats:
 class _Conn:
     writer: asyncio.StreamWriter
     peer: str
-    idle: bool = True
+    idle: bool = True  # waiting for a request head: the slot may be given to a newcomer
     requests: int = 0
 
 
@@ -196,7 +204,8 @@ class WebhookServer:
             ssl=ssl_ctx,
             ssl_handshake_timeout=cfg.header_timeout if ssl_ctx else None,
             limit=_HEAD_LIMIT,
-            backlog=512,
+            # A burst of new connections waits in the kernel's queue, not in SYN retries.
+            backlog=max(512, min(cfg.max_connections, 4096)),
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self.started.set()
@@ -296,9 +305,12 @@ class WebhookServer:
         conn = _Conn(writer, peer)
         stats = self.stats
         stats.connections += 1
+        if len(self._conns) >= self.config.max_connections:
+            self._evict_one()
         if self._stopping or len(self._conns) >= self.config.max_connections:
             with contextlib.suppress(Exception):
-                writer.write(response(503, {"result": 503, "error": "busy"}, keep_alive=False))
+                writer.write(response(503, {"result": 503, "error": "busy"}, keep_alive=False,
+                                      extra={"Retry-After": "1"}))
                 await asyncio.wait_for(writer.drain(), 1.0)
             self._count(503, peer, "-", "-", 0, "too many connections")
             writer.close()
@@ -314,10 +326,28 @@ class WebhookServer:
         except Exception:
             log.exception("webhook: unexpected error serving %s", peer)
         finally:
-            self._conns.pop(task, None)
-            stats.open_connections -= 1
+            if self._conns.pop(task, None) is not None:  # else evicted, already counted
+                stats.open_connections -= 1
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def _evict_one(self) -> bool:
+        """Free the slot of the oldest connection waiting for a request head (see the module
+        docstring); False if every connection is in the middle of a request."""
+        for task, conn in self._conns.items():
+            if conn.idle and not task.done():
+                break
+        else:
+            return False
+        del self._conns[task]
+        self.stats.open_connections -= 1
+        if conn.requests == 0:  # never sent a whole head: tell it, as the timeout would
+            self._count(408, conn.peer, "-", "-", 0, "request head too slow (slot needed)")
+            with contextlib.suppress(Exception):
+                conn.writer.write(response(408, {"result": 408, "error": "request head too slow"},
+                                           keep_alive=False))
+        task.cancel()  # its finally closes the socket, after the 408 is flushed
+        return True
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: _Conn
@@ -379,12 +409,7 @@ class WebhookServer:
             given = values[0].encode("latin-1") if len(values) == 1 else b""
             if not hmac.compare_digest(given, self._expected):
                 return await reject(401, "missing or wrong header" if values else "missing header")
-        routed, kind = self._route(path)
-        if not routed:
-            unknown = self.stats.unknown_paths
-            if path in unknown or len(unknown) < _MAX_UNKNOWN_PATHS:
-                unknown[path] = unknown.get(path, 0) + 1
-            return await reject(404, "no such path")
+        kind = self._route(path)
         try:
             chunked = head.chunked()
             length = head.content_length()
@@ -419,17 +444,20 @@ class WebhookServer:
         self.stats.bytes_received += len(body)
         return await self._accept(writer, conn, head, path, kind, body)
 
-    def _route(self, path: str) -> tuple[bool, Kind | None]:
-        """(accepted, kind hint): kind None means "let the decoder infer it"."""
+    def _route(self, path: str) -> Kind | None:
+        """The kind `path` hints at (None: let the content alone decide); a path outside the
+        map is remembered, so the window can show where the platform posts."""
         cfg = self.config
-        kind = cfg.paths.get(path)
-        if kind is None and len(path) > 1 and path.endswith("/"):
-            kind = cfg.paths.get(path.rstrip("/"))
-        if kind is not None:
-            return True, kind
         if cfg.catch_all is not None and path.rstrip("/") == cfg.catch_all.rstrip("/"):
-            return True, None
-        return cfg.accept_any_path, None
+            return None
+        kind = cfg.paths.get(path)
+        if kind is None:
+            kind = webhook_kind(path, cfg.paths)
+            if path not in cfg.paths and path.rstrip("/") not in cfg.paths:
+                unknown = self.stats.unknown_paths
+                if path in unknown or len(unknown) < _MAX_UNKNOWN_PATHS:
+                    unknown[path] = unknown.get(path, 0) + 1
+        return kind
 
     async def _accept(
         self,

@@ -69,29 +69,38 @@ def test_trailing_slash_and_query_string_are_the_same_path(receiver: Receiver) -
     assert {r.topic for r in rows} == {"/receiveAlarmData/", "/receiveAlarmData"}
 
 
-def test_configured_paths_replace_the_defaults(receiver_factory: Callable[..., Receiver]) -> None:
+def test_configured_paths_are_hints_and_any_path_is_accepted(
+    receiver_factory: Callable[..., Receiver],
+) -> None:
+    # Issue 20: a path outside the map is accepted too (before: 404, not journaled).
     r = receiver_factory(paths={"/lock/alarm": "alarm"}, catch_all="/lock/any")
     body = '{"assetId":"7","alarmType":46,"dateTime":"2020-04-01T00:00:00Z"}'
     assert r.post("/lock/alarm", body).status == 200
     assert r.post("/lock/any", body).status == 200
-    assert r.post("/receiveAlarmData", body).status == 404
-    assert [row.kind for row in r.rows()] == ["alarm", "alarm"]
+    assert r.post("/receiveAlarmData", body).status == 200
+    rows = r.rows()
+    assert [row.kind for row in rows] == ["alarm", "alarm", "alarm"]
+    assert all(row.errors == [] and row.warnings == [] for row in rows)
 
 
-def test_unknown_path_is_404_not_journaled_but_remembered(receiver: Receiver) -> None:
+def test_unknown_path_is_journaled_and_remembered(receiver: Receiver) -> None:
+    # Issue 20: any POST path is accepted (before: 404, not journaled); the path is still
+    # remembered, so the window can show where the platform posts.
     reply = receiver.post("/wp-login.php", '{"assetId":"1"}')
-    assert reply.status == 404
-    assert receiver.rows() == []
+    assert reply.status == 200
+    (row,) = receiver.rows()
+    assert (row.topic, row.kind, row.device) == ("/wp-login.php", "unknown", "1")
     assert receiver.server.stats.unknown_paths == {"/wp-login.php": 1}
-    assert receiver.server.stats.rejected == {404: 1}
+    assert receiver.server.stats.rejected == {}
 
 
-def test_accept_any_path_infers_the_kind(receiver_factory: Callable[..., Receiver]) -> None:
-    r = receiver_factory(accept_any_path=True)
+def test_any_path_infers_the_kind(receiver: Receiver) -> None:
     body = '{"assetId":"9","commandType":"BASE1","content":"[]","dateTime":"2020-01-01T00:00:00Z"}'
-    assert r.post("/lock/cmdresponse", body).status == 200
-    (row,) = r.rows()
-    assert (row.kind, row.topic) == ("command", "/lock/cmdresponse")
+    assert receiver.post("/lock/cmdresponse", body).status == 200
+    assert receiver.post("/my/own/hook", body).status == 200
+    rows = receiver.rows()
+    assert [(row.kind, row.topic) for row in rows] == [
+        ("command", "/lock/cmdresponse"), ("command", "/my/own/hook")]
 
 
 # -- the required header ----------------------------------------------------------------------
