@@ -9,7 +9,7 @@ from live_rig import painted
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
-from app.ui.widgets.live_table import LiveFilterProxy, LiveTableModel
+from app.ui.widgets.live_model import LiveFilterProxy, LiveTableModel
 
 
 class Rows(LiveTableModel):

@@ -33,14 +33,11 @@ from PySide6.QtWidgets import (
 from app.fleet.state import FleetChange
 from app.ui.context import AppContext
 from app.ui.feed import InPieces
-from app.ui.widgets.live_table import (
-    CsvExporter,
-    HistoryLoader,
-    LiveFilterProxy,
-    LiveTableModel,
-    TimeRangePicker,
-    thousands,
-)
+from app.ui.widgets.csv_export import CsvExporter
+from app.ui.widgets.history_loader import HistoryLoader
+from app.ui.widgets.live_format import thousands
+from app.ui.widgets.live_model import LiveFilterProxy, LiveTableModel
+from app.ui.widgets.time_range import TimeRangePicker
 
 # Reading history costs Python time that competes with the GUI thread for the GIL: the
 # newest 5 000 come back at start; older ones are in the push log.

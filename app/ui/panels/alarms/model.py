@@ -10,21 +10,18 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QFont
 
 from app.fleet.state import AlarmEntry
+from app.journal.queries import acknowledgements_between
 from app.journal.store import Journal, JournalRow
 from app.protocol import codes
-from app.ui.widgets.live_table import (
-    NO_STYLE,
-    TOOLTIP,
-    LiveFilterProxy,
-    LiveTableModel,
+from app.ui.widgets.live_format import (
     clip,
     device_time_text,
     iso_local,
     local_time,
     position_text,
     received_tooltip,
-    role,
 )
+from app.ui.widgets.live_model import NO_STYLE, TOOLTIP, LiveFilterProxy, LiveTableModel, role
 
 # Acknowledged comes before the wide, often empty columns so that it is always in sight.
 TIME, DEVICE, ALARM, CODE, ACK, POSITION, SPEED, DESCRIPTION = range(8)
@@ -131,13 +128,8 @@ def rows_from_journal(journal: Journal, rows: list[JournalRow]) -> list[AlarmRow
     """History page → rows, with their acknowledgements (runs on the loader thread)."""
     acks: dict[int, tuple[float, str]] = {}
     if rows:
-        lo, hi = min(r.id for r in rows), max(r.id for r in rows)
-        # No Journal API returns who acknowledged what yet; alarm_ack is keyed by push id.
-        for push_id, at, operator in journal.conn.execute(
-            "SELECT push_id, acked_at, operator FROM alarm_ack WHERE push_id BETWEEN ? AND ?",
-            (lo, hi),
-        ):
-            acks[push_id] = (at, operator)
+        acks = acknowledgements_between(journal, min(r.id for r in rows),
+                                        max(r.id for r in rows))
     out = []
     for r in rows:
         at, by = acks.get(r.id, (None, ""))

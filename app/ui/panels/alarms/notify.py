@@ -8,7 +8,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.ui.panels.alarms.model import AlarmRow
-from app.ui.widgets.live_table import local_time
+from app.ui.widgets.live_format import local_time
 
 ShowHook = Callable[[str, str], None]
 

@@ -48,8 +48,9 @@ from app.ui.panels.alarms.model import (
     rows_from_journal,
 )
 from app.ui.panels.alarms.notify import CriticalNotifier
+from app.ui.widgets.history_loader import HistoryLoader
+from app.ui.widgets.live_format import thousands
 from app.ui.widgets.live_panel import LiveTablePanel
-from app.ui.widgets.live_table import HistoryLoader, thousands
 
 log = logging.getLogger(__name__)
 

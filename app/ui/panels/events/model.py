@@ -10,10 +10,7 @@ from PySide6.QtCore import QObject
 from app.journal.store import Journal, JournalRow
 from app.protocol import codes
 from app.protocol.push import PushRecord
-from app.ui.widgets.live_table import (
-    NO_STYLE,
-    TOOLTIP,
-    LiveTableModel,
+from app.ui.widgets.live_format import (
     clip,
     device_time_text,
     iso_local,
@@ -21,6 +18,7 @@ from app.ui.widgets.live_table import (
     position_text,
     received_tooltip,
 )
+from app.ui.widgets.live_model import NO_STYLE, TOOLTIP, LiveTableModel
 
 TIME, DEVICE, EVENT, UNLOCK, CARD, PASSWORD, WAYBILL, POSITION = range(8)
 HEADERS = ("Time", "Device", "Event", "Unlock type", "Card", "Password", "Waybill", "Position")

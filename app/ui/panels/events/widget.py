@@ -23,8 +23,10 @@ from app.ui.panels.events.model import (
     row_from_record,
     rows_from_journal,
 )
+from app.ui.widgets.history_loader import HistoryLoader
+from app.ui.widgets.live_format import thousands
+from app.ui.widgets.live_model import LiveFilterProxy
 from app.ui.widgets.live_panel import LiveTablePanel
-from app.ui.widgets.live_table import HistoryLoader, LiveFilterProxy, thousands
 
 SETTINGS_HEADER = "events/header"
 SETTINGS_MAX_ROWS = "events/max_rows"

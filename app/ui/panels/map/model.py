@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.fleet.state import FleetState, Status
+from app.journal.queries import track_rows
 from app.ui.theme import STATUS_COLOURS
 
 TRACK_RANGES: dict[str, float] = {"1 h": 3600.0, "24 h": 86400.0, "7 d": 7 * 86400.0}
@@ -183,15 +184,7 @@ def track_from_rows(device_id: str, since: float, rows: list[tuple]) -> Track:
 
 
 def load_track(conn: sqlite3.Connection, device_id: str, since: float) -> Track:
-    rows = conn.execute(
-        "SELECT received_at, kind, json_extract(data, '$.latitude'),"
-        " json_extract(data, '$.longitude'), json_extract(data, '$.locType'),"
-        " json_extract(data, '$.alarmName'), json_extract(data, '$.alarmType')"
-        " FROM push WHERE device=? AND received_at>=? AND kind IN ('location', 'alarm')"
-        f" ORDER BY received_at LIMIT {MAX_TRACK_ROWS}",
-        (device_id, since),
-    ).fetchall()
-    return track_from_rows(device_id, since, rows)
+    return track_from_rows(device_id, since, track_rows(conn, device_id, since, MAX_TRACK_ROWS))
 
 
 def thin(points: list[TrackPoint], limit: int) -> list[TrackPoint]:

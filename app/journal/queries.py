@@ -1,0 +1,58 @@
+"""Small reads of the journal for the window's views: a page of one kind, who acknowledged
+which alarms, a device's track. No Qt: each runs on the caller's connection and thread.
+
+Every SQL statement of SealDesk lives under `app/journal/` (`tests/test_sql_boundary.py`
+checks it): the views ask for rows here, in the push log's `push_query`, the charts'
+`readings`, the command audit's `commands` and the commissioning sessions' `commissioning`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from app.journal.store import Journal, JournalRow
+
+_PAGE_SQL = (
+    "SELECT id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
+    # "+kind": walk the primary key backwards instead of sorting every row of the kind
+    # (push_kind_time is ordered by time, not id) — see the report on a (kind, id) index.
+    " FROM push WHERE +kind = ? AND id < ? ORDER BY id DESC LIMIT ?"
+)
+
+
+def newest_page(journal: Journal, kind: str, before_id: int | None, limit: int
+                ) -> list[JournalRow]:
+    """The newest `limit` rows of `kind` with id < before_id, newest first."""
+    before = before_id if before_id is not None else 1 << 62
+    return [JournalRow.from_sql(r) for r in journal.conn.execute(_PAGE_SQL, (kind, before, limit))]
+
+
+def acknowledgements_between(journal: Journal, lo: int, hi: int
+                             ) -> dict[int, tuple[float, str]]:
+    """push id → (when, by whom) of the acknowledged alarms with lo <= push id <= hi."""
+    rows = journal.conn.execute(
+        "SELECT push_id, acked_at, operator FROM alarm_ack WHERE push_id BETWEEN ? AND ?",
+        (lo, hi),
+    )
+    return {push_id: (at, operator) for push_id, at, operator in rows}
+
+
+def track_rows(conn: sqlite3.Connection, device_id: str, since: float, limit: int
+               ) -> list[tuple[Any, ...]]:
+    """A device's locations and alarms since `since`, in time order, at most `limit`:
+    (received_at, kind, latitude, longitude, locType, alarmName, alarmType)."""
+    return conn.execute(
+        "SELECT received_at, kind, json_extract(data, '$.latitude'),"
+        " json_extract(data, '$.longitude'), json_extract(data, '$.locType'),"
+        " json_extract(data, '$.alarmName'), json_extract(data, '$.alarmType')"
+        " FROM push WHERE device=? AND received_at>=? AND kind IN ('location', 'alarm')"
+        f" ORDER BY received_at LIMIT {int(limit)}",
+        (device_id, since),
+    ).fetchall()
+
+
+def oldest_push_at(conn: sqlite3.Connection, device: str) -> float | None:
+    """When the device's first journaled push arrived (None: no push)."""
+    row = conn.execute("SELECT min(received_at) FROM push WHERE device=?", (device,)).fetchone()
+    return row[0] if row else None
