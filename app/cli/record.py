@@ -31,8 +31,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     p.add_argument("--connect-timeout", type=float, default=15.0,
                    help="give up if the first connection fails for this long (default 15 s)")
+    p.add_argument("--move-aside", action="store_true",
+                   help="if the journal is damaged, move it aside (kept for `salvage`) and "
+                   "start a new one")
+    p.add_argument("--integrity-check", action="store_true",
+                   help="check the journal fully on open (slow on a big journal; the default "
+                   "is SQLite's quick_check, bounded to a few seconds)")
     add_webhook_args(p)
     p.set_defaults(func=run)
+
+
+def _open_checked(args: argparse.Namespace) -> bool:
+    """Refuse a damaged journal (or move it aside with --move-aside); False when refused."""
+    from app.journal.check import JournalDamaged, check_journal, move_aside
+
+    try:
+        check_journal(args.journal, full=args.integrity_check)
+    except JournalDamaged as exc:
+        if not args.move_aside:
+            print(f"sealdesk: error: {exc}; not recording into it. Rerun with --move-aside "
+                  f"to keep it aside and start a new journal, or copy what is readable with "
+                  f"`python main.py salvage --journal {args.journal} --out NEW.sqlite`",
+                  file=sys.stderr)
+            return False
+        moved = move_aside(args.journal)
+        print(f"journal: {exc}; moved aside to {moved}, starting a new one", file=sys.stderr)
+    return True
 
 
 def _start_webhook(args: argparse.Namespace, recorder: Recorder) -> WebhookServer:
@@ -65,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"sealdesk: error: {exc}", file=sys.stderr)
             return 2
     settings = settings_from_args(args, role="recorder") if use_mqtt else None
+    if not _open_checked(args):
+        return 1
     tune_for_throughput()
     try:
         recorder = Recorder(args.journal).start()
