@@ -639,17 +639,18 @@ def test_pages_match_a_brute_force_scan(rig, monkeypatch, kind_id_index):
     exactly the rows a plain scan finds, in order, with no gap and no repeat."""
     import random
 
+    from app.journal import push_query
     from app.ui.panels.pushlog import query
 
     rig.fill(1500, bad_every=31, webhook_every=7)
-    monkeypatch.setattr(query, "SCAN_WINDOW", 40)
-    monkeypatch.setattr(query, "ID_CHUNK", 30)
+    monkeypatch.setattr(push_query, "SCAN_WINDOW", 40)
+    monkeypatch.setattr(push_query, "ID_CHUNK", 30)
     conn = rig.journal.conn
     if not kind_id_index:
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND "
                                     "tbl_name='push' AND sql LIKE '%(kind, id)%'").fetchall():
             conn.execute(f"DROP INDEX {name}")
-    assert ("kind" in query.keyed_columns(conn)) == kind_id_index
+    assert ("kind" in push_query.keyed_columns(conn)) == kind_id_index
     rng = random.Random(9)
     devices = rig.sim.device_ids
     times = sorted(r.raw.received_at for r in rig.records.values())

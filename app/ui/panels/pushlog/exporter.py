@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.journal.export import write_csv, write_jsonl
+from app.journal.push_query import Cancelled, PushFilter, count_rows, iter_rows, max_id
 from app.journal.store import Journal, JournalRow
-from app.ui.panels.pushlog.query import Cancelled, PushFilter, count_rows, iter_rows, max_id
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
+from app.journal.push_query import Cancelled, PushFilter
 from app.journal.store import Journal
 from app.protocol.push import PushRecord
 from app.ui.panels.pushlog.query import (
@@ -39,9 +40,7 @@ from app.ui.panels.pushlog.query import (
     COL_TIME,
     COLUMNS,
     PAGE_SIZE,
-    Cancelled,
     LogRow,
-    PushFilter,
     fetch_newer,
     fetch_page,
     full_local_time,
