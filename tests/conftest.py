@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,136 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+@dataclass
+class TlsBroker:
+    """One mosquitto with a TLS listener per case, certificates made for this test session.
+
+    `ca` signed every certificate except the self-signed one. Listeners (port by name):
+    good (a valid certificate for 127.0.0.1 and localhost), client_cert (the same, and it wants
+    a client certificate signed by `ca`), self_signed, wrong_host (valid, for another name),
+    expired (valid for 127.0.0.1, expired yesterday).
+    """
+
+    host: str
+    ports: dict[str, int]
+    ca: str
+    client_cert: str
+    client_key: str
+
+
+def _make_certificates(folder: Path) -> dict[str, tuple[str, str]]:
+    """{name: (certificate file, key file)}, PEM, with `cryptography`."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    day = datetime.timedelta(days=1)
+
+    def key():
+        return ec.generate_private_key(ec.SECP256R1())
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "SealDesk tests"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def write(stem: str, cert: x509.Certificate, k) -> tuple[str, str]:
+        c, kf = folder / f"{stem}.pem", folder / f"{stem}.key"
+        c.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        kf.write_bytes(k.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+        return str(c), str(kf)
+
+    ca_key = key()
+    ca_name = name("SealDesk test CA")
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - day).not_valid_after(now + 30 * day)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                       crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False,
+                                       decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    files = {"ca": write("ca", ca, ca_key)}
+
+    def leaf(stem: str, cn: str, sans: list[x509.GeneralName], *, client: bool = False,
+             not_before=now - day, not_after=now + 30 * day, self_signed: bool = False):
+        k = key()
+        issuer_key, issuer = (k, name(cn)) if self_signed else (ca_key, ca.subject)
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
+        b = (x509.CertificateBuilder().subject_name(name(cn)).issuer_name(issuer)
+             .public_key(k.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(not_before).not_valid_after(not_after)
+             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        if not self_signed:
+            b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()), critical=False)
+        files[stem] = write(stem, b.sign(issuer_key, hashes.SHA256()), k)
+
+    here = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    leaf("server", "127.0.0.1", here)
+    leaf("client", "sealdesk-console", [], client=True)
+    leaf("self_signed", "127.0.0.1", here, self_signed=True)
+    leaf("wrong_host", "broker.elsewhere.example",
+         [x509.DNSName("broker.elsewhere.example")])
+    leaf("expired", "127.0.0.1", here, not_before=now - 30 * day, not_after=now - day)
+    return files
+
+
+@pytest.fixture(scope="session")
+def tls_broker() -> Iterator[TlsBroker]:
+    """mosquitto with TLS listeners (see TlsBroker), for the whole session."""
+    from app.brokers import PortReservation, find_mosquitto, wait_for_port
+
+    mosquitto = find_mosquitto()
+    if not mosquitto:
+        pytest.skip("the TLS tests need mosquitto")
+    folder = Path(tempfile.mkdtemp(prefix="sealdesk-tls-"))
+    files = _make_certificates(folder)
+    listeners = {"good": "server", "client_cert": "server", "self_signed": "self_signed",
+                 "wrong_host": "wrong_host", "expired": "expired"}
+    holds = {name: PortReservation() for name in listeners}
+    conf = ["per_listener_settings false", "allow_anonymous true", "persistence false",
+            "log_dest stderr", "log_type error", "log_type warning"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        conf.append("user root")  # else mosquitto drops to a user who cannot read the keys
+    for name, stem in listeners.items():
+        cert, key = files[stem]
+        conf += [f"listener {holds[name].port} 127.0.0.1", f"cafile {files['ca'][0]}",
+                 f"certfile {cert}", f"keyfile {key}",
+                 f"require_certificate {'true' if name == 'client_cert' else 'false'}"]
+    (folder / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+    log = (folder / "mosquitto.log").open("wb")
+    proc = subprocess.Popen([mosquitto, "-c", str(folder / "mosquitto.conf")],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        for name, hold in holds.items():
+            if not wait_for_port("127.0.0.1", hold.port, 15):
+                pytest.fail(f"mosquitto's TLS listener {name} did not start:\n"
+                            + (folder / "mosquitto.log").read_text())
+        yield TlsBroker("127.0.0.1", {n: h.port for n, h in holds.items()}, files["ca"][0],
+                        *files["client"])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+        for hold in holds.values():
+            hold.close()
+        shutil.rmtree(folder, ignore_errors=True)
