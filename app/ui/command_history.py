@@ -1,7 +1,8 @@
 """Glue: the device detail pane's "Command history" section, fed from the command audit.
 
-Neither panel imports the other; the main window registers this provider with the
-detail pane's public hook, and the audit table in the journal is the shared truth.
+Neither panel imports the other: the commands panel adds this provider to the context's
+`detail_sections`, the detail pane shows what is there, and the audit table in the journal is
+the shared truth.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import time
 
 from app.fleet.state import DeviceState, FleetState
+from app.ui.format import date_time as local_time
 from app.ui.panels.commands import history_for
-from app.ui.panels.detail.fields import Row, Section, local_time
+from app.ui.sections import Row, Section
 
 CACHE_S = 1.0  # the pane refreshes with every push of a busy device; the audit changes rarely
 

@@ -15,6 +15,7 @@ from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
 from app.ui.acknowledgements import Acknowledgements
 from app.ui.feed import LiveFeed
+from app.ui.sections import DetailSections
 
 
 class Selection(QObject):
@@ -116,6 +117,7 @@ class AppContext:
     webhook: object | None = None  # the running WebhookServer, if any (stats for the status bar)
     started_at: float = field(default_factory=time.time)
     acknowledgements: Acknowledgements = field(init=False)
+    detail_sections: DetailSections = field(default_factory=DetailSections)
 
     def __post_init__(self) -> None:
         self.acknowledgements = Acknowledgements(self.fleet, self.journal_path,

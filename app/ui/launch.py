@@ -102,7 +102,7 @@ def main(argv: list[str]) -> int:
 
     session = Session(journal_path, settings)
     window = session.open_window()
-    window.show()
+    window.show_fitted()
     for key in args.show:
         window.show_panel(key)
     report = None

@@ -5,65 +5,53 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
+    QToolBar,
+    QToolButton,
     QWidget,
 )
 
 from app import APP_NAME, __version__
 from app.transport.state import ConnectionState, Phase
 from app.ui.context import AppContext
+from app.ui.panel import Panel
+from app.ui.panels import PANELS
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.elided_label import ElidedLabel
+from app.ui.workspaces import (
+    LAYOUT_VERSION,
+    WORKSPACES,
+    WorkspaceStates,
+    arrange,
+    present_columns,
+)
+from app.ui.workspaces import by_key as workspace_by_key
+from app.ui.workspaces import resize as resize_docks
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class PanelSpec:
-    key: str  # object name, used by saveState
-    module: str
-    cls: str
-    title: str
-    area: Qt.DockWidgetArea
-    shortcut: str = ""
-
-
-L, R, B = (
-    Qt.DockWidgetArea.LeftDockWidgetArea,
-    Qt.DockWidgetArea.RightDockWidgetArea,
-    Qt.DockWidgetArea.BottomDockWidgetArea,
-)
-
-# Panels are looked up by name so each lives in its own package and none imports another.
-PANELS: tuple[PanelSpec, ...] = (
-    PanelSpec("connection", "app.ui.panels.connection.widget", "ConnectionPanel", "Connection", L,
-              "Ctrl+1"),
-    PanelSpec("devices", "app.ui.panels.devices.widget", "DevicesPanel", "Devices", L, "Ctrl+2"),
-    PanelSpec("detail", "app.ui.panels.detail.widget", "DetailPanel", "Device detail", R,
-              "Ctrl+3"),
-    PanelSpec("alarms", "app.ui.panels.alarms.widget", "AlarmsPanel", "Alarms", B, "Ctrl+4"),
-    PanelSpec("events", "app.ui.panels.events.widget", "EventsPanel", "Events", B, "Ctrl+5"),
-    PanelSpec("pushlog", "app.ui.panels.pushlog.widget", "PushLogPanel", "Push log", B, "Ctrl+6"),
-    PanelSpec("commands", "app.ui.panels.commands.widget", "CommandsPanel", "Commands", R,
-              "Ctrl+7"),
-    PanelSpec("charts", "app.ui.panels.charts.widget", "ChartsPanel", "Charts", R, "Ctrl+8"),
-    PanelSpec("map", "app.ui.panels.map.widget", "MapPanel", "Map", R, "Ctrl+9"),
-    PanelSpec("commissioning", "app.ui.panels.commissioning.widget", "CommissioningPanel",
-              "Commissioning", R, "Ctrl+0"),
-)
-
-LAYOUT_VERSION = 1
+ROOMY = (1600, 1000)  # below this the window takes the whole available screen
+UNDO_OFFER_MS = 15_000
 
 
 class MainWindow(QMainWindow):
     sig_closed = Signal()
+    """The window closed; the session ends."""
+    sig_workspace_changed = Signal(str)
+    """Another workspace is in front (its key)."""
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -71,13 +59,17 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_NAME} — lock and tracker console")
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.panels: dict[str, QWidget] = {}
+        self.panels: dict[str, Panel] = {}
         self.docks: dict[str, QDockWidget] = {}
+        self._workspace_states = WorkspaceStates(ctx.settings)
+        self.workspace = self._workspace_states.current
+        self._undo_reset: tuple[str, QByteArray] | None = None
+        self._arranged_on_show = False
         self._build_panels()
+        self._build_workspace_bar()
         self._build_menus()
         self._build_status_bar()
+        self.fit_to_screen()
         self._restore_layout()
         ctx.connections.sig_state_changed.connect(self._on_connection_state)
         ctx.feed.sig_rate.connect(self._on_rate)
@@ -94,89 +86,135 @@ class MainWindow(QMainWindow):
         placeholder = QWidget()
         placeholder.setMaximumSize(0, 0)
         self.setCentralWidget(placeholder)
-        bottom: list[QDockWidget] = []
-        right: list[QDockWidget] = []
-        for spec in PANELS:
-            try:
-                module = importlib.import_module(spec.module)
-            except ModuleNotFoundError as exc:
-                if exc.name and spec.module.startswith(exc.name):
-                    continue  # panel not built yet
-                raise
-            widget = getattr(module, spec.cls)(self.ctx)
-            dock = QDockWidget(spec.title, self)
-            dock.setObjectName(f"dock_{spec.key}")
+        for panel_cls in load_panel_classes():
+            widget = panel_cls(self.ctx)
+            dock = QDockWidget(panel_cls.TITLE, self)
+            dock.setObjectName(f"dock_{panel_cls.KEY}")
             dock.setWidget(widget)
             dock.setFeatures(
                 QDockWidget.DockWidgetFeature.DockWidgetMovable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                 | QDockWidget.DockWidgetFeature.DockWidgetClosable
             )
-            self.addDockWidget(spec.area, dock)
-            if spec.area == B:
-                bottom.append(dock)
-            elif spec.area == R:
-                right.append(dock)
-            self.panels[spec.key] = widget
-            self.docks[spec.key] = dock
-        for group in (bottom, right):
-            for other in group[1:]:
-                self.tabifyDockWidget(group[0], other)
-            if group:
-                group[0].raise_()
-        if "detail" in self.panels and "commands" in self.panels:
-            from app.ui.command_history import make_provider
-            from app.ui.panels.detail.fields import register_section
-
-            register_section("commands", make_provider(self.ctx.journal_path))
-        if "connection" in self.docks and "devices" in self.docks:
-            self.splitDockWidget(self.docks["connection"], self.docks["devices"],
-                                 Qt.Orientation.Vertical)
-        self.resize(1500, 920)
-        if "devices" in self.docks:
-            self.resizeDocks([self.docks["devices"]], [560], Qt.Orientation.Horizontal)
-        if bottom:
-            self.resizeDocks([bottom[0]], [330], Qt.Orientation.Vertical)
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+            dock.hide()
+            self.panels[panel_cls.KEY] = widget
+            self.docks[panel_cls.KEY] = dock
+        for key, panel in self.panels.items():
+            for other_key, other in self.panels.items():
+                if other is not panel:
+                    try:
+                        panel.on_panel_available(other_key, other)
+                    except Exception:
+                        log.exception("%s: on_panel_available(%s) failed", key, other_key)
 
     def show_panel(self, key: str) -> None:
+        """Bring a panel to the front; one the workspace does not hold joins it as a tab."""
         dock = self.docks.get(key)
-        if dock:
-            dock.show()
-            dock.raise_()
-            dock.widget().setFocus()
+        if not dock:
+            return
+        if dock.isHidden() and not dock.isFloating():
+            host = self._largest_visible_dock(exclude=dock)
+            if host is not None:
+                self.tabifyDockWidget(host, dock)
+        dock.show()
+        dock.raise_()
+        dock.widget().setFocus()
+
+    def _largest_visible_dock(self, exclude: QDockWidget) -> QDockWidget | None:
+        shown = [d for d in self.docks.values()
+                 if d is not exclude and not d.isHidden() and not d.isFloating()]
+        return max(shown, key=lambda d: d.width() * d.height(), default=None)
+
+    # -- workspaces --------------------------------------------------------------------
+
+    def _build_workspace_bar(self) -> None:
+        bar = QToolBar("Workspaces", self)
+        bar.setObjectName("toolbar_workspaces")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.workspace_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for w in WORKSPACES:
+            action = QAction(w.title, self, checkable=True, checked=w.key == self.workspace,
+                             shortcut=QKeySequence(w.shortcut))
+            action.setToolTip(f"{w.purpose} ({w.shortcut})")
+            action.triggered.connect(lambda _=False, k=w.key: self.switch_workspace(k))
+            group.addAction(action)
+            bar.addAction(action)
+            self.workspace_actions[w.key] = action
+        self.workspace_bar = bar
+
+    def switch_workspace(self, key: str) -> None:
+        """Put another workspace in front: its own saved arrangement, or the declared one."""
+        target = workspace_by_key(key)
+        if target.key == self.workspace:
+            return
+        self._workspace_states.save(self.workspace, self.saveState(LAYOUT_VERSION))
+        self.workspace = target.key
+        self._workspace_states.current = target.key
+        saved = self._workspace_states.load(target.key)
+        if saved is None or not self.restoreState(saved, LAYOUT_VERSION):
+            arrange(self, target, self.docks)
+        self.workspace_actions[target.key].setChecked(True)
+        self._undo_reset = None
+        self.undo_reset_action.setEnabled(False)
+        self.sig_workspace_changed.emit(target.key)
+
+    def _arrange_current(self) -> None:
+        arrange(self, workspace_by_key(self.workspace), self.docks)
 
     # -- menus and shortcuts ---------------------------------------------------------
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        for panel in self.panels.values():
+            for action in panel.file_actions():
+                file_menu.addAction(action)
+        file_menu.addSeparator()
+        settings_action = QAction("&Settings…", self, shortcut=QKeySequence("Ctrl+,"))
+        settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        settings_action.triggered.connect(self.open_settings)
+        file_menu.addAction(settings_action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
         view = bar.addMenu("&View")
-        for spec in PANELS:
-            dock = self.docks.get(spec.key)
-            if not dock:
-                continue
-            action = dock.toggleViewAction()
-            action.setText(spec.title)
+        for w in WORKSPACES:
+            view.addAction(self.workspace_actions[w.key])
+        view.addSeparator()
+        for key, panel in self.panels.items():
+            action = self.docks[key].toggleViewAction()
+            action.setText(panel.TITLE)
             view.addAction(action)
-            jump = QAction(f"Go to {spec.title}", self, shortcut=QKeySequence(spec.shortcut))
-            jump.triggered.connect(lambda _=False, k=spec.key: self.show_panel(k))
-            self.addAction(jump)
+            if panel.SHORTCUT:
+                jump = QAction(f"Go to {panel.TITLE}", self,
+                               shortcut=QKeySequence(panel.SHORTCUT))
+                jump.triggered.connect(lambda _=False, k=key: self.show_panel(k))
+                self.addAction(jump)
         view.addSeparator()
         theme_menu = view.addMenu("Theme")
         current = str(self.ctx.settings.value("ui/theme", "system"))
         group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
         for mode, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
             action = QAction(label, self, checkable=True, checked=mode == current)
             action.triggered.connect(lambda _=False, m=mode: self._set_theme(m))
             group.addAction(action)
             theme_menu.addAction(action)
+            self.theme_actions[mode] = action
         reset = QAction("Reset layout", self)
+        reset.setToolTip("Put this workspace's panels back where they start")
         reset.triggered.connect(self.reset_layout)
         view.addAction(reset)
+        self.undo_reset_action = QAction("Undo layout reset", self, enabled=False)
+        self.undo_reset_action.triggered.connect(self.undo_reset_layout)
+        view.addAction(self.undo_reset_action)
 
         help_menu = bar.addMenu("&Help")
         keys = QAction("Keyboard shortcuts", self, shortcut=QKeySequence("F1"))
@@ -185,6 +223,18 @@ class MainWindow(QMainWindow):
         about = QAction(f"About {APP_NAME}", self)
         about.triggered.connect(self._show_about)
         help_menu.addAction(about)
+
+    def open_settings(self) -> None:
+        from app.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.ctx, self.panels.values(), self)
+        dialog.sig_theme_changed.connect(self._on_theme_chosen)
+        dialog.exec()
+
+    def _on_theme_chosen(self, mode: str) -> None:
+        action = self.theme_actions.get(mode)
+        if action:
+            action.setChecked(True)
 
     def _set_theme(self, mode: str) -> None:
         from PySide6.QtWidgets import QApplication
@@ -195,9 +245,12 @@ class MainWindow(QMainWindow):
         apply_theme(QApplication.instance(), mode)
 
     def _show_shortcuts(self) -> None:
-        lines = [f"<tr><td><b>{s.shortcut}</b></td><td>{s.title}</td></tr>"
-                 for s in PANELS if s.key in self.docks]
+        lines = [f"<tr><td><b>{w.shortcut}</b></td><td>{w.title} workspace</td></tr>"
+                 for w in WORKSPACES]
+        lines += [f"<tr><td><b>{p.SHORTCUT}</b></td><td>{p.TITLE}</td></tr>"
+                  for p in self.panels.values() if p.SHORTCUT]
         lines += [
+            "<tr><td><b>Ctrl+,</b></td><td>Settings</td></tr>",
             "<tr><td><b>Ctrl+F</b></td><td>Search devices</td></tr>",
             "<tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>",
             "<tr><td><b>F1</b></td><td>This list</td></tr>",
@@ -225,17 +278,23 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.conn_label = QLabel("not connected")
-        self.rate_label = QLabel("0 pushes/s")
-        self.last_label = QLabel("no push yet")
-        self.alarm_label = QLabel("no open alarms")
-        self.drop_label = QLabel("")
-        self.webhook_label = QLabel("")
-        for w in (self.conn_label, self.webhook_label, self.rate_label, self.last_label,
-                  self.alarm_label):
+        self.conn_label = ElidedLabel("not connected")
+        self.rate_label = ElidedLabel("0 pushes/s")
+        self.last_label = ElidedLabel("no push yet")
+        self.alarm_label = ElidedLabel("no open alarms")
+        self.drop_label = ElidedLabel("")
+        self.webhook_label = ElidedLabel("")
+        # Connection and alarms matter most: they get the room, the rest gives way first.
+        for w, stretch in ((self.conn_label, 3), (self.webhook_label, 1), (self.rate_label, 0),
+                           (self.last_label, 1), (self.alarm_label, 2)):
             w.setContentsMargins(8, 0, 8, 0)
-            bar.addPermanentWidget(w)
-        bar.addWidget(self.drop_label)
+            bar.addPermanentWidget(w, stretch)
+        bar.addWidget(self.drop_label, 1)
+        self._undo_button = QToolButton(bar, text="Undo")
+        self._undo_button.setToolTip("Put the layout back as it was before the reset")
+        self._undo_button.clicked.connect(self.undo_reset_layout)
+        self._undo_button.hide()
+        bar.addWidget(self._undo_button)
         self._states: dict[str, ConnectionState] = {}
 
     def _on_connection_state(self, name: str, state: ConnectionState) -> None:
@@ -299,43 +358,127 @@ class MainWindow(QMainWindow):
             colour = STATUS_COLOURS["critical" if critical else "waiting"].name()
             self.alarm_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
 
-    # -- layout ------------------------------------------------------------------------
+    # -- screen and layout --------------------------------------------------------------
+
+    def fit_to_screen(self) -> None:
+        """Open inside the screen the window is on: saved geometry when it still fits there,
+        else most of the available area (all of it on a laptop), centred."""
+        avail = self._available()
+        saved = self.ctx.settings.value("window/geometry")
+        self._maximize_on_show = False
+        if (int(self.ctx.settings.value("workspaces/layout_version", 0) or 0) == LAYOUT_VERSION
+                and isinstance(saved, QByteArray) and self.restoreGeometry(saved)
+                and avail.contains(self.frameGeometry())):
+            return
+        self.setGeometry(fitted_geometry(avail))
+        self._maximize_on_show = avail.width() < ROOMY[0] or avail.height() < ROOMY[1]
+
+    def _available(self) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def show_fitted(self) -> None:
+        """Show as fitted: maximised on a laptop-sized screen (the window manager then fits
+        the frame too), else at the size chosen."""
+        if self._maximize_on_show:
+            self.showMaximized()
+        else:
+            self.show()
+
+    def _keep_inside_screen(self) -> None:
+        """Once the frame's size is known, pull the window inside the available area."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        avail, frame, inner = self._available(), self.frameGeometry(), self.geometry()
+        if avail.contains(frame):
+            return
+        left, top = inner.x() - frame.x(), inner.y() - frame.y()
+        right, bottom = frame.right() - inner.right(), frame.bottom() - inner.bottom()
+        width = min(inner.width(), avail.width() - left - right)
+        height = min(inner.height(), avail.height() - top - bottom)
+        x = min(max(frame.x(), avail.x()), avail.right() + 1 - (width + left + right))
+        y = min(max(frame.y(), avail.y()), avail.bottom() + 1 - (height + top + bottom))
+        self.setGeometry(QRect(x + left, y + top, width, height))
 
     def _restore_layout(self) -> None:
-        s = self.ctx.settings
-        if int(s.value("window/layout_version", 0) or 0) != LAYOUT_VERSION:
-            return
-        geometry = s.value("window/geometry")
-        state = s.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
+        saved = self._workspace_states.load(self.workspace)
+        if saved is None or not self.restoreState(saved, LAYOUT_VERSION):
+            self._arrange_current()
+            self._arranged_on_show = True  # sizes again once the window has its real size
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._keep_inside_screen)
+        if self._arranged_on_show:
+            self._arranged_on_show = False
+            # resizeDocks needs the docks shown and the window at its final size.
+            QTimer.singleShot(0, lambda: resize_docks(
+                self, present_columns(workspace_by_key(self.workspace), self.docks), self.docks))
 
     def save_layout(self) -> None:
         s = self.ctx.settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState(LAYOUT_VERSION))
-        s.setValue("window/layout_version", LAYOUT_VERSION)
+        self._workspace_states.save(self.workspace, self.saveState(LAYOUT_VERSION))
         s.sync()
 
     def reset_layout(self) -> None:
-        s = self.ctx.settings
-        s.remove("window/state")
-        s.remove("window/geometry")
-        QMessageBox.information(self, "Reset layout", "The default layout returns at next start.")
+        """The current workspace's declared arrangement, now; View › Undo brings it back."""
+        self._undo_reset = (self.workspace, self.saveState(LAYOUT_VERSION))
+        self._workspace_states.forget(self.workspace)
+        self._arrange_current()
+        self.undo_reset_action.setEnabled(True)
+        self._show_undo_offer()
+
+    def undo_reset_layout(self) -> None:
+        if self._undo_reset is None:
+            return
+        workspace, state = self._undo_reset
+        self._undo_reset = None
+        self.undo_reset_action.setEnabled(False)
+        if workspace == self.workspace:
+            self.restoreState(state, LAYOUT_VERSION)
+        self._undo_button.hide()
+        self.statusBar().showMessage("Layout restored", 4000)
+
+    def _show_undo_offer(self) -> None:
+        title = workspace_by_key(self.workspace).title
+        self.statusBar().showMessage(f"{title}: layout reset", UNDO_OFFER_MS)
+        self._undo_button.show()
+        QTimer.singleShot(UNDO_OFFER_MS, self._undo_button.hide)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
-        for widget in self.panels.values():
-            shutdown = getattr(widget, "shutdown", None)
-            if callable(shutdown):
-                try:
-                    shutdown()
-                except Exception:
-                    log.exception("panel shutdown failed")
+        for key, panel in self.panels.items():
+            try:
+                panel.shutdown()
+            except Exception:
+                log.exception("%s: shutdown failed", key)
         super().closeEvent(event)
         self.sig_closed.emit()
+
+
+def load_panel_classes() -> list[type[Panel]]:
+    """The declared panels (app.ui.panels.PANELS), each imported from its own package."""
+    classes = []
+    for entry in PANELS:
+        module_name, _, cls_name = entry.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                log.warning("panel %s is not installed", entry)
+                continue
+            raise
+        classes.append(getattr(module, cls_name))
+    return classes
+
+
+def fitted_geometry(avail: QRect) -> QRect:
+    """All of a small screen; 90 % of a large one (up to 2 400 × 1 500), centred."""
+    width = avail.width() if avail.width() < ROOMY[0] else min(int(avail.width() * 0.9), 2400)
+    height = avail.height() if avail.height() < ROOMY[1] else min(int(avail.height() * 0.9), 1500)
+    return QRect(avail.x() + (avail.width() - width) // 2,
+                 avail.y() + (avail.height() - height) // 2, width, height)
 
 
 def _severity(state: ConnectionState) -> int:

@@ -231,12 +231,9 @@ def test_extension_hook_adds_a_section(rig, panel, qtbot):
         return fields.Section("commands", "Command history", "2 commands",
                               [fields.Row("commands/1", "BASE,1", "answered")])
 
-    fields.register_section("commands", history)
-    try:
-        rig.ctx.selection.select(dev.device_id)
-        assert panel.values()["Command history/BASE,1"] == "answered"
-    finally:
-        fields.EXTRA_SECTIONS.pop("commands")
+    rig.ctx.detail_sections.add("commands", history)
+    rig.ctx.selection.select(dev.device_id)
+    assert panel.values()["Command history/BASE,1"] == "answered"
 
 
 def test_malformed_documents_are_not_shown_raw(rig, panel, qtbot):

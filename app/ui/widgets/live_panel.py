@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 from app.fleet.state import FleetChange
 from app.ui.context import AppContext
 from app.ui.feed import InPieces
+from app.ui.panel import Panel
 from app.ui.widgets.csv_export import CsvExporter
+from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.history_loader import HistoryLoader
 from app.ui.widgets.live_format import thousands
 from app.ui.widgets.live_model import LiveFilterProxy, LiveTableModel
@@ -55,7 +57,7 @@ def settings_value(ctx: AppContext, key: str, default: int) -> int:
         return default
 
 
-class LiveTablePanel(QWidget):
+class LiveTablePanel(Panel):
     """Base of a live table panel. Subclasses set the class attributes and, in `__init__`
     after this one, make `self.model` / `self.proxy`, call `_build()`, `_restore_header()`,
     `_start_history(loader)` and `_go_live()`."""
@@ -142,7 +144,7 @@ class LiveTablePanel(QWidget):
                     buttons: Sequence[QWidget] = ()) -> QHBoxLayout:
         """Device / type / time range, then `extra`; at the right `buttons` and Export CSV."""
         noun = self.NOUN
-        bar = QHBoxLayout()
+        bar = FlowLayout()
         self.device_edit = QLineEdit(placeholderText="Device id…")
         self.device_edit.setClearButtonEnabled(True)
         self.device_edit.setToolTip(f"Show only {noun}s of devices whose id contains this")
@@ -202,7 +204,7 @@ class LiveTablePanel(QWidget):
 
     def _footer(self, buttons: Sequence[QWidget] = ()) -> QHBoxLayout:
         """Status and 'showing newest N' at the left, `buttons` at the right."""
-        foot = QHBoxLayout()
+        foot = FlowLayout()
         self.status_label = QLabel()
         self.drop_label = QLabel()
         self.drop_label.setStyleSheet("color: #d97706;")

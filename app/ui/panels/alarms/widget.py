@@ -48,6 +48,7 @@ from app.ui.panels.alarms.model import (
     rows_from_journal,
 )
 from app.ui.panels.alarms.notify import CriticalNotifier
+from app.ui.settings_dialog import sound_enabled
 from app.ui.widgets.history_loader import HistoryLoader
 from app.ui.widgets.live_format import thousands
 from app.ui.widgets.live_panel import LiveTablePanel
@@ -143,6 +144,9 @@ class CriticalTypesDialog(QDialog):
 
 
 class AlarmsPanel(LiveTablePanel):
+    KEY = "alarms"
+    TITLE = "Alarms"
+    SHORTCUT = "Ctrl+4"
     NOUN = "alarm"
     CSV_HEADER = CSV_HEADER
     DEFAULT_WIDTHS = DEFAULT_WIDTHS
@@ -377,7 +381,8 @@ class AlarmsPanel(LiveTablePanel):
             self.set_critical_codes(dialog.codes())
 
     def _show_notification(self, title: str, message: str) -> None:
-        QApplication.beep()
+        if sound_enabled(self.ctx.settings):
+            QApplication.beep()
         if QSystemTrayIcon.isSystemTrayAvailable():
             if self._tray is None:
                 icon = self.window().windowIcon()

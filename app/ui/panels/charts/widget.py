@@ -21,7 +21,6 @@ from PySide6.QtGui import QAction, QActionGroup, QColor, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMenu,
     QScrollArea,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.fleet.state import FleetChange
 from app.ui.context import AppContext
+from app.ui.panel import Panel
 from app.ui.panels.charts import export
 from app.ui.panels.charts.series import (
     LOCATION_FIELDS,
@@ -41,6 +41,7 @@ from app.ui.panels.charts.series import (
     oldest,
     probe_fields,
 )
+from app.ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,10 @@ class _Plot:
         self.linked = False
 
 
-class ChartsPanel(QWidget):
+class ChartsPanel(Panel):
+    KEY = "charts"
+    TITLE = "Charts"
+    SHORTCUT = "Ctrl+8"
     sig_range_changed = Signal(str)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -159,7 +163,7 @@ class ChartsPanel(QWidget):
                                   else {p.key for p in PLOTS if p.default})
 
         # -- toolbar ------------------------------------------------------------------------
-        bar = QHBoxLayout()
+        bar = FlowLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         self.range_buttons: dict[str, QToolButton] = {}
         group = QActionGroup(self)

@@ -103,6 +103,10 @@ class ComposeWidget(QWidget):
 
         self.template_combo = QComboBox()
         self.template_combo.setObjectName("compose_template")
+        # Some template names are long: the combo elides them rather than widen the panel.
+        self.template_combo.setMinimumContentsLength(14)
+        self.template_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.save_button = QPushButton("Save as template…")
         self.save_button.setToolTip("Save the current command (with its values) as your own "
                                     "template")

@@ -16,12 +16,14 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
+    QFrame,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -36,7 +38,9 @@ from app.commands.builder import Command, CommandError
 from app.commands.replies import label_reply
 from app.commands.tracker import TrackedCommand, UnsolicitedReply
 from app.fleet.state import FleetChange
+from app.ui.command_history import make_provider
 from app.ui.context import AppContext
+from app.ui.panel import Panel
 from app.ui.panels.commands.bulk import BulkDialog
 from app.ui.panels.commands.compose import ERROR_STYLE, MUTED_STYLE, ComposeWidget
 from app.ui.panels.commands.confirm import ConfirmDialog, mono_font
@@ -50,14 +54,22 @@ from app.ui.panels.commands.history_model import (
     HistoryRow,
     UnsolicitedModel,
 )
+from app.ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
+
+# The composer never asks for more height than this: a template with many parameters
+# scrolls instead, so the panel still shares a laptop's column with the lock's detail.
+COMPOSE_MAX_MIN_H = 180
 
 HISTORY_WIDTHS = (64, 100, 104, 230, 240, 80, 48, 70, 70)
 NARROW = 1000  # below this width the reply pane goes under the table
 
 
-class CommandsPanel(QWidget):
+class CommandsPanel(Panel):
+    KEY = "commands"
+    TITLE = "Commands"
+    SHORTCUT = "Ctrl+7"
     sig_command_updated = Signal(str)  # device id whose command history changed
     sig_export_done = Signal(str, int, str)  # path, rows, error
 
@@ -66,16 +78,31 @@ class CommandsPanel(QWidget):
         self.setObjectName("CommandsPanel")
         self.ctx = ctx
         self.console = CommandConsole(ctx, self)
+        # The detail pane shows the selected lock's last commands (from the audit table).
+        ctx.detail_sections.add("commands", make_provider(ctx.journal_path))
         self.confirm_dialog: ConfirmDialog | None = None
         self.bulk_dialog: BulkDialog | None = None
         self._follow: str | None = None  # history key to select once it appears
         self._last_sent: str | None = None  # its outcome is reported under the Send button
 
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
         self.compose = ComposeWidget(ctx, self.console, self)
-        lay.addWidget(self.compose)
+        # A template with many parameters is taller than a laptop's column shared with the
+        # lock's detail: the form scrolls, the Send row and the history stay in view.
+        self.compose_scroll = QScrollArea(self)
+        self.compose_scroll.setWidget(self.compose)
+        self.compose_scroll.setWidgetResizable(True)
+        self.compose_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.compose_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.compose_scroll.setSizePolicy(QSizePolicy.Policy.Preferred,
+                                          QSizePolicy.Policy.Maximum)
+        lay.addWidget(self.compose_scroll)
+        self._fit_compose()
+        self.compose.template_combo.currentIndexChanged.connect(
+            lambda _i: QTimer.singleShot(0, self._fit_compose))
 
-        actions = QHBoxLayout()
+        actions = FlowLayout()
         self.send_button = QPushButton("Send  (Ctrl+Return)")
         self.send_button.setObjectName("commands_send")
         self.send_button.setDefault(True)
@@ -100,7 +127,7 @@ class CommandsPanel(QWidget):
         hist = QWidget()
         hl = QVBoxLayout(hist)
         hl.setContentsMargins(0, 4, 0, 0)
-        bar = QHBoxLayout()
+        bar = FlowLayout()
         self.search_edit = QLineEdit()
         self.search_edit.setObjectName("commands_search")
         self.search_edit.setPlaceholderText("Search device, command text, state…")
@@ -536,6 +563,12 @@ class CommandsPanel(QWidget):
             self._say(f"Exported {n} command(s) to {path}.")
 
     # ---- life --------------------------------------------------------------------------------
+
+    def _fit_compose(self) -> None:
+        """The whole form when it is short; a scrolling one past COMPOSE_MAX_MIN_H."""
+        need = self.compose.sizeHint().height() + 2 * self.compose_scroll.frameWidth()
+        self.compose_scroll.setMinimumHeight(min(need, COMPOSE_MAX_MIN_H))
+        self.compose_scroll.updateGeometry()
 
     def shutdown(self) -> None:
         if self.bulk_dialog is not None:

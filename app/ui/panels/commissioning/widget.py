@@ -22,7 +22,6 @@ from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
@@ -55,6 +54,8 @@ from app.commissioning.templates import (
 )
 from app.fleet.state import FleetChange
 from app.ui.context import AppContext
+from app.ui.panel import Panel
+from app.ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,11 @@ def _hms(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S") if ts else ""
 
 
-class CommissioningPanel(QWidget):
+class CommissioningPanel(Panel):
+    KEY = "commissioning"
+    TITLE = "Commissioning"
+    SHORTCUT = "Ctrl+0"
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -104,7 +109,7 @@ class CommissioningPanel(QWidget):
     def _build(self) -> None:
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        row = QHBoxLayout()
+        row = FlowLayout()
         self.ids_edit = QLineEdit()
         self.ids_edit.setPlaceholderText("Device id — type, paste or scan; Enter adds")
         self.ids_edit.returnPressed.connect(self._add_from_edit)
@@ -114,7 +119,7 @@ class CommissioningPanel(QWidget):
         row.addWidget(self.add_btn)
         lay.addLayout(row)
 
-        row = QHBoxLayout()
+        row = FlowLayout()
         row.addWidget(QLabel("Template"))
         self.template_combo = QComboBox()
         self._fill_templates(str(self.ctx.settings.value("commissioning/template", "")))
@@ -137,7 +142,7 @@ class CommissioningPanel(QWidget):
         row.addWidget(self.technician, 1)
         lay.addLayout(row)
 
-        row = QHBoxLayout()
+        row = FlowLayout()
         self.start_btn = QPushButton("Start")
         self.start_btn.setToolTip("Send the queries and start collecting evidence")
         self.start_btn.clicked.connect(self.start)
@@ -183,7 +188,7 @@ class CommissioningPanel(QWidget):
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         tl.addWidget(self.detail)
-        row = QHBoxLayout()
+        row = FlowLayout()
         self.na_btn = QPushButton("Mark not applicable…")
         self.na_btn.clicked.connect(self._mark_na_dialog)
         self.applies_btn = QPushButton("Applies again")
@@ -213,7 +218,7 @@ class CommissioningPanel(QWidget):
         self.sessions.setColumnWidth(1, 170)
         self.sessions.itemDoubleClicked.connect(lambda it, _c: self.reopen(it.data(0, ROLE_DEVICE)))
         bl.addWidget(self.sessions, 1)
-        row = QHBoxLayout()
+        row = FlowLayout()
         self.reopen_btn = QPushButton("Reopen")
         self.reopen_btn.clicked.connect(self._reopen_selected)
         self.open_pdf_btn = QPushButton("Open stored PDF")

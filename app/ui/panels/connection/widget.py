@@ -26,7 +26,6 @@ from PySide6.QtGui import QFont, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
-    QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 from app.transport.settings import ConnectionSettings, md5_hex
 from app.transport.state import ConnectionState, Phase
 from app.ui.context import AppContext
+from app.ui.panel import Panel
 from app.ui.panels.connection.editor import ProfileEditor
 from app.ui.panels.connection.profiles import (
     PASSWORD_MD5,
@@ -50,6 +50,7 @@ from app.ui.panels.connection.profiles import (
 )
 from app.ui.panels.connection.secrets import MD5_RE
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.status_dot import status_dot
 from app.ui.widgets.table_model import RowsTableModel
 
@@ -202,7 +203,11 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class ConnectionPanel(QWidget):
+class ConnectionPanel(Panel):
+    KEY = "connection"
+    TITLE = "Connection"
+    SHORTCUT = "Ctrl+1"
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -269,7 +274,7 @@ class ConnectionPanel(QWidget):
         self.duplicate_button.clicked.connect(self.duplicate_selected)
         self.delete_button.clicked.connect(self.delete_selected)
 
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         buttons.setSpacing(4)
         for b in (self.connect_button, self.disconnect_button):
             buttons.addWidget(b)

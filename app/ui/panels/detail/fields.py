@@ -10,48 +10,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from app.fleet.state import DeviceState, FleetState
 from app.protocol.normalize import parse_time
 from app.ui.format import DASH, ago
 from app.ui.format import date_time as local_time
-
-
-@dataclass
-class Row:
-    key: str
-    label: str
-    value: str = ""
-    children: list[Row] = field(default_factory=list)
-    tooltip: str = ""
-    expanded: bool = True
-    alert: bool = False  # drawn in the alarm colour
-
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    summary: str  # shown next to the title (e.g. when the push was received)
-    rows: list[Row]
-
-    def as_row(self) -> Row:
-        return Row(self.key, self.title, self.summary, self.rows)
-
-
-# A hook for sections other engineers add (e.g. "Command history"):
-# provider(device_state, fleet) -> Section | None, called on every refresh of the pane.
-SectionProvider = Callable[[DeviceState, FleetState], "Section | None"]
-EXTRA_SECTIONS: dict[str, SectionProvider] = {}
-
-
-def register_section(key: str, provider: SectionProvider) -> None:
-    """Add a section to the detail pane, after the built-in ones (key keeps it unique)."""
-    EXTRA_SECTIONS[key] = provider
-
+from app.ui.sections import Row, Section, SectionProvider
 
 # -- value formatting ----------------------------------------------------------------------
 
@@ -552,7 +518,9 @@ def command_section(dev: DeviceState, now: float) -> Section | None:
     return Section("command", "Last command reply", received(dev, "command", now), rows)
 
 
-def device_sections(dev: DeviceState, fleet: FleetState, now: float | None = None) -> list[Section]:
+def device_sections(dev: DeviceState, fleet: FleetState, now: float | None = None,
+                    extra: Iterable[SectionProvider] = ()) -> list[Section]:
+    """The built-in sections, then those other panels add (`AppContext.detail_sections`)."""
     now = time.time() if now is None else now
     out = location_sections(dev, now)
     for section in (
@@ -563,7 +531,7 @@ def device_sections(dev: DeviceState, fleet: FleetState, now: float | None = Non
     ):
         if section is not None:
             out.append(section)
-    for provider in list(EXTRA_SECTIONS.values()):
+    for provider in extra:
         try:
             section = provider(dev, fleet)
         except Exception:  # an extension must never blank the pane

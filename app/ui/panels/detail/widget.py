@@ -8,7 +8,6 @@ from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QBrush, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QStackedWidget,
@@ -21,8 +20,10 @@ from PySide6.QtWidgets import (
 
 from app.fleet.state import FleetChange
 from app.ui.context import AppContext
+from app.ui.panel import Panel
 from app.ui.panels.detail.fields import Row, Section, ago, as_text, device_sections, local_time
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.flow import FlowLayout
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 EMPTY_TEXT = "Select a device in the Devices panel"
@@ -31,7 +32,11 @@ COLLAPSED_KEY = "detail/collapsed"
 CLOCK_MS = 5_000  # "seen 12 s ago" and the status move with the clock
 
 
-class DetailPanel(QWidget):
+class DetailPanel(Panel):
+    KEY = "detail"
+    TITLE = "Device detail"
+    SHORTCUT = "Ctrl+3"
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -84,7 +89,7 @@ class DetailPanel(QWidget):
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.tree)
 
-        top = QHBoxLayout()
+        top = FlowLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.title, 1)
         top.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -109,7 +114,8 @@ class DetailPanel(QWidget):
         return QSize(440, 600)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(300, 200)
+        # Small enough to share a laptop's column with the commands panel; the tree scrolls.
+        return QSize(240, 120)
 
     # -- what to show ------------------------------------------------------------------
 
@@ -148,7 +154,8 @@ class DetailPanel(QWidget):
             f"first seen {local_time(dev.first_seen)} · last seen {local_time(dev.last_seen)}"
             f" ({ago(now - dev.last_seen)}) · {dev.pushes:,} pushes"
         )
-        self._sections = device_sections(dev, self.ctx.fleet, now)
+        self._sections = device_sections(dev, self.ctx.fleet, now,
+                                         self.ctx.detail_sections.providers())
         bar = self.tree.verticalScrollBar()
         scroll = bar.value()
         self.tree.setUpdatesEnabled(False)

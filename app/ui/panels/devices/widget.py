@@ -18,7 +18,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.fleet.state import FleetChange, Status
 from app.ui.context import AppContext
 from app.ui.feed import InPieces
+from app.ui.panel import Panel
 from app.ui.panels.devices.model import (
     COL_DEVICE,
     DEFAULT_WIDTHS,
@@ -40,6 +40,7 @@ from app.ui.panels.devices.model import (
 )
 from app.ui.panels.devices.view import DeviceTreeView
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,11 @@ RESORT_MS = 2_000
 RESORT_MS_PER_ROW = 0.5
 
 
-class DevicesPanel(QWidget):
+class DevicesPanel(Panel):
+    KEY = "devices"
+    TITLE = "Devices"
+    SHORTCUT = "Ctrl+2"
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -70,6 +75,7 @@ class DevicesPanel(QWidget):
         self.counts = QLabel("no devices yet", self)
         self.counts.setObjectName("devicesCounts")
         self.counts.setTextFormat(Qt.TextFormat.RichText)
+        self.counts.setWordWrap(True)  # the counts wrap in a narrow column, never widen it
 
         self.view = DeviceTreeView(self._fill_drawn, self)
         # The view shows the model itself, and the filtering proxy only while a search is
@@ -101,7 +107,7 @@ class DevicesPanel(QWidget):
         # acknowledged.
         ctx.acknowledgements.sig_acknowledged.connect(self._on_acknowledged)
 
-        top = QHBoxLayout()
+        top = FlowLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.search, 1)
         layout = QVBoxLayout(self)

@@ -36,6 +36,9 @@ DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, EVENT: 260, UNLOCK: 140, CARD: 100, PA
 
 
 class EventsPanel(LiveTablePanel):
+    KEY = "events"
+    TITLE = "Events"
+    SHORTCUT = "Ctrl+5"
     NOUN = "event"
     CSV_HEADER = CSV_HEADER
     DEFAULT_WIDTHS = DEFAULT_WIDTHS

@@ -45,11 +45,13 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
+    QFormLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -58,6 +60,7 @@ from PySide6.QtWidgets import (
 
 from app.fleet.state import FleetChange
 from app.ui.context import AppContext
+from app.ui.panel import Panel
 from app.ui.panels.map.model import (
     TRACK_RANGES,
     AlarmPoint,
@@ -70,6 +73,7 @@ from app.ui.panels.map.model import (
     mercator_y,
     thin,
 )
+from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.visibility import WhenOnScreen, on_screen
 
 log = logging.getLogger(__name__)
@@ -411,7 +415,11 @@ class _TrackLoader(QObject):
     sig_track_loaded = Signal(int, object)  # generation, Track
 
 
-class MapPanel(QWidget):
+class MapPanel(Panel):
+    KEY = "map"
+    TITLE = "Map"
+    SHORTCUT = "Ctrl+9"
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -453,7 +461,7 @@ class MapPanel(QWidget):
         # panel is shown: behind another tab at start-up it would cost a second of start-up.
         self.view: QWidget = PendingMapView(self)
 
-        bar = QHBoxLayout()
+        bar = FlowLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(QLabel("Track:", self))
         bar.addWidget(self.range_box)
@@ -703,6 +711,29 @@ class MapPanel(QWidget):
             text=current)
         if ok and url.strip():
             self.ctx.settings.setValue(SETTINGS_TILES, url.strip())
+
+    def settings_page(self) -> QWidget:
+        """The tile server, as in Tiles…, for File › Settings."""
+        page = QWidget()
+        form = QFormLayout(page)
+        edit = QLineEdit(str(self.ctx.settings.value(SETTINGS_TILES, DEFAULT_TILE_URL)))
+        edit.setToolTip("Tile URL with %z, %x and %y; used from the next start")
+        note = QLabel("Used from the next start. Without a reachable server the map says so "
+                      "and draws on a plain background.")
+        note.setWordWrap(True)
+
+        def save() -> None:
+            url = edit.text().strip()
+            if url:
+                self.ctx.settings.setValue(SETTINGS_TILES, url)
+
+        edit.editingFinished.connect(save)
+        default = QPushButton("Use OpenStreetMap")
+        default.clicked.connect(lambda: (edit.setText(DEFAULT_TILE_URL), save()))
+        form.addRow("Tile server", edit)
+        form.addRow("", default)
+        form.addRow("", note)
+        return page
 
     def shutdown(self) -> None:
         self._gen += 1

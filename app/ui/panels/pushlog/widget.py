@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -46,6 +45,7 @@ from PySide6.QtWidgets import (
 from app.journal.store import Journal
 from app.protocol.push import KINDS
 from app.ui.context import AppContext
+from app.ui.panel import Panel
 from app.ui.panels.pushlog.details import DetailsPane
 from app.ui.panels.pushlog.exporter import ExportJob
 from app.ui.panels.pushlog.model import PushIdRole, PushLogModel
@@ -60,6 +60,7 @@ from app.ui.panels.pushlog.query import (
     COL_TIME,
     PushFilter,
 )
+from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.visibility import WhenOnScreen
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,11 @@ _WIDTHS = {COL_TIME: 150, COL_SOURCE: 60, COL_PROFILE: 70, COL_KIND: 70, COL_DEV
 _ANY = QDateTime.fromSecsSinceEpoch(946684800)  # 2000-01-01: the "any time" sentinel
 
 
-class PushLogPanel(QWidget):
+class PushLogPanel(Panel):
+    KEY = "pushlog"
+    TITLE = "Push log"
+    SHORTCUT = "Ctrl+6"
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -126,7 +131,7 @@ class PushLogPanel(QWidget):
         lay.setSpacing(4)
 
         # filters: what to show
-        bar = QHBoxLayout()
+        bar = FlowLayout()
         bar.setSpacing(4)
         self.device_edit = QLineEdit(placeholderText="Device id", clearButtonEnabled=True)
         self.device_edit.setToolTip("Only this device (exact id)")
@@ -158,7 +163,7 @@ class PushLogPanel(QWidget):
         lay.addLayout(bar)
 
         # search, live, status, export
-        line = QHBoxLayout()
+        line = FlowLayout()
         line.setSpacing(6)
         self.text_edit = QLineEdit(placeholderText="Search raw payloads  (Ctrl+F)",
                                    clearButtonEnabled=True)
