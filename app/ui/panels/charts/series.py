@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from app.journal import readings
+from app.journal.queries import oldest_push_at
+from app.journal.readings import Column, ReadingRange
+
 MIN_GAP_S = 300.0  # a silence shorter than this is never a gap
 GAP_FACTOR = 3.0  # ... and longer than this many median intervals is one
 
@@ -40,14 +44,9 @@ class FieldSpec:
     column: str = ""  # in the journal's `reading` table (defaults to the key)
 
     @property
-    def sql_column(self) -> str:
-        """The `reading` column, with 0 as NULL where 0 means "no reading"."""
-        column = self.column or self.key
-        return f"nullif({column}, 0)" if self.key in ZERO_IS_MISSING else column
-
-    @property
-    def sql(self) -> str:
-        return "$." + ".".join(self.path)
+    def reading_column(self) -> Column:
+        """The `reading` column, and whether 0 there means "no reading"."""
+        return self.column or self.key, self.key in ZERO_IS_MISSING
 
 
 PLOTS: tuple[PlotSpec, ...] = (
@@ -373,46 +372,14 @@ DOWNSAMPLE_ROWS = 20_000  # a range with more readings than this is downsampled 
 BUCKETS = 5_000  # ... into this many time buckets, each drawn as its min and its max
 
 
-def _range_where(device: str, since: float | None, until: float | None) -> tuple[str, list]:
-    where, params = "device=?", [device]
-    if since is not None:
-        where += " AND received_at>=?"
-        params.append(since)
-    if until is not None:
-        where += " AND received_at<?"
-        params.append(until)
-    return where, params
-
-
-def _more_than(conn: sqlite3.Connection, where: str, params: list, n: int) -> bool:
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM reading WHERE {where} LIMIT {int(n) + 1})"
-    return conn.execute(sql, params).fetchone()[0] > n
-
-
-def _bucket(conn: sqlite3.Connection, where: str, params: list) -> tuple[float, float, int]:
+def _bucket(conn: sqlite3.Connection, rng: ReadingRange) -> tuple[float, float, int]:
     """(first reading's time, bucket width in s, newest reading's push id) for BUCKETS
     buckets over the range."""
-    lo = conn.execute(f"SELECT received_at FROM reading WHERE {where} ORDER BY received_at"
-                      " LIMIT 1", params).fetchone()
-    hi = conn.execute(f"SELECT received_at, push_id FROM reading WHERE {where}"
-                      " ORDER BY received_at DESC LIMIT 1", params).fetchone()
-    if lo is None or hi is None:
+    found = readings.bounds(conn, rng)
+    if found is None:
         return 0.0, 1.0, 0
-    return lo[0], max((hi[0] - lo[0]) / BUCKETS, 1e-3), hi[1]
-
-
-def _bucket_table(conn: sqlite3.Connection) -> None:
-    """temp.chart_bucket(k) = 0…BUCKETS. Joined in k order with the index range of each
-    bucket, the rows arrive grouped: SQLite aggregates them without sorting 600 000 rows
-    (a GROUP BY on a computed bucket number would, which costs about as much again)."""
-    outside = not conn.in_transaction
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS chart_bucket (k INTEGER PRIMARY KEY)")
-    if conn.execute("SELECT count(*) FROM temp.chart_bucket").fetchone()[0] != BUCKETS + 1:
-        conn.execute("DELETE FROM temp.chart_bucket")
-        conn.execute("INSERT INTO temp.chart_bucket (k) WITH RECURSIVE n(k) AS (SELECT 0"
-                     f" UNION ALL SELECT k + 1 FROM n WHERE k < {BUCKETS}) SELECT k FROM n")
-    if outside and conn.in_transaction:  # sqlite3's implicit BEGIN: no snapshot left open
-        conn.commit()
+    lo, hi, newest = found
+    return lo, max((hi - lo) / BUCKETS, 1e-3), newest
 
 
 def _peaks(rows: list[tuple], width: int, t0: float, bucket: float
@@ -436,14 +403,8 @@ def _peaks(rows: list[tuple], width: int, t0: float, bucket: float
     return t[keep], values[keep], charging[keep], threshold, count
 
 
-def _aggregates(fields: Sequence[FieldSpec], wanted: set[str] | None) -> str:
-    return ", ".join(f"min({f.sql_column}), max({f.sql_column})"
-                     if wanted is None or f.key in wanted else "NULL, NULL" for f in fields)
-
-
-def _columns(fields: Sequence[FieldSpec], wanted: set[str] | None) -> str:
-    return ", ".join(f.sql_column if wanted is None or f.key in wanted else "NULL"
-                     for f in fields)
+def _columns(fields: Sequence[FieldSpec], wanted: set[str] | None) -> list[Column]:
+    return [f.reading_column if wanted is None or f.key in wanted else None for f in fields]
 
 
 def load_history(
@@ -462,21 +423,13 @@ def load_history(
     in the range are read as they are; more are grouped by SQLite into BUCKETS time
     buckets, each kept as its min and max (spikes survive, empty buckets are gaps)."""
     out = DeviceSeries(device)
-    where, params = _range_where(device, since, until)
 
     # Locations (index reading_device_time).
-    loc = where + " AND sublock IS NULL"
-    if _more_than(conn, loc, params, downsample):
-        t0, bucket, newest = _bucket(conn, loc, params)
-        _bucket_table(conn)
-        # "+received_at": the range bounds must not become the index range of each bucket
-        # (SQLite would then scan from the bucket to the end of the range, every bucket).
-        unindexed = loc.replace("received_at", "+received_at")
-        sql = (f"SELECT k, count(*), min(received_at), max(received_at), max(charging),"
-               f" {_aggregates(LOCATION_FIELDS, fields)} FROM temp.chart_bucket"
-               f" JOIN reading ON received_at >= ? + k * ? AND received_at < ? + (k + 1) * ?"
-               f" WHERE {unindexed} GROUP BY k ORDER BY k")
-        rows = conn.execute(sql, [t0, bucket, t0, bucket, *params]).fetchall()
+    loc = ReadingRange(device, since, until)
+    columns = _columns(LOCATION_FIELDS, fields)
+    if readings.more_than(conn, loc, downsample):
+        t0, bucket, newest = _bucket(conn, loc)
+        rows = readings.location_buckets(conn, loc, columns, t0, bucket, BUCKETS)
         if rows:
             t, data, charging, threshold, count = _peaks(rows, len(LOCATION_FIELDS), t0,
                                                          bucket)
@@ -485,10 +438,7 @@ def load_history(
             out.location = Stream.from_arrays(LOCATION_FIELDS, t, data, threshold, count)
             _charging_starts(out, t, charging)
     else:
-        sql = (f"SELECT push_id, received_at, charging, {_columns(LOCATION_FIELDS, fields)}"
-               f" FROM reading WHERE {loc} ORDER BY received_at DESC LIMIT {int(max_rows)}")
-        rows = conn.execute(sql, params).fetchall()
-        rows.reverse()
+        rows = readings.location_rows(conn, loc, columns, max_rows)
         out.rows += len(rows)
         if rows:
             a = _floats(rows, 3 + len(LOCATION_FIELDS))
@@ -497,25 +447,20 @@ def load_history(
             _charging_starts(out, a[:, 1], a[:, 2] == 1)
 
     # Sub-locks: one stream per sub-lock.
-    sub = where + " AND sublock IS NOT NULL"
+    sub = ReadingRange(device, since, until, sublocks=True)
+    columns = _columns(SUBLOCK_FIELDS, None)
     by_sub: dict[str, list[tuple]] = {}
-    if _more_than(conn, sub, params, downsample):
-        t0, bucket, newest = _bucket(conn, sub, params)
+    if readings.more_than(conn, sub, downsample):
+        t0, bucket, newest = _bucket(conn, sub)
         out.max_push_id = max(out.max_push_id, newest)
-        sql = (f"SELECT sublock, CAST((received_at - ?) / ? AS INTEGER) AS k, count(*),"
-               f" min(received_at), max(received_at), 0, {_aggregates(SUBLOCK_FIELDS, None)}"
-               f" FROM reading WHERE {sub} GROUP BY sublock, k ORDER BY sublock, k")
-        for r in conn.execute(sql, [t0, bucket, *params]):
+        for r in readings.sublock_buckets(conn, sub, columns, t0, bucket):
             by_sub.setdefault(r[0], []).append(r[1:])
         for name, sub_rows in by_sub.items():
             t, data, _, threshold, count = _peaks(sub_rows, len(SUBLOCK_FIELDS), t0, bucket)
             out.rows += count
             out.sublocks[name] = Stream.from_arrays(SUBLOCK_FIELDS, t, data, threshold, count)
     else:
-        sql = (f"SELECT push_id, received_at, sublock, {_columns(SUBLOCK_FIELDS, None)}"
-               f" FROM reading WHERE {sub} ORDER BY received_at DESC LIMIT {int(max_rows)}")
-        rows = conn.execute(sql, params).fetchall()
-        rows.reverse()
+        rows = readings.sublock_rows(conn, sub, columns, max_rows)
         out.rows += len(rows)
         for r in rows:
             by_sub.setdefault(r[2], []).append(r)
@@ -525,12 +470,8 @@ def load_history(
             out.sublocks[name] = Stream.from_arrays(
                 SUBLOCK_FIELDS, t, _floats([r[3:] for r in sub_rows], len(SUBLOCK_FIELDS)))
 
-    # Alarms: markers on the time line (push, index push_device_time).
-    sql = (f"SELECT id, received_at, json_extract(data, '$.alarmName'),"
-           f" json_extract(data, '$.alarmType') FROM push WHERE {where} AND kind='alarm'"
-           f" ORDER BY received_at DESC LIMIT 100000")
-    rows = conn.execute(sql, params).fetchall()
-    rows.reverse()
+    # Alarms: markers on the time line.
+    rows = readings.alarm_marks(conn, device, since, until)
     out.rows += len(rows)
     for push_id, at, name, code in rows:
         out.alarms.append(AlarmMark(at, alarm_name(name, code),
@@ -550,16 +491,12 @@ def _charging_starts(out: DeviceSeries, t: np.ndarray, charging: np.ndarray) -> 
 def probe_fields(conn: sqlite3.Connection, device: str, sample: int = 30) -> set[str]:
     """Location fields this device reports at all (from its newest readings): the history
     query then reads only those."""
-    cols = ", ".join(f"count({f.sql_column})" for f in LOCATION_FIELDS)
-    row = conn.execute(
-        f"SELECT {cols} FROM (SELECT * FROM reading WHERE device=? AND sublock IS NULL"
-        " ORDER BY received_at DESC LIMIT ?)", (device, sample)).fetchone()
-    return {f.key for f, n in zip(LOCATION_FIELDS, row, strict=True) if n}
+    counts = readings.reported(conn, device, _columns(LOCATION_FIELDS, None), sample)
+    return {f.key for f, n in zip(LOCATION_FIELDS, counts, strict=True) if n}
 
 
 def oldest(conn: sqlite3.Connection, device: str) -> float | None:
-    row = conn.execute("SELECT min(received_at) FROM push WHERE device=?", (device,)).fetchone()
-    return row[0] if row else None
+    return oldest_push_at(conn, device)
 
 
 def series_from_rows(device: str, rows: Iterable[Any]) -> DeviceSeries:
