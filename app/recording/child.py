@@ -74,6 +74,7 @@ class _Child:
         self._wanted = False
         self._stopping = False
         recorder.add_listener(self._on_records)
+        recorder.add_health_listener(partial(self.send, "journal"))  # stopped, retrying, ok
         self._relay = threading.Thread(target=self._relay_loop, name="relay", daemon=True)
 
     def send(self, *msg: object) -> None:
@@ -165,6 +166,24 @@ class _Child:
             self.send("reply", req, self.recorder.flush(timeout), None)
 
         threading.Thread(target=wait, name="flush", daemon=True).start()
+
+    def _op_reopen_journal(self, req: int, fresh: bool) -> None:
+        """Retry the journal after it stopped; `fresh`: move it aside first, start a new one."""
+        def reopen() -> None:
+            moved = None
+            try:
+                if fresh:
+                    from app.journal.check import move_aside
+
+                    self.recorder.writer.stop(timeout=2.0)
+                    moved = str(move_aside(self.recorder.journal_path))
+                self.recorder.reopen_journal()
+            except Exception as exc:
+                self.send("reply", req, None, f"cannot open the journal: {exc}")
+            else:
+                self.send("reply", req, moved, None)
+
+        threading.Thread(target=reopen, name="reopen-journal", daemon=True).start()
 
     def _op_stats(self, req: int) -> None:
         self.send("reply", req, self.recorder.stats(), None)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.journal.writer import STOPPED, JournalHealth
 from app.protocol.push import RawPush
 from app.recording.wire import unpack
 from app.transport.settings import ConnectionSettings
@@ -51,6 +52,8 @@ class RecordingProcess:
         self._outstanding = False  # a "next" is on its way; the child answers with a batch
         self._stopping = False
         self.lost = False
+        self.journal_health: JournalHealth = JournalHealth(path=self.path)
+        self._journal_listeners: list[Callable[[JournalHealth], None]] = []
         self._proc: mp.Process | None = None
         self._conn = None
 
@@ -88,6 +91,25 @@ class RecordingProcess:
             log.error("recording process did not stop in %.0f s; terminating it", timeout)
             self._proc.terminate()
         self._proc = None
+
+    def add_journal_listener(self, listener: Callable[[JournalHealth], None]) -> None:
+        """Called on the receiver thread with each change of the journal's health: the
+        journal stopped (damaged, gone…), is retrying (disk full), or is writing again."""
+        self._journal_listeners.append(listener)
+
+    def reopen_journal(self, fresh: bool = False, timeout: float = 60.0) -> str | None:
+        """Retry a stopped journal; `fresh`: move it aside (the path it went to is returned)
+        and start a new one. Connections are made again, so the broker resends what it held.
+        Raises RuntimeError with the reason when the journal still cannot be opened."""
+        return self._call("reopen_journal", fresh, timeout=timeout)
+
+    def _journal(self, health: JournalHealth) -> None:
+        self.journal_health = health
+        for listener in self._journal_listeners:
+            try:
+                listener(health)
+            except Exception:
+                log.exception("journal listener failed")
 
     def add_listener(self, listener: BatchListener) -> None:
         """Called on the receiver thread with each batch of decoded pushes."""
@@ -206,6 +228,8 @@ class RecordingProcess:
                     token = self._acks.pop(msg[1], None)
                     if token is not None:
                         token()
+                elif op == "journal":
+                    self._journal(msg[1])
                 elif op == "ready":
                     self._ready.set()
                 elif op == "stopped":
@@ -234,3 +258,5 @@ class RecordingProcess:
         for done, box in list(self._replies.values()):
             box.extend((None, LOST))
             done.set()
+        self._journal(JournalHealth(STOPPED, "the recording process stopped unexpectedly",
+                                    path=self.path))

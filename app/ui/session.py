@@ -77,6 +77,8 @@ class Session:
         from app.ui.main_window import MainWindow
 
         self.window = MainWindow(self.ctx)
+        from app.ui.journal_banner import attach_journal_banner  # journal stopped: say so
+        attach_journal_banner(self.recording, self.window)
         return self.window
 
     # -- demo ----------------------------------------------------------------------------
