@@ -186,9 +186,9 @@ class Journal:
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
+        self._copy_dir: str | None = None
         if readonly:
-            uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-            self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self.conn = self._open_readonly()
         else:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -200,8 +200,38 @@ class Journal:
             migrate(self.conn)
         self.conn.execute("PRAGMA busy_timeout=5000")
 
+    def _open_readonly(self) -> sqlite3.Connection:
+        """Read-only, also where the folder cannot be written (a CD, a read-only share, a
+        locked-down folder): WAL wants its -shm beside the file, so there SQLite opens the
+        file as immutable — or a copy of it and its WAL, when a WAL holds commits."""
+        path = Path(self.path).resolve()
+        conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if not path.is_file():
+                raise
+        wal = Path(str(path) + "-wal")
+        if wal.is_file() and wal.stat().st_size > 0:  # commits not yet in the main file
+            import shutil
+            import tempfile
+
+            self._copy_dir = tempfile.mkdtemp(prefix="sealdesk-readonly-")
+            shutil.copyfile(path, Path(self._copy_dir, path.name))
+            shutil.copyfile(wal, Path(self._copy_dir, wal.name))
+            return sqlite3.connect(Path(self._copy_dir, path.name), check_same_thread=False)
+        return sqlite3.connect(path.as_uri() + "?immutable=1", uri=True,
+                               check_same_thread=False)
+
     def close(self) -> None:
         self.conn.close()
+        if self._copy_dir is not None:
+            import shutil
+
+            shutil.rmtree(self._copy_dir, ignore_errors=True)
+            self._copy_dir = None
 
     def __enter__(self) -> Journal:
         return self
