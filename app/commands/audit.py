@@ -1,8 +1,9 @@
 """The command audit: who sent what to which device, when, and what came of it.
 
 Rows live in the journal's `command` table (migration 3), next to the pushes that answered
-them (`reply_push_id`). This module opens its own SQLite connection: the journal writer
-owns its connection on its own thread, and WAL lets both write the same file.
+them (`reply_push_id`); `app/journal/commands.py` reads and writes them (`search`,
+`device_history`, `last_serial` and `connect` are its own, used through this module too).
+`AuditLog` keeps a tracker's commands there.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from app.commands.tracker import CommandTracker, TrackedCommand
-from app.journal.schema import migrate
+from app.journal import commands
+from app.journal.commands import AuditRow, connect, device_history, last_serial, search
 
-_COLUMNS = (
-    "id, profile, device, sublock, operator, text, name, serial, dangerous, created_at,"
-    " sent_at, state, reason, reply_push_id, reply, answered_at"
-)
+__all__ = [
+    "CSV_HEADER", "AuditLog", "AuditRow", "connect", "current_operator", "device_history",
+    "export_csv", "last_serial", "search",
+]
 
 
 def current_operator() -> str:
@@ -34,58 +35,6 @@ def current_operator() -> str:
         return getpass.getuser()
     except Exception:
         return "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    id: int
-    profile: str
-    device: str
-    sublock: str | None
-    operator: str
-    text: str
-    name: str
-    serial: str | None
-    dangerous: bool
-    created_at: float
-    sent_at: float | None
-    state: str
-    reason: str | None
-    reply_push_id: int | None
-    reply: Any
-    answered_at: float | None
-
-    @classmethod
-    def from_sql(cls, r: tuple[Any, ...]) -> AuditRow:
-        reply = json.loads(r[14]) if r[14] else None
-        return cls(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            bool(r[8]),
-            r[9],
-            r[10],
-            r[11],
-            r[12],
-            r[13],
-            reply,
-            r[15],
-        )
-
-
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (and migrate) the journal for audit use; safe to share between threads."""
-    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout=30000")
-    migrate(conn)
-    if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode=WAL")
-    return conn
 
 
 def _reply_json(reply: Any) -> str | None:
@@ -132,21 +81,10 @@ class AuditLog:
         with self._lock:
             row = self._rows.get(tc.id)
             if row is None:
-                cur = self.conn.execute(
-                    "INSERT INTO command (profile, device, sublock, operator, text, name, serial,"
-                    " dangerous, created_at, sent_at, state, reason, reply_push_id, reply,"
-                    " answered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    values,
-                )
-                row = int(cur.lastrowid or 0)
+                row = commands.insert(self.conn, values)
                 self._rows[tc.id] = row
             else:
-                self.conn.execute(
-                    "UPDATE command SET profile=?, device=?, sublock=?, operator=?, text=?,"
-                    " name=?, serial=?, dangerous=?, created_at=?, sent_at=?, state=?, reason=?,"
-                    " reply_push_id=?, reply=?, answered_at=? WHERE id=?",
-                    (*values, row),
-                )
+                commands.update(self.conn, row, values)
             return row
 
     def row_id(self, tracker_id: int) -> int | None:
@@ -156,60 +94,6 @@ class AuditLog:
     def close(self) -> None:
         with self._lock:
             self.conn.close()
-
-
-def search(
-    conn: sqlite3.Connection,
-    *,
-    device: str | None = None,
-    text: str | None = None,
-    since: float | None = None,
-    until: float | None = None,
-    state: str | None = None,
-    operator: str | None = None,
-    limit: int = 1000,
-) -> list[AuditRow]:
-    """Newest first. `text` matches anywhere in the command text or the reply."""
-    where, args = [], []
-    if device:
-        where.append("device = ?")
-        args.append(device)
-    if text:
-        where.append("(instr(text, ?) > 0 OR instr(coalesce(reply, ''), ?) > 0)")
-        args += [text, text]
-    if since is not None:
-        where.append("created_at >= ?")
-        args.append(since)
-    if until is not None:
-        where.append("created_at < ?")
-        args.append(until)
-    if state:
-        where.append("state = ?")
-        args.append(state)
-    if operator:
-        where.append("operator = ?")
-        args.append(operator)
-    sql = f"SELECT {_COLUMNS} FROM command"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-    args.append(int(limit))
-    return [AuditRow.from_sql(r) for r in conn.execute(sql, args)]
-
-
-def device_history(conn: sqlite3.Connection, device: str, limit: int = 200) -> list[AuditRow]:
-    """A device's commands, newest first (its detail pane)."""
-    return search(conn, device=device, limit=limit)
-
-
-def last_serial(conn: sqlite3.Connection, device: str) -> str | None:
-    """The serial of the device's latest long-form command, to seed a SerialCounter."""
-    row = conn.execute(
-        "SELECT serial FROM command WHERE device = ? AND serial IS NOT NULL"
-        " ORDER BY created_at DESC, id DESC LIMIT 1",
-        (device,),
-    ).fetchone()
-    return row[0] if row else None
 
 
 CSV_HEADER = (

@@ -13,6 +13,7 @@ from typing import Any
 
 from app.commands.audit import AuditRow, device_history
 from app.commands.replies import label_reply
+from app.journal.commands import connect_readonly
 
 STATE_LABELS = {
     "queued": "queued",
@@ -57,7 +58,7 @@ def history_for(journal_path: str | Path, device_id: str, limit: int = 200) -> l
     p = Path(journal_path)
     if not device_id or not p.exists():
         return []
-    conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=5)
+    conn = connect_readonly(p)
     try:
         return [row_to_dict(r) for r in device_history(conn, device_id, limit)]
     except sqlite3.OperationalError:  # no command table yet
