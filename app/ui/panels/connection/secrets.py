@@ -39,6 +39,17 @@ def forget_session_secrets() -> None:
     _SESSION.clear()
 
 
+def describe_failure(exc: BaseException) -> str:
+    """Why the keyring did not take or give a secret, in the user's words."""
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return "the system keyring is locked"
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return "no system keyring backend is available"
+    if isinstance(exc, PermissionError):
+        return "the system keyring refused access"
+    return f"the system keyring failed ({type(exc).__name__})"
+
+
 def _usable(backend: KeyringBackend) -> bool:
     from keyring.backends import chainer, fail, null
 
@@ -54,6 +65,7 @@ class SecretStore:
 
     def __init__(self, service: str = SERVICE) -> None:
         self.service = service
+        self.last_failure: str | None = None  # describe_failure() of the last keyring error
 
     @property
     def keyring_available(self) -> bool:
@@ -76,10 +88,13 @@ class SecretStore:
         if not self.keyring_available:
             return None
         try:
-            return keyring.get_password(self.service, account(profile))
-        except keyring.errors.KeyringError as exc:
+            secret = keyring.get_password(self.service, account(profile))
+        except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
+            self.last_failure = describe_failure(exc)
             log.warning("keyring read failed for profile %r: %s", profile, type(exc).__name__)
             return None
+        self.last_failure = None
+        return secret
 
     def set(self, profile: str, password_md5: str) -> str:
         """Store the MD5; returns where it went: "keyring" or "memory"."""
@@ -90,8 +105,10 @@ class SecretStore:
             try:
                 keyring.set_password(self.service, account(profile), value)
                 _SESSION.pop(profile, None)
+                self.last_failure = None
                 return "keyring"
-            except keyring.errors.KeyringError as exc:
+            except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
+                self.last_failure = describe_failure(exc)
                 log.warning("keyring write failed for profile %r (%s); kept in memory only",
                             profile, type(exc).__name__)
         _SESSION[profile] = value
@@ -105,7 +122,7 @@ class SecretStore:
             keyring.delete_password(self.service, account(profile))
         except keyring.errors.PasswordDeleteError:
             pass  # nothing stored
-        except keyring.errors.KeyringError as exc:
+        except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
             log.warning("keyring delete failed for profile %r: %s", profile, type(exc).__name__)
 
     def move(self, old: str, new: str) -> None:

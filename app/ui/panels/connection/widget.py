@@ -423,8 +423,9 @@ class ConnectionPanel(Panel):
             except MissingSecret:
                 md5 = self._ask_password(name) if ask else None
                 if not md5:
-                    self._say(f"“{name}” not connected: it needs its password "
-                              "(none is saved on this computer).", error=True)
+                    why = self.store.secrets.last_failure or "none is saved on this computer"
+                    self._say(f"“{name}” not connected: it needs its password ({why}).",
+                              error=True)
                     return False
                 self.store.secrets.set(name, md5)
                 settings = self.store.connection_settings(name)
@@ -491,8 +492,9 @@ class ConnectionPanel(Panel):
         where = self.store.save(profile, password_md5=dlg.secret)
         self.set_autoconnect(profile.name, dlg.autoconnect)
         self.refresh(select=profile.name)
+        failure = self.store.secrets.last_failure if where == "memory" else None
         note = {"keyring": " Password kept in the system keyring.",
-                "memory": " Password kept in memory only (no system keyring): "
+                "memory": f" Password kept in memory only ({failure or 'no system keyring'}): "
                           "it will be asked again after a restart.",
                 None: " No password."}[where]
         live = " It is still connected with the previous settings: Disconnect and Connect " \
