@@ -1,8 +1,16 @@
 """Labelled fields for command replies whose `content` layout is known; raw otherwise.
 
-Layouts come from the vendor's BASE1 example in the push-service seed and from PROTOCOL.md;
-the simulator's responder (app/sim/responder.py) produces the same layouts. Where a field's
-meaning is not documented it is labelled as such rather than guessed.
+A field is named only where the seed or the device's own answer supports it; the rest are
+"field N". The seed's two replies (BASE1, BASE2) echo the command's head: the device id, the
+serial the command carried ("001" for the seed's `(794308010642,1,001,BASE,1)`) and the
+command and index (BASE, 1 = the reply's commandType BASE1). Field 2 is "8" in both, where
+the command sent "1": the seed never says what it is, so it is not called a version. BASE1's
+body names itself: a firmware string, "Jointech", a modem model, a 20-digit ICCID (8986…), a
+15-digit IMEI, then MCC, MNC, cell id, LAC — the order of the same device family's location
+`cells` "460,0,10352,188975300" read as MCC, MNC, LAC, CID. BASE2's body is the device
+clock, one second before the push's dateTime. WLNET replies echo what was sent (the bound
+list, the unlock parameters; PROTOCOL.md). The P-commands' reply layout is documented
+nowhere: every field is "field N".
 """
 
 from __future__ import annotations
@@ -13,12 +21,12 @@ from datetime import UTC, datetime
 Field = tuple[str, str]
 
 # Long-form replies start with an echo of the command's own head.
-_HEAD = ("device id", "protocol version", "serial", "command", "index")
+_HEAD = ("device id", "field 2 (meaning not documented)", "serial", "command", "index")
 
 BASE1_LABELS: tuple[str, ...] = (
     *_HEAD,
     "firmware",
-    "field 7 (reserved, meaning not documented)",
+    "field 7 (meaning not documented)",
     "vendor",
     "modem",
     "ICCID",
@@ -110,6 +118,4 @@ def label_reply(command_type: str, content: Sequence[str] | str | None) -> list[
         return _wlnet1(fields)
     if t == "WLNET8":
         return _wlnet8(fields)
-    if t == "P01" and len(fields) == 4:
-        return _zip(("device id", "command", "firmware", "battery (%)"), fields)
     return _raw(fields)
