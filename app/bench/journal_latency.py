@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import time
 from pathlib import Path
 
+from app.journal.queries import fill_fast, newest_device
 from app.journal.store import Journal
 
 
@@ -15,9 +15,6 @@ def build(path: Path, rows: int, devices: int = 1000, seed: int = 1) -> None:
     """Fill a journal fast with realistic-looking rows (one transaction, executemany)."""
     rnd = random.Random(seed)
     Journal(path).close()  # schema and indexes as the app makes them
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
     t0 = time.time() - rows
     ids = [f"80{rnd.randrange(10**8):08d}" for _ in range(devices)]
     data = json.dumps({"assetId": "x", "battery": 80, "latitude": 22.6, "longitude": 113.9,
@@ -31,12 +28,7 @@ def build(path: Path, rows: int, devices: int = 1000, seed: int = 1) -> None:
             yield (t0 + i, "mqtt", "bench", f"upload/K/{dev}/{kind}", kind, dev, None, raw, data,
                    None)
 
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock, raw, data,"
-        " errors) VALUES (?,?,?,?,?,?,?,?,?,?)", gen())
-    conn.execute("COMMIT")
-    conn.close()
+    fill_fast(path, gen())
 
 
 def first_page_ms(path: Path, *, device: str | None = None, page: int = 500,
@@ -54,4 +46,6 @@ def first_page_ms(path: Path, *, device: str | None = None, page: int = 500,
 
 def a_device(path: Path) -> str:
     with Journal(path) as j:
-        return j.conn.execute("SELECT device FROM push ORDER BY id DESC LIMIT 1").fetchone()[0]
+        device = newest_device(j)
+    assert device is not None, "an empty journal"
+    return device

@@ -13,6 +13,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from app.journal.push_query import max_id
+from app.journal.queries import connect_readonly
+
 
 class Sampler:
     """Calls `sample()` every `interval_s` on a thread of its own, while in a `with`."""
@@ -121,10 +124,8 @@ class JournalGrowth(Sampler):
 
     def sample(self) -> bool:
         try:
-            with contextlib.closing(sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, timeout=1)) as db:
-                self.rows.append(db.execute("SELECT COALESCE(MAX(id), 0) FROM push")
-                                 .fetchone()[0])
+            with contextlib.closing(connect_readonly(self.path, timeout=1)) as db:
+                self.rows.append(max_id(db))
         except sqlite3.Error:
             self.rows.append(-1)  # not there yet
         return True

@@ -74,11 +74,6 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def connect_readonly(path: str | Path, timeout: float = 5) -> sqlite3.Connection:
-    """A short-lived read-only connection (no migration: the file may be any version)."""
-    return sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, timeout=timeout)
-
-
 def insert(conn: sqlite3.Connection, values: tuple[Any, ...]) -> int:
     """A new row: `values` are (profile, device, sublock, operator, text, name, serial,
     dangerous, created_at, sent_at, state, reason, reply_push_id, reply (JSON text),

@@ -1,17 +1,26 @@
 """Small reads of the journal for the window's views: a page of one kind, who acknowledged
 which alarms, a device's track. No Qt: each runs on the caller's connection and thread.
 
-Every SQL statement of SealDesk lives under `app/journal/` (`tests/test_sql_boundary.py`
-checks it): the views ask for rows here, in the push log's `push_query`, the charts'
-`readings`, the command audit's `commands` and the commissioning sessions' `commissioning`.
+Every SQL statement of SealDesk lives under `app/journal/`, and a test checks it
+(`tests/architecture/test_sql_boundary.py`): the views ask for rows here, in the push
+log's `push_query`, the charts' `readings`, the command audit's `commands` and the
+commissioning sessions' `commissioning`. Also: benchmark journals (`fill_fast`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from app.journal.store import Journal, JournalRow
+
+
+def connect_readonly(path: str | Path, timeout: float = 5) -> sqlite3.Connection:
+    """A short-lived read-only connection (no migration: the file may be any version)."""
+    return sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, timeout=timeout)
+
 
 _PAGE_SQL = (
     "SELECT id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
@@ -56,3 +65,26 @@ def oldest_push_at(conn: sqlite3.Connection, device: str) -> float | None:
     """When the device's first journaled push arrived (None: no push)."""
     row = conn.execute("SELECT min(received_at) FROM push WHERE device=?", (device,)).fetchone()
     return row[0] if row else None
+
+
+def newest_device(journal: Journal) -> str | None:
+    """The device of the newest push."""
+    row = journal.conn.execute("SELECT device FROM push ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def fill_fast(path: str | Path, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Append raw push rows (received_at, source, profile, topic, kind, device, sublock, raw,
+    data, errors) to an existing journal in one transaction, unsynced: a benchmark's
+    synthetic journal, never a real one (no `reading` rows, a power cut may lose it)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO push (received_at, source, profile, topic, kind, device, sublock, raw,"
+            " data, errors) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

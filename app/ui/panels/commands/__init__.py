@@ -13,7 +13,7 @@ from typing import Any
 
 from app.commands.audit import AuditRow, device_history
 from app.commands.replies import label_reply
-from app.journal.commands import connect_readonly
+from app.journal.queries import connect_readonly
 
 STATE_LABELS = {
     "queued": "queued",
