@@ -52,10 +52,12 @@ class Cli:
     def _env() -> dict[str, str]:
         return dict(os.environ, PYTHONUNBUFFERED="1")
 
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, str(ROOT / "main.py"), *args],
-            capture_output=True, text=True, timeout=timeout, env=self._env(), cwd=ROOT,
+            capture_output=True, text=True, timeout=timeout,
+            env=dict(self._env(), **(env or {})), cwd=ROOT,
         )
 
     def start(self, *args: str) -> subprocess.Popen[str]:

@@ -114,17 +114,24 @@ class MainWindow(QMainWindow):
         if not dock:
             return
         if dock.isHidden() and not dock.isFloating():
-            host = self._largest_visible_dock(exclude=dock)
+            host = self._host_for(dock)
             if host is not None:
                 self.tabifyDockWidget(host, dock)
         dock.show()
         dock.raise_()
         dock.widget().setFocus()
 
-    def _largest_visible_dock(self, exclude: QDockWidget) -> QDockWidget | None:
+    def _host_for(self, guest: QDockWidget) -> QDockWidget | None:
+        """The largest panel on screen whose tabs hold no panel called up before: a second
+        panel called up goes beside the first, not over it."""
         shown = [d for d in self.docks.values()
-                 if d is not exclude and not d.isHidden() and not d.isFloating()]
-        return max(shown, key=lambda d: d.width() * d.height(), default=None)
+                 if d is not guest and not d.isHidden() and not d.isFloating()]
+        guests = {d for d in shown if d.property("guest")}
+        free = [d for d in shown
+                if d not in guests and not guests.intersection(self.tabifiedDockWidgets(d))]
+        host = max(free or shown, key=lambda d: d.width() * d.height(), default=None)
+        guest.setProperty("guest", True)
+        return host
 
     # -- workspaces --------------------------------------------------------------------
 
@@ -164,6 +171,8 @@ class MainWindow(QMainWindow):
         self.sig_workspace_changed.emit(target.key)
 
     def _arrange_current(self) -> None:
+        for dock in self.docks.values():
+            dock.setProperty("guest", False)
         arrange(self, workspace_by_key(self.workspace), self.docks)
 
     # -- menus and shortcuts ---------------------------------------------------------

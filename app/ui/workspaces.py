@@ -66,7 +66,7 @@ WORKSPACES: tuple[Workspace, ...] = (
         "dispatch", "Dispatch", "Ctrl+Shift+1",
         "Watch the fleet: devices, alarms, events and the selected device",
         (
-            _col(0.27, _stack("devices", share=0.72), _stack("connection", share=0.28)),
+            _col(0.27, _stack("devices", share=0.64), _stack("connection", share=0.36)),
             _col(0.48, _stack("alarms", share=0.55), _stack("events", share=0.45)),
             _col(0.25, _stack("detail")),
         ),
@@ -75,7 +75,7 @@ WORKSPACES: tuple[Workspace, ...] = (
         "commission", "Commission", "Ctrl+Shift+2",
         "Prove a lock on site: its checklist, commands, detail and live pushes",
         (
-            _col(0.22, _stack("devices", share=0.7), _stack("connection", share=0.3)),
+            _col(0.22, _stack("devices", share=0.62), _stack("connection", share=0.38)),
             _col(0.38, _stack("commissioning", "pushlog")),
             _col(0.40, _stack("commands", share=0.58), _stack("detail", share=0.42)),
         ),

@@ -119,5 +119,20 @@ def main() -> int:
     return 0
 
 
+def screen_env(folder: Path, width: int, height: int, dpr: float = 1.0) -> dict[str, str]:
+    """The environment for a child process whose only screen is `width`×`height` device
+    pixels at device pixel ratio `dpr` (Qt's offscreen platform, from a config file)."""
+    import os
+
+    config = folder / "screen.json"
+    config.write_text(json.dumps({"screens": [{
+        "name": f"{width}x{height}@{dpr:g}", "x": 0, "y": 0,
+        "width": int(width / dpr), "height": int(height / dpr),  # logical pixels
+        "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": dpr,
+    }]}))
+    return dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}",
+                PYTHONUNBUFFERED="1")
+
+
 if __name__ == "__main__":
     sys.exit(main())

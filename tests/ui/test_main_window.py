@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
+from screen_probe import screen_env
 
 from app.sim.runner import Simulator
 from app.transport.settings import ConnectionSettings
@@ -98,7 +99,8 @@ def test_layout_is_saved_and_restored(qtbot, tmp_path, settings):
 def test_demo_starts_populated_and_saves_a_screenshot(cli, tmp_path):
     """The README's first command, as a user runs it (offscreen)."""
     png = tmp_path / "demo.png"
-    res = cli.run("--demo", "--screenshot", str(png), "--quit-after", "10", timeout=120)
+    res = cli.run("--demo", "--screenshot", str(png), "--quit-after", "10", timeout=120,
+                  env=screen_env(tmp_path, 1920, 1080))
     assert res.returncode == 0, res.stderr[-2000:]
     assert "Traceback" not in res.stderr
     image = QImage(str(png))
