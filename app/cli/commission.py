@@ -39,7 +39,7 @@ from app.commissioning.templates import (
     default_path,
     load_templates,
 )
-from app.transport.settings import default_client_id
+from app.transport.settings import hashed_client_id
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_NO_BROKER = 0, 1, 2, 3
 SKIP_REASON = "skipped on the command line"
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args, role="commission")
     key = settings.access_key
-    client_id = args.client_id or f"{default_client_id(key, 'commission')}_{secrets.token_hex(3)}"
+    client_id = args.client_id or f"{hashed_client_id(key, 'commission')}_{secrets.token_hex(3)}"
     settings = dataclasses.replace(
         settings,
         topics=tuple(f"upload/{key}/{d}/#" for d in devices),

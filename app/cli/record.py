@@ -11,7 +11,12 @@ import sys
 import threading
 import time
 
-from app.cli.common import add_connection_args, settings_from_args
+from app.cli.common import (
+    add_connection_args,
+    resolve_secrets,
+    settings_from_args,
+    webhook_header_from_env,
+)
 from app.gctune import tune_for_throughput
 from app.journal.writer import RETRYING, JournalHealth
 from app.recorder import Recorder
@@ -76,11 +81,14 @@ def run(args: argparse.Namespace) -> int:
     if args.count is not None and args.count <= 0:
         print("sealdesk: error: --count must be positive", file=sys.stderr)
         return 2
+    resolve_secrets(args)  # the access key from $SEALDESK_ACCESS_KEY, the password…
+    webhook_header_from_env(args)
     use_webhook = args.webhook_port is not None
     use_mqtt = bool(args.access_key) or not use_webhook
     if use_mqtt and not args.access_key:
         print("sealdesk: error: the following arguments are required: --access-key "
-              "(or --webhook-port to record webhooks only)", file=sys.stderr)
+              "(or $SEALDESK_ACCESS_KEY, or --webhook-port to record webhooks only)",
+              file=sys.stderr)
         return 2
     if use_webhook:
         try:

@@ -32,7 +32,7 @@ from app.commands.builder import CommandError, build_text, check_device, parse_c
 from app.commands.replies import label_reply
 from app.commands.serials import SerialCounter
 from app.commands.tracker import CommandState, CommandTracker, TrackedCommand, UnsolicitedReply
-from app.transport.settings import default_client_id
+from app.transport.settings import hashed_client_id
 
 EXIT_ANSWERED, EXIT_FAILED, EXIT_USAGE, EXIT_TIMED_OUT = 0, 1, 2, 3
 
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     key = settings.access_key
     # A fresh clean session: a persistent one would replay old replies that could pair
     # with this command. An explicit --client-id is the user's choice and kept.
-    client_id = args.client_id or f"{default_client_id(key, 'send')}_{secrets.token_hex(3)}"
+    client_id = args.client_id or f"{hashed_client_id(key, 'send')}_{secrets.token_hex(3)}"
     settings = dataclasses.replace(
         settings,
         topics=(f"upload/{key}/{device}/cmd",),

@@ -16,11 +16,33 @@ def md5_hex(password: str) -> str:
     return hashlib.md5(password.encode("utf-8")).hexdigest()
 
 
+def _host_tag() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
+
+
 def default_client_id(access_key: str, role: str) -> str:
-    """Stable per machine and role, so a persistent session survives restarts."""
-    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
+    """Stable per machine and role, so a persistent session survives restarts.
+
+    Deprecated for new code: it starts with the access key's first characters, and a client
+    id is printed and logged. The connection profiles' editor still shows this form (its
+    saved profiles keep their sessions); everything else uses `hashed_client_id`."""
     key = (access_key or "nokey")[:12]
-    return f"{key}_sealdesk_{role}_{host}"
+    return f"{key}_sealdesk_{role}_{_host_tag()}"
+
+
+def hashed_client_id(access_key: str, role: str) -> str:
+    """Stable per machine, role and access key — derived from a hash of the key, never its
+    text (a client id is printed, logged and seen by the broker's operator)."""
+    digest = hashlib.sha256((access_key or "nokey").encode("utf-8")).hexdigest()[:12]
+    return f"sealdesk_{role}_{_host_tag()}_{digest}"
+
+
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost")
 
 
 @dataclass(frozen=True)
@@ -88,11 +110,17 @@ class ConnectionSettings:
             certfile=certfile,
             keyfile=keyfile,
             qos=qos,
-            client_id=client_id or default_client_id(access_key, role),
+            client_id=client_id or hashed_client_id(access_key, role),
             clean_session=clean_session,
             topics=tuple(topics or ()) or ((f"upload/{access_key}/#",) if access_key else ()),
             profile=profile,
         )
+
+    @property
+    def encrypted(self) -> bool:
+        """False for plain MQTT to anything but this machine: the password's MD5 and every
+        push cross the network readable ("not encrypted" in the status bar and the CLI)."""
+        return self.tls or is_loopback(self.host)
 
     def with_topics(self, topics: list[str]) -> ConnectionSettings:
         return replace(self, topics=tuple(topics))
@@ -100,6 +128,7 @@ class ConnectionSettings:
     def __repr__(self) -> str:  # keep the password digest out of logs and tracebacks
         return (
             f"ConnectionSettings(host={self.host!r}, port={self.port}, "
-            f"access_key={self.access_key!r}, username={self.username!r}, tls={self.tls}, "
+            f"access_key={'***' if self.access_key else ''!r}, username={self.username!r}, "
+            f"tls={self.tls}, "
             f"qos={self.qos}, client_id={self.client_id!r}, profile={self.profile!r})"
         )
