@@ -1,6 +1,8 @@
 """`simulate`: a fleet of vendor-shaped devices publishing to a broker and answering commands.
 
 Used to try a setup end to end before real devices exist, and to load-test the console.
+With `--webhook URL` the pushes are POSTed instead, to the Java sample's paths under URL, as
+the vendor's push engine does (no broker then, and no command answers).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import sys
 
 from app.cli.common import add_connection_args, settings_from_args
 from app.sim.runner import SimStats, SimulatorError, run_simulator
+from app.webhook.config import parse_header_option
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -18,9 +21,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="publish simulated device pushes and answer commands",
         description="Publish location, alarm, event and sub-lock pushes exactly as the "
         "vendor platform formats them, and answer commands sent to "
-        "download/{key}/{device}/cmd. Runs until --count or --duration, or Ctrl-C.",
+        "download/{key}/{device}/cmd. Runs until --count or --duration, or Ctrl-C. "
+        "With --webhook, POST them to a webhook receiver instead.",
     )
-    add_connection_args(p)
+    add_connection_args(p, need_key=False)
+    w = p.add_argument_group("webhook", "post the pushes as the vendor's push engine does, "
+                             "instead of publishing them")
+    w.add_argument("--webhook", metavar="URL", default=None,
+                   help="base URL of the receiver, e.g. http://127.0.0.1:8080; pushes go to the "
+                   "Java sample's paths under it (/receiveLocationData … and sub-lock data to "
+                   "/receiveLocationData too)")
+    w.add_argument("--webhook-header", metavar="NAME:VALUE", default=None,
+                   help="the message header of the vendor's rule, e.g. headerKey:SECRET")
     g = p.add_argument_group("simulation")
     g.add_argument("--devices", type=_positive_int, default=20, help="fleet size (default 20)")
     g.add_argument(
@@ -58,6 +70,15 @@ def _progress_line(stats: SimStats) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.webhook is not None:
+        return _run_webhook(args)
+    if not args.access_key:
+        print("sealdesk simulate: error: --access-key is required (or --webhook URL)",
+              file=sys.stderr)
+        return 2
+    if args.webhook_header is not None:
+        print("sealdesk simulate: error: --webhook-header needs --webhook", file=sys.stderr)
+        return 2
     settings = settings_from_args(args, role="simulator")
     tty = sys.stderr.isatty()
 
@@ -87,4 +108,42 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"published {stats.published} messages in {stats.seconds:.1f} s ({stats.rate:.0f} msg/s)")
+    return 1 if stats.unacknowledged else 0
+
+
+def _run_webhook(args: argparse.Namespace) -> int:
+    from app.sim.webhook import run_webhook_simulator
+
+    headers = {}
+    if args.webhook_header is not None:
+        try:
+            name, value = parse_header_option(args.webhook_header)
+        except ValueError as exc:
+            print(f"sealdesk simulate: error: {exc}", file=sys.stderr)
+            return 2
+        headers[name] = value
+    tty = sys.stderr.isatty()
+
+    def progress(stats: SimStats) -> None:
+        if tty:
+            sys.stderr.write(f"\rposted {stats.published}  answered 200: {stats.acknowledged}  "
+                             f"({stats.rate:.0f} posts/s)   ")
+            sys.stderr.flush()
+
+    try:
+        stats = run_webhook_simulator(
+            args.webhook, headers=headers, access_key=args.access_key or "SIM",
+            devices=args.devices, rate=args.rate, duration=args.duration, count=args.count,
+            seed=args.seed, on_progress=progress,
+        )
+    except SimulatorError as exc:
+        print(f"sealdesk simulate: {exc}", file=sys.stderr)
+        return 1
+    if tty:
+        sys.stderr.write("\n")
+    if stats.unacknowledged:
+        print(f"sealdesk simulate: {stats.unacknowledged} posts were not answered 200",
+              file=sys.stderr)
+    print(f"posted {stats.published} pushes to {args.webhook} in {stats.seconds:.1f} s "
+          f"({stats.rate:.0f} posts/s)")
     return 1 if stats.unacknowledged else 0
