@@ -271,3 +271,24 @@ def test_start_twice_is_refused() -> None:
             server.start_in_thread()
     finally:
         server.stop()
+
+
+def test_path_map_and_connection_cap_options() -> None:
+    import argparse
+
+    from app.webhook.config import DEFAULT_MAX_CONNECTIONS
+    from app.webhook.options import add_webhook_args, webhook_config
+
+    p = argparse.ArgumentParser()
+    add_webhook_args(p)
+    config = webhook_config(p.parse_args([
+        "--webhook-port", "0", "--webhook-path", "/lock/alarm=alarm",
+        "--webhook-path", "/hooks/slave=SUBLOCK", "--webhook-max-connections", "64"]))
+    assert config.paths["/lock/alarm"] == "alarm" and config.paths["/hooks/slave"] == "sublock"
+    assert config.paths["/receiveLocationData"] == "location"  # the seed's paths stay
+    assert config.max_connections == 64 and config.header_timeout == 2.0
+    assert webhook_config(p.parse_args(["--webhook-port", "0"])).max_connections == (
+        DEFAULT_MAX_CONNECTIONS)
+    for bad in ("/lock/alarm", "/lock/alarm=nothing", "lock=alarm", "/a b=alarm"):
+        with pytest.raises(ValueError, match="webhook path"):
+            webhook_config(p.parse_args(["--webhook-port", "0", "--webhook-path", bad]))
