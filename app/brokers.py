@@ -118,10 +118,11 @@ class BrokerProcess:
         if not self.port:
             self._hold = PortReservation(self.host)
             self.port = self._hold.port
-        self._dir = tempfile.mkdtemp(prefix="sealdesk-broker-")
 
     def start(self, timeout: float = 15.0) -> BrokerProcess:
         if self.kind == "mosquitto":
+            # Its config lives in a folder of its own, removed when the broker stops.
+            self._dir = self._dir or tempfile.mkdtemp(prefix="sealdesk-broker-")
             conf = Path(self._dir, "mosquitto.conf")
             conf.write_text(
                 f"listener {self.port} {self.host}\n"
@@ -155,6 +156,9 @@ class BrokerProcess:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = ""
 
     def restart(self) -> None:
         self.stop()

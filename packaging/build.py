@@ -49,17 +49,18 @@ def ensure_pyinstaller() -> None:
                         str(PACKAGING / "requirements-build.txt")], check=True)
 
 
-def build(*, slim: bool = True, clean: bool = False) -> Path:
+def build(*, slim: bool = True, clean: bool = False, dist: Path = DIST,
+          work: Path = WORK) -> Path:
     ensure_pyinstaller()
     env = dict(os.environ, SEALDESK_SLIM="1" if slim else "0")
     env.setdefault("QT_QPA_PLATFORM", "offscreen")  # the spec's module scan imports Qt
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-           "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)]
+           "--distpath", str(dist), "--workpath", str(work), str(SPEC)]
     if clean:
         cmd.insert(3, "--clean")
     print("running:", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
-    return executable_path()
+    return executable_path(dist)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-slim", action="store_true",
                         help="do not trim unused Qt parts (for measuring)")
     parser.add_argument("--clean", action="store_true", help="clear PyInstaller's cache first")
+    parser.add_argument("--dist", type=Path, default=DIST, metavar="DIR",
+                        help="where the program goes (default dist/ in the checkout)")
+    parser.add_argument("--work", type=Path, default=WORK, metavar="DIR",
+                        help="PyInstaller's work folder (default build/pyinstaller)")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
     try:
-        exe = build(slim=not args.no_slim, clean=args.clean)
+        exe = build(slim=not args.no_slim, clean=args.clean, dist=args.dist, work=args.work)
     except subprocess.CalledProcessError as exc:
         print(f"build FAILED (exit {exc.returncode})", file=sys.stderr)
         return 1
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"built in {elapsed:.0f} s{'' if not args.no_slim else ' (not slimmed)'}")
     print(f"folder:     {folder}  ({size / 2**20:.1f} MiB)")
     print(f"executable: {exe}")
-    app_bundle = DIST / f"{APP_NAME}.app"
+    app_bundle = args.dist / f"{APP_NAME}.app"
     if sys.platform == "darwin" and app_bundle.exists():
         print(f"app bundle: {app_bundle}  ({folder_size(app_bundle) / 2**20:.1f} MiB)")
     return 0

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -94,7 +96,9 @@ def main(argv: list[str]) -> int:
     if args.journal:
         journal_path = Path(args.journal)
     elif args.demo:
-        journal_path = Path(tempfile.mkdtemp(prefix="sealdesk-demo-")) / "demo-journal.sqlite"
+        demo_dir = tempfile.mkdtemp(prefix="sealdesk-demo-")
+        atexit.register(shutil.rmtree, demo_dir, True)  # gone on exit, Ctrl+C included
+        journal_path = Path(demo_dir) / "demo-journal.sqlite"
     else:
         journal_path = paths.journal_path()
 

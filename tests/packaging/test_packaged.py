@@ -1,7 +1,9 @@
 """The packaged program (packaging/build.py → dist/SealDesk/) runs without Python around it.
 
-The build is reused when dist/SealDesk is newer than every source file that goes into it, so CI
-builds once. Skipped when SEALDESK_SKIP_PACKAGE=1 or when PyInstaller cannot be installed.
+Built once a run into a temporary folder (SEALDESK_PACKAGE_DIR keeps it, reused while newer
+than every source file that goes into it); never into dist/ or build/ of the checkout.
+Skipped when SEALDESK_SKIP_PACKAGE=1 or when PyInstaller is not installed (it is in the test
+extras).
 Every run of the binary gets a clean environment (no PYTHONPATH, no virtualenv, a throw-away
 HOME) and a working directory outside the repository, so nothing can come from the source tree.
 """
@@ -58,31 +60,30 @@ def _newest_input() -> float:
 
 
 def _pyinstaller_available() -> str | None:
-    """None when PyInstaller can be used, else why not."""
+    """None when PyInstaller can be used, else why not. Never installs anything: PyInstaller
+    is in the test extras (pip install -e ".[test]")."""
     try:
         import PyInstaller  # noqa: F401
         return None
     except ImportError:
-        pass
-    res = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-r",
-         str(ROOT / "packaging" / "requirements-build.txt")],
-        capture_output=True, text=True, timeout=600,
-    )
-    if res.returncode != 0:
-        return f"PyInstaller cannot be installed: {res.stderr.strip()[-300:]}"
-    return None
+        return 'PyInstaller is not installed (pip install -e ".[test]")'
 
 
 @pytest.fixture(scope="session")
-def packaged() -> Path:
-    exe = packaging_build.executable_path()
+def packaged(tmp_path_factory) -> Path:
+    """Built into a temporary folder (never dist/ or build/ in the checkout), once a run;
+    SEALDESK_PACKAGE_DIR names a folder to keep and reuse the build in instead."""
+    keep = os.environ.get("SEALDESK_PACKAGE_DIR")
+    where = Path(keep) if keep else tmp_path_factory.mktemp("package")
+    dist, work = where / "dist", where / "work"
+    exe = packaging_build.executable_path(dist)
     if exe.exists() and exe.stat().st_mtime > _newest_input():
         return exe  # an up-to-date build: reuse it
     why = _pyinstaller_available()
     if why:
         pytest.skip(why)
-    res = subprocess.run([sys.executable, str(ROOT / "packaging" / "build.py")],
+    res = subprocess.run([sys.executable, str(ROOT / "packaging" / "build.py"),
+                          "--dist", str(dist), "--work", str(work)],
                          capture_output=True, text=True, timeout=1200, cwd=ROOT)
     assert res.returncode == 0, f"build failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
     assert exe.exists(), res.stdout
