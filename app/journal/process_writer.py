@@ -101,7 +101,7 @@ def _serve(conn: Connection, writer: JournalWriter, journal, send_records: bool,
             for r in records:
                 kinds[r.kind] = kinds.get(r.kind, 0) + 1
             decoded = (
-                [(r.kind, r.device, r.sublock, r.data, r.errors) for r in records]
+                [(r.kind, r.device, r.sublock, r.data, r.errors, r.warnings) for r in records]
                 if send_records else None
             )
             conn.send(("committed", batch[-1][0], len(batch), errors, kinds, ids, decoded))
@@ -280,9 +280,9 @@ class ProcessJournalWriter:
         pushes = []
         while raws and raws[0][0] <= last_seq:
             pushes.append(raws.popleft()[1])
-        records = [PushRecord(raw, kind, device, sublock, data, errors)
-                   for raw, (kind, device, sublock, data, errors) in zip(pushes, decoded,
-                                                                         strict=False)]
+        records = [PushRecord(raw, kind, device, sublock, data, errors, warnings=warnings)
+                   for raw, (kind, device, sublock, data, errors, warnings)
+                   in zip(pushes, decoded, strict=False)]
         for listener in self._record_listeners:
             try:
                 listener(records, ids)

@@ -181,3 +181,24 @@ def test_every_seed_example_published_on_its_topic(pipeline: Pipeline, broker) -
             assert row.sublock == json.loads(payload)["subAssetID"], what
             assert row.data["topicSubLock"] == level
     _check_sub_locks_update_the_sub_lock(pipeline.fleet)
+
+
+def test_the_window_s_journal_process_hands_back_the_warnings(tmp_path: Path) -> None:
+    # The window journals in a child process and gets the decoded records back over a pipe.
+    from app.journal.process_writer import ProcessJournalWriter
+    from app.protocol.push import RawPush
+
+    writer = ProcessJournalWriter(tmp_path / "j.sqlite", send_records=True)
+    got = []
+    writer.add_listener(lambda records, ids: got.extend(records))
+    writer.start()
+    try:
+        payload = next(e for e in EXAMPLES if e["name"] == "webhook-sublock")["payload"]
+        writer.submit(RawPush("webhook", "/receiveLocationData", payload.encode(), 1.0))
+        assert writer.flush(30)
+        wait_for(lambda: len(got) == 1, 30, "the decoded record back from the journal process")
+    finally:
+        writer.stop()
+    (record,) = got
+    assert (record.kind, record.sublock, record.errors) == ("sublock", "E0171E0365", [])
+    assert record.warnings and "says location" in record.warnings[0]
