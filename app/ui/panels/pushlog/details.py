@@ -105,7 +105,7 @@ class DetailsPane(QWidget):
         lay.addWidget(self.header)
         self.errors = QListWidget()
         self.errors.setVisible(False)
-        self.errors.setToolTip("What the decoder found wrong with this push")
+        self.errors.setToolTip("What the decoder found wrong (⚠) or odd (note) with this push")
         lay.addWidget(self.errors)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.setChildrenCollapsible(False)
@@ -146,15 +146,17 @@ class DetailsPane(QWidget):
         self.raw.copy.setEnabled(True)
         self.decoded.copy.setEnabled(bool(row.data))
         self.errors.clear()
-        if row.errors:
-            self.errors.addItems([f"⚠ {e}" for e in row.errors])
-            rows = min(len(row.errors), 4)
+        # Warnings (odd, not wrong: e.g. the path said another kind) below the errors, not red.
+        notes = [f"⚠ {e}" for e in row.errors] + [f"note: {w}" for w in row.warnings]
+        if notes:
+            self.errors.addItems(notes)
+            rows = min(len(notes), 4)
             self.errors.setFixedHeight(
                 rows * self.errors.sizeHintForRow(0) + 2 * self.errors.frameWidth() + 2)
             red = "#ff9d96" if self.palette().color(QPalette.ColorRole.Base).lightness() < 128 \
                 else "#a3121f"
-            self.errors.setStyleSheet(f"color: {red};")
-        self.errors.setVisible(bool(row.errors))
+            self.errors.setStyleSheet(f"color: {red};" if row.errors else "")
+        self.errors.setVisible(bool(notes))
 
     def raw_for_copy(self) -> str:
         if self.row is None:
