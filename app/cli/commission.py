@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from app import paths
 from app.cli.common import add_connection_args, settings_from_args
 from app.cli.send import default_journal_path
 from app.commands.audit import AuditLog, current_operator, last_serial
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         _err(f"unknown check {unknown[0]!r}; checks are: {', '.join(CHECKS)}")
         return EXIT_USAGE
     try:
-        templates = load_templates(args.templates or default_path())
+        templates = load_templates(args.templates or default_path(paths.data_dir()))
     except TemplateError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -198,7 +199,8 @@ def _commission(args, devices, template, skip, settings, recorder, audit, journa
         with CommissioningStore(journal) as store:
             store.save(session.batch, checklists, technician=technician, notes=args.notes)
             if args.report:
-                from app.commissioning.report import ReportInfo, render_pdf
+                from app.commissioning.report import ReportInfo
+                from app.ui.commissioning_pdf import render_pdf
 
                 info = ReportInfo(session.batch, technician, args.notes)
                 pdf = render_pdf(checklists, info, args.report)

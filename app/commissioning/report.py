@@ -1,20 +1,15 @@
-"""The commissioning report: an A4 PDF with Qt's own PDF writer, per device or per batch.
-
-HTML laid out by QTextDocument, painted page by page onto a QPdfWriter so every page gets
-a footer (batch, generation time, "Page n of m"). Works offscreen: it needs a
-QGuiApplication, which `ensure_gui()` creates when the caller (the headless command) has
-none. The verdicts are also written into the PDF's XMP metadata (dc:subject keywords), so
-a script can read them without a text extractor.
+"""The commissioning report's content, per device or per batch: its HTML, its verdict and the
+XMP metadata that carries the verdicts (dc:subject keywords), so a script can read them
+without a text extractor. No Qt: `app/ui/commissioning_pdf.py` lays the HTML out on A4
+pages with Qt's own PDF writer.
 """
 
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from app.commissioning.checks import DeviceChecklist, State, Verdict
 from app.commissioning.templates import DESCRIPTIONS
@@ -47,19 +42,7 @@ class ReportInfo:
     organisation: str = ""  # printed under the title when set
 
 
-def ensure_gui() -> object:
-    """A QGuiApplication for fonts and painting; offscreen when there is no display."""
-    from PySide6.QtGui import QGuiApplication
-
-    app = QGuiApplication.instance()
-    if app is None:
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication([])
-    return app
-
-
-def _t(ts: float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+def utc_time(ts: float | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if ts is None:
         return "—"
     return datetime.fromtimestamp(ts, UTC).strftime(fmt) + " UTC"
@@ -94,7 +77,7 @@ def _position(c: DeviceChecklist) -> str:
     ns, ew = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
     return (
         f"{abs(lat):.6f}° {ns}, {abs(lon):.6f}° {ew} "
-        f'<span style="color:#6c757d;">(at {_t(c.position_at, "%H:%M:%S")})</span><br/>'
+        f'<span style="color:#6c757d;">(at {utc_time(c.position_at, "%H:%M:%S")})</span><br/>'
         f'<a href="{url}" style="color:#0b5394;">{lat:.6f}, {lon:.6f} on OpenStreetMap</a>'
     )
 
@@ -138,9 +121,9 @@ def build_html(checklists: Sequence[DeviceChecklist], info: ReportInfo) -> str:
         ("Devices", f"{len(checklists)} ({passed} passed)"),
         ("Technician", info.technician or "—"),
         ("Checklist template", ", ".join(templates) or "—"),
-        ("Started", _t(started)),
-        ("Finished", _t(finished) if finished else "not finished"),
-        ("Report generated", _t(generated)),
+        ("Started", utc_time(started)),
+        ("Finished", utc_time(finished) if finished else "not finished"),
+        ("Report generated", utc_time(generated)),
     ]
     out.append('<table class="grid" width="100%" border="1" cellspacing="0" cellpadding="5"'
                ' style="border-color:#ced4da;">')
@@ -213,7 +196,8 @@ def _device_section(c: DeviceChecklist) -> str:
          or "—"),
         ("Device clock", (c.info.get("device clock", "—") + (
             f" (offset {c.info['clock offset']})" if "clock offset" in c.info else ""))),
-        ("Session", f"{_t(c.started_at)} – {_t(c.finished_at) if c.finished_at else 'running'}"),
+        ("Session", f"{utc_time(c.started_at)} – "
+                    f"{utc_time(c.finished_at) if c.finished_at else 'running'}"),
     ]
     for k, v in info:
         out.append(f'<tr><td class="k" width="22%">{_e(k)}</td><td>{_e(v)}</td></tr>')
@@ -241,7 +225,7 @@ def _device_section(c: DeviceChecklist) -> str:
             text = f"<b>{_e(e.summary)}</b>" if e.summary == item.reason else _e(e.summary)
             lines.append(
                 f"{text} <span style=\"color:#6c757d; font-size:8pt;\">"
-                f"— {ref}, {_e(_t(e.at, '%H:%M:%S'))}</span>"
+                f"— {ref}, {_e(utc_time(e.at, '%H:%M:%S'))}</span>"
             )
         if not lines:
             lines.append('<span class="muted">no evidence</span>')
@@ -262,7 +246,7 @@ def keywords(checklists: Sequence[DeviceChecklist]) -> str:
     return "; ".join(parts)
 
 
-def _xmp(title: str, subject: str) -> bytes:
+def xmp_metadata(title: str, subject: str) -> bytes:
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
@@ -275,100 +259,3 @@ def _xmp(title: str, subject: str) -> bytes:
         f"<pdf:Keywords>{_e(subject)}</pdf:Keywords><pdf:Producer>SealDesk</pdf:Producer>"
         '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
     ).encode()
-
-
-def render_pdf(
-    checklists: Sequence[DeviceChecklist], info: ReportInfo, path: str | Path
-) -> bytes:
-    """Write the report to `path` and return its bytes."""
-    ensure_gui()
-    from PySide6.QtCore import QByteArray, QMarginsF, QRectF, QSizeF, Qt
-    from PySide6.QtGui import (
-        QColor,
-        QFont,
-        QPageLayout,
-        QPageSize,
-        QPainter,
-        QPdfWriter,
-        QPen,
-        QTextDocument,
-    )
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    generated = info.generated_at or datetime.now(UTC).timestamp()
-    info.generated_at = generated
-    writer = QPdfWriter(str(path))
-    writer.setResolution(300)
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(16, 14, 16, 12),
-            QPageLayout.Unit.Millimeter,
-        )
-    )
-    title = f"{info.title} {info.batch}"
-    writer.setTitle(title)
-    writer.setCreator("SealDesk")
-    writer.setDocumentXmpMetadata(QByteArray(_xmp(title, keywords(checklists))))
-
-    doc = QTextDocument()
-    doc.documentLayout().setPaintDevice(writer)
-    font = QFont("DejaVu Sans")
-    font.setPointSizeF(9.5)
-    _no_ligatures(font)
-    doc.setDefaultFont(font)
-    doc.setDocumentMargin(0)
-    doc.setHtml(build_html(checklists, info))
-
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise OSError(f"cannot write {path}")
-    try:
-        dpi = writer.resolution()
-        page = writer.pageLayout().paintRectPixels(dpi)
-        footer_h = int(dpi * 0.35)  # ~9 mm for the footer
-        body_h = page.height() - footer_h
-        doc.setPageSize(QSizeF(page.width(), body_h))
-        pages = max(1, doc.pageCount())
-        foot_font = QFont("DejaVu Sans")
-        foot_font.setPointSizeF(7.5)
-        _no_ligatures(foot_font)
-        for n in range(pages):
-            if n:
-                writer.newPage()
-            painter.save()
-            painter.translate(0, -n * body_h)
-            doc.drawContents(painter, QRectF(0, n * body_h, page.width(), body_h))
-            painter.restore()
-            # footer: a rule, batch + time on the left, page numbers on the right
-            y = body_h + footer_h * 0.25
-            painter.setPen(QPen(QColor("#adb5bd"), max(1, dpi // 150)))
-            painter.drawLine(0, int(y), page.width(), int(y))
-            painter.setPen(QColor("#495057"))
-            painter.setFont(foot_font)
-            text_rect = QRectF(0, y + footer_h * 0.1, page.width(), footer_h * 0.6)
-            painter.drawText(
-                text_rect,
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                f"SealDesk commissioning report · {info.batch} · generated {_t(generated)}",
-            )
-            painter.drawText(
-                text_rect,
-                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                f"Page {n + 1} of {pages}",
-            )
-    finally:
-        painter.end()
-    return path.read_bytes()
-
-
-def _no_ligatures(font: object) -> None:
-    """'fi' stays two letters, so the PDF's text searches and copies as typed (Qt ≥ 6.7)."""
-    try:
-        from PySide6.QtGui import QFont
-
-        font.setFeature(QFont.Tag("liga"), 0)  # type: ignore[attr-defined]
-    except (AttributeError, TypeError):
-        pass

@@ -147,18 +147,13 @@ BUILTIN: tuple[Template, ...] = (
 DEFAULT_TEMPLATE = BUILTIN[0].name
 
 
-def default_path() -> Path:
-    """commissioning_templates.json in the per-user data directory (the window's own)."""
+def default_path(data_dir: str | Path) -> Path:
+    """commissioning_templates.json in `data_dir` (the window's own: `app.paths.data_dir()`),
+    unless $SEALDESK_TEMPLATES names another file."""
     env = os.environ.get("SEALDESK_TEMPLATES")
     if env:
         return Path(env)
-    from PySide6.QtCore import QCoreApplication, QStandardPaths
-
-    if not QCoreApplication.organizationName():
-        QCoreApplication.setOrganizationName("SealDesk")
-        QCoreApplication.setApplicationName("SealDesk")
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".sealdesk") / "commissioning_templates.json"
+    return Path(data_dir) / "commissioning_templates.json"
 
 
 def load_templates(path: str | Path | None) -> dict[str, Template]:

@@ -38,10 +38,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import paths
 from app.commands import audit
 from app.commands.serials import SerialCounter
 from app.commissioning.checks import DeviceChecklist, State, Verdict
-from app.commissioning.report import COLOURS, ReportInfo, render_pdf
+from app.commissioning.report import COLOURS, ReportInfo
 from app.commissioning.session import CommissioningSession
 from app.commissioning.store import CommissioningStore
 from app.commissioning.templates import (
@@ -53,6 +54,7 @@ from app.commissioning.templates import (
     save_templates,
 )
 from app.fleet.state import FleetChange
+from app.ui.commissioning_pdf import render_pdf
 from app.ui.context import AppContext
 from app.ui.panel import Panel
 from app.ui.widgets.flow import FlowLayout
@@ -86,7 +88,7 @@ class CommissioningPanel(Panel):
         self._flush_scheduled = False
         self._saved_passed = False
         self._device_items: dict[str, QTreeWidgetItem] = {}
-        self.templates_path = default_path()
+        self.templates_path = default_path(paths.data_dir())
         try:
             self.templates = load_templates(self.templates_path)
         except TemplateError as exc:
