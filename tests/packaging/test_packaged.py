@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -131,15 +130,12 @@ def test_demo_takes_a_screenshot(packaged: Path, home: Path, tmp_path: Path, qap
     from PySide6.QtGui import QImage
 
     shot = tmp_path / "demo.png"
-    started = time.monotonic()
     res = run(packaged, "--demo", "--show", "map", "--screenshot", str(shot), "--quit-after", "10",
               home=home, timeout=180)
-    elapsed = time.monotonic() - started
     assert res.returncode == 0, f"exit {res.returncode}\n{res.stdout}\n{res.stderr[-4000:]}"
     assert f"screenshot saved to {shot}" in res.stdout
     assert "Traceback" not in res.stderr, res.stderr[-4000:]
     assert "QtLocation map failed" not in res.stderr, res.stderr[-4000:]  # QML bundled
-    assert elapsed < 120
 
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

