@@ -122,3 +122,29 @@ def attach_journal_banner(recording, window: QMainWindow) -> JournalBanner:
         banner.show_health(recording.journal_health)
     window.journal_banner = banner
     return banner
+
+
+def open_checked(journal_path, parent=None) -> bool:
+    """Before the window trusts a journal: check it (bounded quick_check); a damaged one is
+    not used — the user moves it aside (kept for `salvage`) and starts a new one, or quits.
+    Returns False to quit."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.journal.check import JournalDamaged, check_journal, move_aside
+
+    try:
+        check_journal(journal_path)
+    except JournalDamaged as exc:
+        box = QMessageBox(QMessageBox.Icon.Critical, "Journal damaged",
+                          f"{exc}.\n\nSealDesk will not record into it: pushes it acknowledged "
+                          "could not be read back. Move it aside (it is kept; `python main.py "
+                          "salvage` copies what it still holds) and start a new journal?",
+                          parent=parent)
+        move = box.addButton("Move it aside, start a new journal",
+                             QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        if box.clickedButton() is not move:
+            return False
+        move_aside(journal_path)
+    return True

@@ -102,8 +102,11 @@ def main(argv: list[str]) -> int:
     else:
         journal_path = paths.journal_path()
 
+    from app.ui.journal_banner import open_checked
     from app.ui.session import Session
 
+    if not open_checked(journal_path):  # a damaged journal: moved aside, or quit
+        return 1
     session = Session(journal_path, settings)
     window = session.open_window()
     window.show_fitted()

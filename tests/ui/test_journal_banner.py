@@ -95,3 +95,30 @@ def test_a_stopped_journal_shows_the_banner_and_a_new_journal_gets_the_held_push
             return False
 
     qtbot.waitUntil(held_push_arrived, timeout=30_000)
+
+
+def test_a_damaged_journal_is_refused_on_open_with_a_way_to_move_it_aside(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.ui.journal_banner import open_checked
+
+    journal = tmp_path / "j.sqlite"
+    journal.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 32)
+    seen: list[str] = []
+
+    def answer(button_text: str) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen.append(box.text())
+        button = next(b for b in box.buttons() if b.text().startswith(button_text))
+        button.click()
+
+    QTimer.singleShot(0, lambda: answer("Quit"))
+    assert open_checked(journal) is False
+    assert journal.exists() and "damaged" in seen[0]
+
+    QTimer.singleShot(0, lambda: answer("Move it aside"))
+    assert open_checked(journal) is True
+    assert not journal.exists()
+    assert len([p for p in tmp_path.iterdir() if ".damaged-" in p.name]) == 1
