@@ -9,6 +9,8 @@ replaced, including `addStretch()` pushing what follows to the right.
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtWidgets import QLayout, QLayoutItem, QSizePolicy, QSpacerItem, QWidget, QWidgetItem
 
@@ -82,7 +84,11 @@ class FlowLayout(QLayout):
             # Docks and the main window size by minimumSize, not by height-for-width: tell
             # them (after this layout pass) that the rows now need more, or less, height.
             self._laid_height = height
-            QTimer.singleShot(0, self.invalidate)
+            QTimer.singleShot(0, self._relayout)
+
+    def _relayout(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the panel closed before the timer fired
+            self.invalidate()
 
     def sizeHint(self) -> QSize:
         """One line with everything on it: what the row would like."""

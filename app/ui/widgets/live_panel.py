@@ -35,6 +35,7 @@ from app.ui.context import AppContext
 from app.ui.feed import InPieces
 from app.ui.panel import Panel
 from app.ui.widgets.csv_export import CsvExporter
+from app.ui.widgets.elide import elide_cells
 from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.history_loader import HistoryLoader
 from app.ui.widgets.live_format import thousands
@@ -65,6 +66,9 @@ class LiveTablePanel(Panel):
     NOUN = ""  # "alarm", "event": used in texts ("alarms", "All alarm types", …)
     CSV_HEADER: Sequence[str] = ()
     DEFAULT_WIDTHS: ClassVar[dict[int, int]] = {}
+    ID_COLUMNS: ClassVar[tuple[int, ...]] = ()  # ids elide in the middle, text at the end
+    NAME_COLUMN: ClassVar[int | None] = None  # sized to fit the longest of NAMES
+    NAMES: ClassVar[Sequence[str]] = ()
     SETTINGS_HEADER = ""
     SETTINGS_MAX_ROWS = ""
     SETTINGS_HISTORY = ""
@@ -195,6 +199,12 @@ class LiveTablePanel(Panel):
         header.setHighlightSections(False)
         for col, width in self.DEFAULT_WIDTHS.items():
             header.resizeSection(col, width)
+        elide_cells(self.view, self.ID_COLUMNS)
+        if self.NAME_COLUMN is not None and self.NAMES:
+            # As wide as the seed's longest name (with its code) at the font in use.
+            longest = max(self.NAMES, key=len) + " (000)"
+            header.resizeSection(self.NAME_COLUMN,
+                                 self.view.fontMetrics().horizontalAdvance(longest) + 16)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # -1 + descending = reversed
         self.view.setSortingEnabled(True)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

@@ -54,6 +54,7 @@ from app.ui.panels.commands.history_model import (
     HistoryRow,
     UnsolicitedModel,
 )
+from app.ui.widgets.elide import elide_cells
 from app.ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class CommandsPanel(Panel):
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
         self.table.setObjectName("commands_history")
+        elide_cells(self.table, (HistoryModel.DEVICE,))
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QBrush, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +29,7 @@ KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 EMPTY_TEXT = "Select a device in the Devices panel"
 HEADER_KEY = "detail/header"
 COLLAPSED_KEY = "detail/collapsed"
+FIELD_WIDTH = 210  # the field names' column on a roomy pane
 CLOCK_MS = 5_000  # "seen 12 s ago" and the status move with the clock
 
 
@@ -75,9 +76,13 @@ class DetailPanel(Panel):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.tree.setColumnWidth(0, 210)
+        self._field_width_chosen = False  # by the user, dragging the header
         state = ctx.settings.value(HEADER_KEY)
         if isinstance(state, QByteArray) and not state.isEmpty():
             header.restoreState(state)
+            self._field_width_chosen = True
+        header.sectionResized.connect(self._on_section_resized)
+        self.tree.viewport().installEventFilter(self)
         self.tree.itemExpanded.connect(lambda item: self._on_expanded(item, True))
         self.tree.itemCollapsed.connect(lambda item: self._on_expanded(item, False))
 
@@ -112,6 +117,26 @@ class DetailPanel(Panel):
 
     def sizeHint(self) -> QSize:
         return QSize(440, 600)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.tree.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_field_column()
+        return super().eventFilter(watched, event)
+
+    def _fit_field_column(self) -> None:
+        """In a narrow pane the names give way, so every value keeps room (at most 42 %)."""
+        if self._field_width_chosen:
+            return
+        width = self.tree.viewport().width()
+        self._fitting = True
+        try:
+            self.tree.setColumnWidth(0, max(110, min(FIELD_WIDTH, int(width * 0.42))))
+        finally:
+            self._fitting = False
+
+    def _on_section_resized(self, index: int, _old: int, _new: int) -> None:
+        if index == 0 and not getattr(self, "_fitting", False) and self.tree.isVisible():
+            self._field_width_chosen = True
 
     def minimumSizeHint(self) -> QSize:
         # Small enough to share a laptop's column with the commands panel; the tree scrolls.
@@ -264,5 +289,8 @@ class DetailPanel(Panel):
     def shutdown(self) -> None:
         self._clock.stop()
         s = self.ctx.settings
-        s.setValue(HEADER_KEY, self.tree.header().saveState())
+        if self._field_width_chosen:  # else the names' column keeps fitting the pane
+            s.setValue(HEADER_KEY, self.tree.header().saveState())
+        else:
+            s.remove(HEADER_KEY)
         s.setValue(COLLAPSED_KEY, sorted(self._collapsed))

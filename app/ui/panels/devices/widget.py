@@ -40,6 +40,7 @@ from app.ui.panels.devices.model import (
 )
 from app.ui.panels.devices.view import DeviceTreeView
 from app.ui.theme import STATUS_COLOURS
+from app.ui.widgets.elide import elide_cells
 from app.ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class DevicesPanel(Panel):
         self.counts.setWordWrap(True)  # the counts wrap in a narrow column, never widen it
 
         self.view = DeviceTreeView(self._fill_drawn, self)
+        elide_cells(self.view, (COL_DEVICE,))
         # The view shows the model itself, and the filtering proxy only while a search is
         # typed: between a 5 000-row tree and its view the proxy tripled the Python calls of
         # every relayout (index, hasChildren, flags) during a flood.

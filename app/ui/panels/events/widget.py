@@ -7,6 +7,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QWidget
 
 from app.fleet.state import FleetChange
+from app.protocol.codes import EVENT_TYPES
 from app.ui.context import AppContext
 from app.ui.panels.events.model import (
     CARD,
@@ -42,6 +43,9 @@ class EventsPanel(LiveTablePanel):
     NOUN = "event"
     CSV_HEADER = CSV_HEADER
     DEFAULT_WIDTHS = DEFAULT_WIDTHS
+    ID_COLUMNS = (DEVICE,)
+    NAME_COLUMN = EVENT
+    NAMES = tuple(EVENT_TYPES.values())
     SETTINGS_HEADER = SETTINGS_HEADER
     SETTINGS_MAX_ROWS = SETTINGS_MAX_ROWS
     SETTINGS_HISTORY = SETTINGS_HISTORY

@@ -60,6 +60,7 @@ from app.ui.panels.pushlog.query import (
     COL_TIME,
     PushFilter,
 )
+from app.ui.widgets.elide import elide_cells
 from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.visibility import WhenOnScreen
 
@@ -225,6 +226,7 @@ class PushLogPanel(Panel):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        elide_cells(self.table, (COL_DEVICE, COL_SUBLOCK))
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
