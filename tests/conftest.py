@@ -204,3 +204,25 @@ def tls_broker() -> Iterator[TlsBroker]:
         for hold in holds.values():
             hold.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- map tiles ------------------------------------------------------------------------------
+
+_loopback_tiles = None
+
+
+@pytest.fixture(autouse=True)
+def _map_tiles_from_loopback(monkeypatch):
+    """Wherever a test shows the map (a panel, a whole window), its default tile server is the
+    loopback one: no test reaches the internet. Tests that set a server keep theirs."""
+    global _loopback_tiles
+    widget = sys.modules.get("app.ui.panels.map.widget")
+    if widget is None:  # the map was not imported by this test module: nothing to point
+        yield None
+        return
+    if _loopback_tiles is None:
+        from loopback_tiles import TileServer
+
+        _loopback_tiles = TileServer()
+    monkeypatch.setattr(widget, "DEFAULT_TILE_URL", _loopback_tiles.url)
+    yield _loopback_tiles
