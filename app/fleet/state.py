@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -212,7 +213,7 @@ class FleetState:
             alarm_type=code,
             name=str(data.get("alarmName") or f"Unknown alarm {code}"),
             data=data,
-            critical=code in self.critical_alarms,
+            critical=self.is_critical(code),
         )
 
     def _remember_unacknowledged(self, entry: AlarmEntry) -> None:
@@ -224,8 +225,25 @@ class FleetState:
     def restore_unacknowledged(self, entries: list[AlarmEntry]) -> None:
         """Alarms nobody acknowledged before the last exit come back from the journal."""
         for entry in sorted(entries, key=lambda e: e.push_id):
-            entry.critical = entry.alarm_type in self.critical_alarms
+            entry.critical = self.is_critical(entry.alarm_type)
             self._remember_unacknowledged(entry)
+
+    # -- which alarms are critical ------------------------------------------------
+
+    def is_critical(self, alarm_type: int | None) -> bool:
+        """Whether an alarm of this type beeps, notifies and stays red until acknowledged."""
+        return alarm_type is not None and alarm_type in self.critical_alarms
+
+    def set_critical_alarms(self, codes: Iterable[int]) -> set[int]:
+        """Make exactly these alarm types critical, the unacknowledged alarms included;
+        returns the types that changed (made or no longer critical)."""
+        codes = set(codes)
+        changed = self.critical_alarms ^ codes
+        self.critical_alarms.clear()
+        self.critical_alarms.update(codes)
+        for entry in self.unacknowledged.values():
+            entry.critical = self.is_critical(entry.alarm_type)
+        return changed
 
     # -- acting ----------------------------------------------------------------
 

@@ -363,12 +363,9 @@ class AlarmsPanel(LiveTablePanel):
             self.set_critical_codes(saved, save=False)
 
     def set_critical_codes(self, codes: set[int], *, save: bool = True) -> None:
-        fleet = self.ctx.fleet
-        changed = set(fleet.critical_alarms) ^ set(codes)
-        fleet.critical_alarms.clear()
-        fleet.critical_alarms.update(codes)
-        for entry in fleet.unacknowledged.values():
-            entry.critical = entry.alarm_type in fleet.critical_alarms
+        """The dispatcher's choice of critical types: the fleet applies it (the rule is
+        its own), the settings keep it, the table redraws what changed."""
+        changed = self.ctx.fleet.set_critical_alarms(codes)
         if save:
             save_critical(self.ctx.settings, set(codes))
         if hasattr(self, "model"):
