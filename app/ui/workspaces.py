@@ -104,7 +104,6 @@ def problems(workspaces: Iterable[Workspace], panel_keys: Iterable[str]) -> list
     out: list[str] = []
     seen_keys: set[str] = set()
     seen_shortcuts: set[str] = set()
-    placed: set[str] = set()
     for w in workspaces:
         if w.key in seen_keys:
             out.append(f"workspace {w.key!r} declared twice")
@@ -127,10 +126,14 @@ def problems(workspaces: Iterable[Workspace], panel_keys: Iterable[str]) -> list
                 out.append(f"{w.key}: column {i + 1} has an empty stack")
             if abs(sum(s.share for s in c.stacks) - 1.0) > 0.01:
                 out.append(f"{w.key}: column {i + 1}'s stack shares do not add up to 1")
-        placed.update(keys)
-    for k in sorted(known - placed):
-        out.append(f"panel {k!r} is in no workspace (reachable only from the View menu)")
     return out
+
+
+def unplaced(workspaces: Iterable[Workspace], panel_keys: Iterable[str]) -> list[str]:
+    """Panels no workspace places: allowed (View › <panel> shows one as a tab beside the
+    largest panel on screen), so a new panel needs no workspace edit to be usable."""
+    placed = {k for w in workspaces for k in w.panel_keys()}
+    return sorted(set(panel_keys) - placed)
 
 
 def arrange(window: QMainWindow, workspace: Workspace, docks: Mapping[str, QDockWidget]) -> None:

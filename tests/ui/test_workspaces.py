@@ -8,12 +8,13 @@ from PySide6.QtCore import QSettings, Qt
 
 from app.ui.main_window import load_panel_classes
 from app.ui.session import Session
-from app.ui.workspaces import WORKSPACES, Column, Stack, Workspace, problems
+from app.ui.workspaces import WORKSPACES, Column, Stack, Workspace, problems, unplaced
 
 
 def test_declared_workspaces_are_valid_without_a_window():
     keys = [cls.KEY for cls in load_panel_classes()]
     assert problems(WORKSPACES, keys) == []
+    assert unplaced(WORKSPACES, keys) == []  # every panel of ours has a place
     assert [w.shortcut for w in WORKSPACES[:3]] == ["Ctrl+Shift+1", "Ctrl+Shift+2",
                                                     "Ctrl+Shift+3"]
 
@@ -30,7 +31,7 @@ def test_validation_names_what_is_wrong():
     assert "column shares add up to 0.80" in text
     assert "stack shares do not add up" in text
     assert "declared twice" in text and "shortcut Ctrl+Shift+1 already taken" in text
-    assert "panel 'alarms' is in no workspace" in text
+    assert unplaced([bad], ["devices", "alarms"]) == ["alarms"]
 
 
 @pytest.fixture

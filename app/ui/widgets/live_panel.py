@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QByteArray, QItemSelection, QPoint, Qt, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -88,7 +89,7 @@ class LiveTablePanel(Panel):
             history = int(settings_value(ctx, self.SETTINGS_HISTORY, DEFAULT_HISTORY))
         self.history_limit = min(history, max_rows)
         self.exporter = CsvExporter(self)
-        self.exporter.sig_done.connect(self._on_export_done)
+        self.exporter.sig_export_finished.connect(self._on_export_done)
         self.history_done = False
         self._waiting_rows: list[Any] = []  # live rows not in the table yet, oldest first
         self._adding = InPieces(self, self._add_next)
@@ -237,7 +238,7 @@ class LiveTablePanel(Panel):
         """Show the loader's pages; start it when there is history to read (or `always`)."""
         self.loader = loader
         loader.sig_page_loaded.connect(self._on_history_page)
-        loader.sig_finished.connect(self._on_history_done)
+        loader.sig_loading_finished.connect(self._on_history_done)
         if always or self.history_limit > 0:
             loader.start()
         else:
@@ -328,6 +329,12 @@ class LiveTablePanel(Panel):
             self.status_label.setText(f"exported {thousands(count)} {self.NOUN}s to {path}")
 
     # -- end --------------------------------------------------------------------------------
+
+    def file_actions(self) -> list[QAction]:
+        """File › Export the rows shown (after filters) to CSV."""
+        action = QAction(f"Export {self.NOUN}s as CSV…", self)
+        action.triggered.connect(self._ask_export)
+        return [action]
 
     def shutdown(self) -> None:
         if getattr(self, "_shut_down", False):  # the window and a test may both call it

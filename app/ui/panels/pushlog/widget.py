@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -572,6 +572,14 @@ class PushLogPanel(Panel):
         s.setValue("pushlog/header", self.table.horizontalHeader().saveState())
         s.setValue("pushlog/split", self.split.saveState())
         s.setValue("pushlog/details_split", self.details.split.saveState())
+
+    def file_actions(self) -> list[QAction]:
+        """File › Export pushes (the push log's current filter) as CSV or JSONL."""
+        csv_action = QAction("Export pushes as CSV…", self)
+        csv_action.triggered.connect(lambda: self._ask_export("csv"))
+        jsonl_action = QAction("Export pushes as JSONL…", self)
+        jsonl_action.triggered.connect(lambda: self._ask_export("jsonl"))
+        return [csv_action, jsonl_action]
 
     def shutdown(self) -> None:
         if self._shut:
