@@ -85,7 +85,7 @@ class LiveRig:
 
 def fed(feed, qtbot, records, first_id: int = 1) -> None:
     """Decoded records straight into a feed as one batch (ids from first_id), waited for."""
-    with qtbot.waitSignal(feed.sig_batch, timeout=5000):
+    with qtbot.waitSignal(feed.sig_batch_delivered, timeout=5000):
         feed.push(records, list(range(first_id, first_id + len(records))))
 
 

@@ -2,7 +2,7 @@
 
 The writer calls `LiveFeed.push()` after each commit (any thread, O(1) amortised). A Qt
 timer drains everything pending, applies it to the fleet state once, and emits
-one `sig_batch` per tick — so a flood of 10 000 pushes/s costs the views 5
+one `sig_batch_delivered` per tick — so a flood of 10 000 pushes/s costs the views 5
 notifications/s, not 10 000. Five, not twenty: every batch repaints the visible tables, and
 a repaint of a full alarm table and device tree costs ~100 ms of software painting here;
 a push still shows within a fifth of a second.
@@ -18,7 +18,8 @@ Views take their batch in turns (`view_batches()`): each view gets its own signa
 milliseconds after the previous one, so Qt paints what one view changed before the next
 changes anything. A repaint of the whole window at once (device tree, alarm table, detail
 and push log: ~100 ms of software painting here) was the longest stall of a flood; one
-view's share is a fraction of it. `sig_batch` follows once every view has had its turn.
+view's share is a fraction of it. `sig_batch_delivered` follows once every view has had
+its turn.
 The first turn, too, comes a gap after the batch is applied to the fleet state, and a
 turn whose timer fell due during a long paint waits one more gap (`after_a_breath`):
 otherwise the pieces ran back to back, and the event loop saw one stall of their sum.
@@ -91,15 +92,18 @@ class InPieces:
 class _Turn(QObject):
     """One view's place in the queue (a QObject, so Qt drops its connections with the view)."""
 
-    sig_batch = Signal(object)
+    sig_batch_ready = Signal(object)
+    """This view's turn: the FleetChange of the batch."""
 
     def wanted(self) -> bool:
-        return self.isSignalConnected(QMetaMethod.fromSignal(self.sig_batch))
+        return self.isSignalConnected(QMetaMethod.fromSignal(self.sig_batch_ready))
 
 
 class LiveFeed(QObject):
-    sig_batch = Signal(object)  # FleetChange, once per tick with anything new, after the views
-    sig_rate = Signal(float, float)  # pushes per second, time of the last push
+    sig_batch_delivered = Signal(object)
+    """FleetChange, once per tick with anything new, after every view has had its turn."""
+    sig_rate_changed = Signal(float, float)
+    """Pushes per second, and the time of the last push."""
 
     def __init__(
         self,
@@ -138,7 +142,7 @@ class LiveFeed(QObject):
         """A batch signal of the caller's own, emitted in its turn (see the module doc)."""
         turn = _Turn(self)
         self._turns.append(turn)
-        return turn.sig_batch
+        return turn.sig_batch_ready
 
     @property
     def dropped(self) -> int:
@@ -173,7 +177,7 @@ class LiveFeed(QObject):
         while window and now - window[0][0] > 5.0:
             window.popleft()
         span = max(now - window[0][0], 1.0) if window else 1.0
-        self.sig_rate.emit(sum(n for _, n in window) / span, self.last_push_at)
+        self.sig_rate_changed.emit(sum(n for _, n in window) / span, self.last_push_at)
         if not batch:
             return None
         started = time.perf_counter()
@@ -198,14 +202,14 @@ class LiveFeed(QObject):
             i += 1
             if not turn.wanted():
                 continue
-            turn.sig_batch.emit(change)
+            turn.sig_batch_ready.emit(change)
             if in_turns and i < len(turns):
                 self._busy += (time.perf_counter() - started) * 1000.0
                 after_a_breath(self, partial(self._hand_out, change, i, True))
                 return
         self._busy += (time.perf_counter() - started) * 1000.0
         self._handing_out = False
-        self.sig_batch.emit(change)
+        self.sig_batch_delivered.emit(change)
         self.busy_ms.append(self._busy)
         self._adapt(self._busy)
 

@@ -72,8 +72,9 @@ class MainWindow(QMainWindow):
         self.fit_to_screen()
         self._restore_layout()
         ctx.connections.sig_state_changed.connect(self._on_connection_state)
-        ctx.feed.sig_rate.connect(self._on_rate)
-        ctx.feed.sig_batch.connect(self._update_alarm_count)  # a method: gone with the window
+        ctx.feed.sig_rate_changed.connect(self._on_rate)
+        # a method: gone with the window
+        ctx.feed.sig_batch_delivered.connect(self._update_alarm_count)
         ctx.acknowledgements.sig_acknowledged.connect(self._update_alarm_count)
         ctx.acknowledgements.sig_not_stored.connect(self._on_acknowledgement_not_stored)
         self._alarm_timer = QTimer(self, interval=1000, timeout=self._update_alarm_count)

@@ -36,7 +36,7 @@ class RunReport:
         # The flood is the time live data was arriving: start-up and settling are not in it.
         self.first_batch_at: float | None = None
         self.last_batch_at: float | None = None
-        session.feed.sig_batch.connect(self._on_batch)
+        session.feed.sig_batch_delivered.connect(self._on_batch)
 
         def painted() -> None:
             if t0:

@@ -191,7 +191,7 @@ def test_notifier_logic_with_a_fake_clock(qtbot):
     n.add([row(3)])
     assert len(shown) == 1
     now[0] += 1.0
-    with qtbot.waitSignal(n.sig_notified, timeout=3000):
+    with qtbot.waitSignal(n.sig_notification_shown, timeout=3000):
         pass
     assert shown[-1] == "2 critical alarms: 2× SOS"
     n.stop()
@@ -477,7 +477,7 @@ def test_export_csv(rig, panel, qtbot, tmp_path):
     panel.device_edit.setText(d[0])
     qtbot.waitUntil(lambda: panel.proxy.rowCount() == 1)
     out = tmp_path / "alarms.csv"
-    with qtbot.waitSignal(panel.exporter.sig_done, timeout=5000):
+    with qtbot.waitSignal(panel.exporter.sig_export_finished, timeout=5000):
         assert panel.export_csv(str(out)) == 1
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert rows[0][:3] == ["time", "device", "alarm"]

@@ -311,7 +311,7 @@ def test_bulk_base1_to_ten_devices(rig: Rig, qtbot, tmp_path) -> None:
     rig.selection.select_many(ids)
     dlg = panel.open_bulk()
     assert dlg.count_label.text() == "10 device(s)"
-    with qtbot.waitSignal(dlg.sig_finished, timeout=20000):
+    with qtbot.waitSignal(dlg.sig_bulk_finished, timeout=20000):
         qtbot.mouseClick(dlg.start_button, Qt.MouseButton.LeftButton)
         assert len(rig.published) < 10  # paced, not all at once
     assert len(rig.published) == 10
@@ -385,7 +385,7 @@ def test_history_is_loaded_from_the_journal_searched_and_exported(rig: Rig, qtbo
     panel.search_edit.setText("")
     assert panel.proxy.rowCount() == 2
     out = tmp_path / "audit.csv"
-    with qtbot.waitSignal(panel.sig_export_done, timeout=10000) as sig:
+    with qtbot.waitSignal(panel.sig_export_finished, timeout=10000) as sig:
         panel.export_audit(str(out), needle="")
     assert sig.args[1] == 2 and sig.args[2] == ""
     with open(out, newline="", encoding="utf-8") as fh:

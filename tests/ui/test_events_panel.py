@@ -108,7 +108,7 @@ def test_card_and_masked_password(rig, panel, qtbot, tmp_path):
                             for c in range(m.columnCount())]
     # exported masked too, unless shown
     out = tmp_path / "e.csv"
-    with qtbot.waitSignal(panel.exporter.sig_done, timeout=5000):
+    with qtbot.waitSignal(panel.exporter.sig_export_finished, timeout=5000):
         panel.export_csv(str(out))
     assert "654321" not in out.read_text(encoding="utf-8")
     changed = []
@@ -228,7 +228,7 @@ def test_export_csv(rig, panel, qtbot, tmp_path):
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2)
     panel.type_combo.setCurrentIndex(panel.type_combo.findData(14))
     out = tmp_path / "events.csv"
-    with qtbot.waitSignal(panel.exporter.sig_done, timeout=5000):
+    with qtbot.waitSignal(panel.exporter.sig_export_finished, timeout=5000):
         assert panel.export_csv(str(out)) == 1
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert rows[0]["waybill_guid"] == guid and rows[0]["waybill_no"] == "45435345"

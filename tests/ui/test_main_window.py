@@ -139,8 +139,8 @@ def test_panels_behind_a_tab_skip_batches_and_catch_up_when_brought_forward(qtbo
     assert not on_screen(pushlog) and not on_screen(map_panel)
     fleet = Fleet("TABKEY", devices=6, seed=3)
     pushes = [p for d in fleet.device_ids for p in fleet.location(d)]
-    handed_out: list[int] = []  # sig_batch comes once every view has had its turn
-    session.feed.sig_batch.connect(lambda change: handed_out.append(len(change.records)))
+    handed_out: list[int] = []  # sig_batch_delivered comes once every view has had its turn
+    session.feed.sig_batch_delivered.connect(lambda change: handed_out.append(len(change.records)))
     for topic, payload in pushes:
         session.recording.submit(RawPush("mqtt", topic, payload, time.time(), "t"))
     assert session.recording.flush(10)

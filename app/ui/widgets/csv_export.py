@@ -11,9 +11,11 @@ from PySide6.QtCore import QObject, Signal
 
 
 class CsvExporter(QObject):
-    """Writes rows to a CSV file on a thread; `sig_done(path, count, error)` on the GUI thread."""
+    """Writes rows to a CSV file on a thread; `sig_export_finished(path, count,
+    error)` on the GUI thread."""
 
-    sig_done = Signal(str, int, str)
+    sig_export_finished = Signal(str, int, str)
+    """Path, rows written, error ("" when written)."""
 
     def export(self, path: str, header: Sequence[str], rows: list[Sequence[Any]]) -> None:
         def run() -> None:
@@ -23,8 +25,8 @@ class CsvExporter(QObject):
                     writer.writerow(header)
                     writer.writerows(rows)
             except OSError as exc:
-                self.sig_done.emit(path, 0, str(exc))
+                self.sig_export_finished.emit(path, 0, str(exc))
                 return
-            self.sig_done.emit(path, len(rows), "")
+            self.sig_export_finished.emit(path, len(rows), "")
 
         threading.Thread(target=run, name="csv-export", daemon=True).start()

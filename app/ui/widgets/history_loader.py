@@ -29,8 +29,10 @@ class HistoryLoader(QObject):
     At most `limit` journal rows are read and at most `max_rows` rows emitted in all.
     """
 
-    sig_page_loaded = Signal(object)  # list of row objects, newest first
-    sig_finished = Signal(int)  # total rows emitted
+    sig_page_loaded = Signal(object)
+    """A page of row objects, newest first."""
+    sig_loading_finished = Signal(int)
+    """All is read: the rows emitted in all."""
 
     def __init__(
         self,
@@ -86,7 +88,7 @@ class HistoryLoader(QObject):
         except Exception:
             log.exception("history: loading %s failed", self.kind)
         if not self._stop.is_set():
-            self.sig_finished.emit(emitted)
+            self.sig_loading_finished.emit(emitted)
 
     def _pause(self) -> None:
         # Let the GUI thread have the GIL: each Qt → Python call there (data(), paint) needs it,

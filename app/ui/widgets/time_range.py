@@ -20,6 +20,7 @@ class TimeRangePicker(QWidget):
     """A preset (last hour / 24 h / 7 days / all) or an explicit from–to, as (since, until)."""
 
     sig_range_changed = Signal()
+    """Another preset, or another from or to time: read `value()`."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -18,6 +18,7 @@ class WhenOnScreen(QObject):
     deleted by its window must not be kept alive by its own helper."""
 
     sig_on_screen = Signal()
+    """The widget is on screen again after work was missed."""
 
     def __init__(self, widget: QWidget) -> None:
         super().__init__(widget)

@@ -33,7 +33,8 @@ def describe(rows: list[AlarmRow], limit: int = 5) -> tuple[str, str]:
 class CriticalNotifier(QObject):
     """Collects critical alarms and calls `show_hook(title, message)` at most once per interval."""
 
-    sig_notified = Signal(str, str)
+    sig_notification_shown = Signal(str, str)
+    """A notification went out: its title and message."""
 
     def __init__(self, show_hook: ShowHook, interval_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic,
@@ -72,7 +73,7 @@ class CriticalNotifier(QObject):
         self._last = self.clock()
         title, message = describe(rows)
         self.show_hook(title, message)
-        self.sig_notified.emit(title, message)
+        self.sig_notification_shown.emit(title, message)
 
     def stop(self) -> None:
         self._timer.stop()

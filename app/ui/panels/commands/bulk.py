@@ -137,7 +137,8 @@ def parse_ids(text: str) -> list[str]:
 
 
 class BulkDialog(QDialog):
-    sig_finished = Signal()
+    sig_bulk_finished = Signal()
+    """Every command of the bulk run is answered, failed or timed out."""
 
     def __init__(self, console: CommandConsole, build, devices: list[str], describe: str,
                  fallback_profile: str = "", parent: QWidget | None = None) -> None:
@@ -335,7 +336,7 @@ class BulkDialog(QDialog):
             self.export_button.setEnabled(True)
             if not self._finished:
                 self._finished = True
-                self.sig_finished.emit()
+                self.sig_bulk_finished.emit()
         elif total:
             self.export_button.setEnabled(True)
         self.progress_label.setText(text)

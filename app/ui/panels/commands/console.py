@@ -1,7 +1,7 @@
 """The panel's engine (no widgets): serials, tracker, audit, publishing and the reply route.
 
 Replies reach the tracker through a *push listener* (`tracker.on_batch`, on the thread that
-receives the recording process's batches), not through `ctx.feed.sig_batch`: the feed's
+receives the recording process's batches), not through `ctx.feed.sig_batch_delivered`: the feed's
 batches wait for the GUI's next tick and may be thinned when the window falls behind, and a
 dropped reply would turn an answered command into a false "timed out" (the recording process
 thins only readings, never replies). The tracker is thread-safe; its

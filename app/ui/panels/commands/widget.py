@@ -72,7 +72,7 @@ class CommandsPanel(Panel):
     TITLE = "Commands"
     SHORTCUT = "Ctrl+7"
     sig_command_updated = Signal(str)  # device id whose command history changed
-    sig_export_done = Signal(str, int, str)  # path, rows, error
+    sig_export_finished = Signal(str, int, str)  # path, rows, error
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -237,7 +237,7 @@ class CommandsPanel(Panel):
         self.model.sig_rows_changed.connect(self._rows_changed)
         self.console.sig_command_changed.connect(self._on_command)
         self.console.sig_unsolicited_received.connect(self._on_unsolicited)
-        self.sig_export_done.connect(self._export_done)
+        self.sig_export_finished.connect(self._export_done)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
         self._batches = ctx.feed.view_batches()  # this view's turn
         self._batches.connect(self._on_batch)
@@ -549,9 +549,9 @@ class CommandsPanel(Panel):
                 finally:
                     conn.close()
             except Exception as exc:
-                self.sig_export_done.emit(path, 0, str(exc))
+                self.sig_export_finished.emit(path, 0, str(exc))
                 return
-            self.sig_export_done.emit(path, n, "")
+            self.sig_export_finished.emit(path, n, "")
 
         self._say(f"Exporting to {path}…")
         t = threading.Thread(target=run, name="command-export", daemon=True)

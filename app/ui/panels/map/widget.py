@@ -361,7 +361,8 @@ class TileCheck(QObject):
     """Asks the tile server for the world tile once, asynchronously, to tell the user whether
     the plain background is the map's choice or the network's (QtLocation says nothing)."""
 
-    sig_done = Signal(bool, str)  # reachable, what went wrong
+    sig_check_finished = Signal(bool, str)
+    """Whether the tile server answered, and what went wrong if not."""
 
     def __init__(self, url: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -383,7 +384,7 @@ class TileCheck(QObject):
         ok = reply.error() == QNetworkReply.NetworkError.NoError
         detail = "" if ok else reply.errorString()
         reply.deleteLater()
-        self.sig_done.emit(ok, detail)
+        self.sig_check_finished.emit(ok, detail)
 
 
 class PendingMapView(QWidget):
@@ -510,7 +511,7 @@ class MapPanel(Panel):
                     if view.ok:
                         self.status.setText(f"map tiles from {tile_host(tiles)}…")
                         self._tile_check = TileCheck(tiles, self)
-                        self._tile_check.sig_done.connect(self._on_tile_check)
+                        self._tile_check.sig_check_finished.connect(self._on_tile_check)
                         return view
                     why = "QtLocation map failed to load: " + "; ".join(view.errors)[:200]
                     log.warning(why)
