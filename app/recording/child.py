@@ -6,8 +6,9 @@ model while painting had to win the GIL back from them — under a flood the GUI
 spent a third of its time waiting for it. Here they compete with nobody who paints.
 
 The window sends requests (connect, hang up, publish, submit a webhook push, flush,
-"next"); this process answers and streams back connection states and, one batch per
-"next", the decoded pushes coalesced while the window was busy (`app.fleet.backlog`).
+next: the kinds are `wire.py`'s); this process answers and streams back connection states
+and, one batch per NEXT, the decoded pushes coalesced while the window was busy
+(`app.fleet.backlog`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from multiprocessing.connection import Connection
 from app.fleet.backlog import Backlog
 from app.protocol.push import RawPush
 from app.recorder import Recorder
+from app.recording import wire
 from app.recording.wire import pack
 from app.transport.settings import ConnectionSettings
 
@@ -74,8 +76,18 @@ class _Child:
         self._wanted = False
         self._stopping = False
         recorder.add_listener(self._on_records)
-        recorder.add_health_listener(partial(self.send, "journal"))  # stopped, retrying, ok
+        recorder.add_health_listener(partial(self.send, wire.JOURNAL))  # stopped, retrying, ok
         self._relay = threading.Thread(target=self._relay_loop, name="relay", daemon=True)
+        self._serves = {  # what the window asks (wire.STOP ends `serve`)
+            wire.NEXT: self._op_next,
+            wire.CONNECT: self._op_connect,
+            wire.HANG_UP: self._op_hang_up,
+            wire.PUBLISH: self._op_publish,
+            wire.SUBMIT: self._op_submit,
+            wire.FLUSH: self._op_flush,
+            wire.REOPEN_JOURNAL: self._op_reopen_journal,
+            wire.STATS: self._op_stats,
+        }
 
     def send(self, *msg: object) -> None:
         # The window may be gone; serve() notices that on its side of the pipe.
@@ -106,7 +118,7 @@ class _Child:
             for start in range(0, len(batch), CHUNK):
                 part = batch[start:start + CHUNK]
                 last = start + CHUNK >= len(batch)
-                self.send("batch", [pack(r) for r, _ in part], [i for _, i in part],
+                self.send(wire.BATCH, [pack(r) for r, _ in part], [i for _, i in part],
                           dropped - sent_dropped if last else 0, last)
             sent_dropped = dropped
 
@@ -114,7 +126,7 @@ class _Child:
 
     def serve(self) -> None:
         self._relay.start()
-        self.send("ready")
+        self.send(wire.READY)
         while True:
             try:
                 msg = self.conn.recv()
@@ -122,17 +134,17 @@ class _Child:
                 log.warning("window gone; recording stops")
                 break
             op, args = msg[0], msg[1:]
-            if op == "stop":
+            if op == wire.STOP:
                 break
             try:
-                getattr(self, f"_op_{op}")(*args)
+                self._serves[op](*args)
             except Exception:
                 log.exception("request %s failed", op)
         with self._wake:
             self._stopping = True
             self._wake.notify()
         self.recorder.stop()
-        self.send("stopped")
+        self.send(wire.STOPPED)
 
     def _op_next(self) -> None:
         with self._wake:
@@ -144,7 +156,7 @@ class _Child:
         self.recorder.connect(settings, partial(self._state, name, generation))
 
     def _state(self, name: str, generation: int, state) -> None:  # paho's thread
-        self.send("state", name, generation, state)
+        self.send(wire.STATE, name, generation, state)
 
     def _op_hang_up(self, name: str) -> None:
         self.recorder.hang_up(name)
@@ -153,17 +165,17 @@ class _Child:
         try:
             info = self.recorder.publish(profile, topic, payload, qos)
         except Exception as exc:
-            self.send("reply", req, None, str(exc))
+            self.send(wire.REPLY, req, None, str(exc))
         else:
-            self.send("reply", req, int(info.rc), None)
+            self.send(wire.REPLY, req, int(info.rc), None)
 
     def _op_submit(self, seq: int, source, topic, payload, at, profile, hint, ack: bool) -> None:
-        token = partial(self.send, "acked", seq) if ack else None
+        token = partial(self.send, wire.ACKED, seq) if ack else None
         self.recorder.submit(RawPush(source, topic, payload, at, profile, token), hint)
 
     def _op_flush(self, req: int, timeout: float) -> None:
         def wait() -> None:
-            self.send("reply", req, self.recorder.flush(timeout), None)
+            self.send(wire.REPLY, req, self.recorder.flush(timeout), None)
 
         threading.Thread(target=wait, name="flush", daemon=True).start()
 
@@ -179,11 +191,11 @@ class _Child:
                     moved = str(move_aside(self.recorder.journal_path))
                 self.recorder.reopen_journal()
             except Exception as exc:
-                self.send("reply", req, None, f"cannot open the journal: {exc}")
+                self.send(wire.REPLY, req, None, f"cannot open the journal: {exc}")
             else:
-                self.send("reply", req, moved, None)
+                self.send(wire.REPLY, req, moved, None)
 
         threading.Thread(target=reopen, name="reopen-journal", daemon=True).start()
 
     def _op_stats(self, req: int) -> None:
-        self.send("reply", req, self.recorder.stats(), None)
+        self.send(wire.REPLY, req, self.recorder.stats(), None)

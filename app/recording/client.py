@@ -19,6 +19,7 @@ from pathlib import Path
 
 from app.journal.writer import STOPPED, JournalHealth
 from app.protocol.push import RawPush
+from app.recording import wire
 from app.recording.wire import unpack
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
@@ -49,7 +50,7 @@ class RecordingProcess:
         self._acks: dict[int, Callable[[], object]] = {}
         self._send_lock = threading.Lock()
         self._ready = threading.Event()
-        self._outstanding = False  # a "next" is on its way; the child answers with a batch
+        self._outstanding = False  # a NEXT is on its way; the child answers with a BATCH
         self._stopping = False
         self.lost = False
         self.journal_health: JournalHealth = JournalHealth(path=self.path)
@@ -84,7 +85,7 @@ class RecordingProcess:
             return
         self._stopping = True
         with contextlib.suppress(RuntimeError):  # already gone: nothing to tell it
-            self._send("stop")
+            self._send(wire.STOP)
         atexit.unregister(self.stop)
         self._proc.join(timeout)
         if self._proc.is_alive():
@@ -101,7 +102,7 @@ class RecordingProcess:
         """Retry a stopped journal; `fresh`: move it aside (the path it went to is returned)
         and start a new one. Connections are made again, so the broker resends what it held.
         Raises RuntimeError with the reason when the journal still cannot be opened."""
-        return self._call("reopen_journal", fresh, timeout=timeout)
+        return self._call(wire.REOPEN_JOURNAL, fresh, timeout=timeout)
 
     def _journal(self, health: JournalHealth) -> None:
         self.journal_health = health
@@ -119,7 +120,7 @@ class RecordingProcess:
         """Ask for the next batch (at most one is ever on its way)."""
         if not self._outstanding and not self.lost:
             self._outstanding = True
-            self._send("next")
+            self._send(wire.NEXT)
 
     # -- connections ---------------------------------------------------------------------
 
@@ -129,13 +130,13 @@ class RecordingProcess:
         generation = next(self._generations)
         self._states[name] = (generation, on_state)
         self._settings[name] = settings
-        self._send("connect", settings, generation)
+        self._send(wire.CONNECT, settings, generation)
 
     def hang_up(self, name: str) -> None:
         """Returns at once; the child acknowledges what it has, then hangs up."""
         self._states.pop(name, None)
         if self._settings.pop(name, None) is not None:
-            self._send("hang_up", name)
+            self._send(wire.HANG_UP, name)
 
     def profiles(self) -> list[str]:
         return sorted(self._settings)
@@ -144,7 +145,7 @@ class RecordingProcess:
         """Blocks for the child's answer (a round trip of a millisecond or so)."""
         if profile not in self._settings:
             raise RuntimeError(f"profile {profile!r} is not connected")
-        return Published(self._call("publish", profile, topic, payload, qos))
+        return Published(self._call(wire.PUBLISH, profile, topic, payload, qos))
 
     # -- the journal ---------------------------------------------------------------------
 
@@ -155,7 +156,7 @@ class RecordingProcess:
         if push.ack_token is not None:
             self._acks[seq] = push.ack_token
         try:
-            self._send("submit", seq, push.source, push.topic, push.payload, push.received_at,
+            self._send(wire.SUBMIT, seq, push.source, push.topic, push.payload, push.received_at,
                        push.profile, kind_hint, push.ack_token is not None)
         except RuntimeError:  # the child is gone: the caller answers "not stored" (503)
             self._acks.pop(seq, None)
@@ -164,12 +165,12 @@ class RecordingProcess:
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything submitted so far (by any channel) is committed."""
         try:
-            return bool(self._call("flush", timeout, timeout=timeout + REPLY_TIMEOUT_S))
+            return bool(self._call(wire.FLUSH, timeout, timeout=timeout + REPLY_TIMEOUT_S))
         except RuntimeError:
             return False
 
     def stats(self) -> dict:
-        return self._call("stats")
+        return self._call(wire.STATS)
 
     # -- the pipe --------------------------------------------------------------------------
 
@@ -210,29 +211,29 @@ class RecordingProcess:
                 return
             op = msg[0]
             try:
-                if op == "batch":
+                if op == wire.BATCH:
                     self._on_batch(*msg[1:])
-                elif op == "state":
+                elif op == wire.STATE:
                     _, name, generation, state = msg
                     current = self._states.get(name)
                     # A replaced or hung-up transport's late words are not the profile's state.
                     if current and current[0] == generation and current[1] is not None:
                         current[1](state)
-                elif op == "reply":
+                elif op == wire.REPLY:
                     _, req, value, error = msg
                     waiting = self._replies.get(req)
                     if waiting is not None:
                         waiting[1].extend((value, error))
                         waiting[0].set()
-                elif op == "acked":
+                elif op == wire.ACKED:
                     token = self._acks.pop(msg[1], None)
                     if token is not None:
                         token()
-                elif op == "journal":
+                elif op == wire.JOURNAL:
                     self._journal(msg[1])
-                elif op == "ready":
+                elif op == wire.READY:
                     self._ready.set()
-                elif op == "stopped":
+                elif op == wire.STOPPED:
                     return
             except Exception:
                 log.exception("handling %s from the recording process failed", op)
