@@ -15,9 +15,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from app.fleet.state import FleetState
+from app.pipeline import Recorder
 from app.protocol.decode import decode
 from app.protocol.push import PushRecord, RawPush
-from app.recorder import Recorder
 from app.ui.context import AppContext, Connections, Selection
 from app.ui.feed import LiveFeed
 

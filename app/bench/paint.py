@@ -87,9 +87,9 @@ def device_tree(app, devices: int, timed) -> tuple[float, float]:
     from PySide6.QtCore import QEventLoop, QSettings
 
     from app.fleet.state import FleetState
+    from app.pipeline import Recorder
     from app.protocol.decode import decode
     from app.protocol.push import RawPush
-    from app.recorder import Recorder
     from app.sim.fleet import Fleet
     from app.ui.context import AppContext, Connections, Selection
     from app.ui.feed import LiveFeed

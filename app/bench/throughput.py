@@ -18,7 +18,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from app.gctune import tune_for_throughput
-from app.recorder import Recorder
+from app.pipeline import Recorder
 from app.sim.fleet import Fleet
 from app.transport.settings import ConnectionSettings
 

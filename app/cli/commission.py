@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     journal = Path(args.journal) if args.journal else default_journal_path()
     try:
         journal.parent.mkdir(parents=True, exist_ok=True)
-        from app.recorder import Recorder
+        from app.pipeline import Recorder
 
         recorder = Recorder(journal).start()
         audit = AuditLog(journal)

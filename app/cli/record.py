@@ -19,7 +19,7 @@ from app.cli.common import (
 )
 from app.gctune import tune_for_throughput
 from app.journal.writer import RETRYING, JournalHealth
-from app.recorder import Recorder
+from app.pipeline import Recorder
 from app.transport.state import ConnectionState
 from app.webhook import WebhookServer
 from app.webhook.options import add_webhook_args, webhook_config

@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     journal = Path(args.journal) if args.journal else default_journal_path()
     try:
         journal.parent.mkdir(parents=True, exist_ok=True)
-        from app.recorder import Recorder
+        from app.pipeline import Recorder
 
         recorder = Recorder(journal).start()  # creates and migrates the journal first
         audit = AuditLog(journal)

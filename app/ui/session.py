@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 
 from app.fleet.state import AlarmEntry, FleetState, Thresholds
 from app.journal.store import Journal
-from app.recording import RecordingProcess
+from app.recording_process import RecordingProcess
 from app.transport.settings import ConnectionSettings
 from app.transport.state import Phase
 from app.ui.context import AppContext, Connections, Selection

@@ -23,7 +23,7 @@ from app.commands import audit
 from app.commands.builder import Command, build_text, parse_command_text
 from app.commands.serials import SerialCounter
 from app.commands.tracker import CommandState, CommandTracker, UnsolicitedReply
-from app.recorder import Recorder
+from app.pipeline import Recorder
 from app.sim.fleet import NOT_ONLINE, NOT_REGISTERED, Fleet, compact_json
 from app.sim.runner import Simulator
 from app.transport.mqtt import MqttTransport

@@ -191,7 +191,7 @@ def test_export_of_a_missing_journal_is_a_clear_error(cli, tmp_path):
 def test_transport_ack_happens_after_commit(broker, tmp_path):
     """QoS 1: the broker may forget a push only once the journal holds it."""
     from app.journal.store import Journal
-    from app.recorder import Recorder
+    from app.pipeline import Recorder
     from app.transport.settings import ConnectionSettings
 
     journal = tmp_path / "j.sqlite"

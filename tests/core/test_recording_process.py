@@ -15,7 +15,7 @@ from waiting import wait_until
 
 from app.journal.store import Journal
 from app.protocol.push import RawPush
-from app.recording.client import RecordingProcess
+from app.recording_process.client import RecordingProcess
 from app.sim.fleet import Fleet
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase

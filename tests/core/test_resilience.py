@@ -5,7 +5,7 @@ from __future__ import annotations
 from waiting import wait_for
 
 from app.journal.store import Journal
-from app.recorder import Recorder
+from app.pipeline import Recorder
 from app.sim.runner import Simulator
 from app.transport.settings import ConnectionSettings
 from app.transport.state import Phase

@@ -19,7 +19,7 @@ from PySide6.QtGui import QKeySequence
 
 from app.commands import audit
 from app.fleet.state import FleetState
-from app.recorder import Recorder
+from app.pipeline import Recorder
 from app.sim.fleet import NOT_ONLINE, Fleet, compact_json
 from app.sim.runner import Simulator
 from app.transport.settings import ConnectionSettings

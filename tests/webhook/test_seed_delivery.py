@@ -25,8 +25,8 @@ from webhook_helpers import post, seed_examples
 from app.fleet.state import FleetState
 from app.journal.export import row_to_dict
 from app.journal.store import Journal, JournalRow
+from app.pipeline import Recorder
 from app.protocol.topics import webhook_kind
-from app.recorder import Recorder
 from app.transport.settings import ConnectionSettings
 from app.transport.state import Phase
 from app.webhook import WebhookConfig, WebhookServer

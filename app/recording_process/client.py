@@ -19,8 +19,8 @@ from pathlib import Path
 
 from app.journal.writer import STOPPED, JournalHealth
 from app.protocol.push import RawPush
-from app.recording import wire
-from app.recording.wire import unpack
+from app.recording_process import wire
+from app.recording_process.wire import unpack
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
 
@@ -62,7 +62,7 @@ class RecordingProcess:
 
     def start(self, wait: bool = True) -> RecordingProcess:
         """Spawn the child; with wait=False return at once (requests queue in the pipe)."""
-        from app.recording.child import run
+        from app.recording_process.child import run
 
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)

@@ -22,10 +22,10 @@ from functools import partial
 from multiprocessing.connection import Connection
 
 from app.fleet.backlog import Backlog
+from app.pipeline import Recorder
 from app.protocol.push import RawPush
-from app.recorder import Recorder
-from app.recording import wire
-from app.recording.wire import pack
+from app.recording_process import wire
+from app.recording_process.wire import pack
 from app.transport.settings import ConnectionSettings
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """The headless pipeline: transports → journal writer (decode, commit, acknowledge) → listeners.
 
-The window, `record`, the webhook receiver and the benchmark all stand on this,
-so a push takes one way through whatever channel it came by.
+The window (in its recording process, `app/recording_process/`), `record`, the webhook
+receiver and the benchmark all stand on this, so a push takes one way through whatever
+channel it came by.
 """
 
 from __future__ import annotations
