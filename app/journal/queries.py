@@ -38,13 +38,15 @@ def newest_page(journal: Journal, kind: str, before_id: int | None, limit: int
 
 
 def acknowledgements_between(journal: Journal, lo: int, hi: int
-                             ) -> dict[int, tuple[float, str]]:
-    """push id → (when, by whom) of the acknowledged alarms with lo <= push id <= hi."""
+                             ) -> dict[int, tuple[float, str, str, str]]:
+    """push id → (when, by whom, reason, note) of the acknowledged alarms with
+    lo <= push id <= hi."""
     rows = journal.conn.execute(
-        "SELECT push_id, acked_at, operator FROM alarm_ack WHERE push_id BETWEEN ? AND ?",
+        "SELECT push_id, acked_at, operator, reason, note FROM alarm_ack"
+        " WHERE push_id BETWEEN ? AND ?",
         (lo, hi),
     )
-    return {push_id: (at, operator) for push_id, at, operator in rows}
+    return {push_id: (at, operator, reason, note) for push_id, at, operator, reason, note in rows}
 
 
 def track_rows(conn: sqlite3.Connection, device_id: str, since: float, limit: int

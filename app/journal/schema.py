@@ -175,6 +175,10 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # A function: SQLite has no ADD COLUMN IF NOT EXISTS, and a journal may have the column
     # with an older user_version (restored from a copy, or set back by hand).
     lambda conn: _add_column(conn, "push", "warnings", "TEXT"),
+    # 8: an acknowledgement says why (a reason from a short list) and may carry a note:
+    # the next shift reads them in the handover report.
+    lambda conn: (_add_column(conn, "alarm_ack", "reason", "TEXT NOT NULL DEFAULT ''"),
+                  _add_column(conn, "alarm_ack", "note", "TEXT NOT NULL DEFAULT ''")),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

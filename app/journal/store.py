@@ -294,15 +294,29 @@ class Journal:
 
     # -- alarm acknowledgement ----------------------------------------------
 
-    def acknowledge(self, push_ids: Iterable[int], *, at: float, operator: str) -> int:
+    def acknowledge(self, push_ids: Iterable[int], *, at: float, operator: str,
+                    reason: str = "", note: str = "") -> int:
         ids = list(push_ids)
         with self.conn:
             self.conn.execute("BEGIN")
             self.conn.executemany(
-                "INSERT OR IGNORE INTO alarm_ack (push_id, acked_at, operator) VALUES (?,?,?)",
-                [(i, at, operator) for i in ids],
+                "INSERT OR IGNORE INTO alarm_ack (push_id, acked_at, operator, reason, note)"
+                " VALUES (?,?,?,?,?)",
+                [(i, at, operator, reason, note) for i in ids],
             )
         return len(ids)
+
+    def unacknowledge(self, push_ids: Iterable[int], *, acked_at: float) -> int:
+        """Undo an acknowledgement (made at `acked_at`, so an older one of the same alarm by
+        someone else is never undone); returns how many were undone."""
+        ids = list(push_ids)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            cur = self.conn.executemany(
+                "DELETE FROM alarm_ack WHERE push_id=? AND acked_at=?",
+                [(i, acked_at) for i in ids],
+            )
+        return cur.rowcount
 
     def unacknowledged_alarms(self, limit: int = 10000) -> list[JournalRow]:
         sql = (

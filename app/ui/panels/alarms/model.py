@@ -68,6 +68,8 @@ class AlarmRow:
     cells: tuple[str, ...]
     acked_at: float | None = None
     acked_by: str = ""
+    ack_reason: str = ""
+    ack_note: str = ""
 
     @property
     def acknowledged(self) -> bool:
@@ -126,14 +128,16 @@ def row_from_entry(entry: AlarmEntry) -> AlarmRow:
 
 def rows_from_journal(journal: Journal, rows: list[JournalRow]) -> list[AlarmRow]:
     """History page → rows, with their acknowledgements (runs on the loader thread)."""
-    acks: dict[int, tuple[float, str]] = {}
+    acks: dict[int, tuple[float, str, str, str]] = {}
     if rows:
         acks = acknowledgements_between(journal, min(r.id for r in rows),
                                         max(r.id for r in rows))
     out = []
     for r in rows:
-        at, by = acks.get(r.id, (None, ""))
-        out.append(make_row(r.id, r.device or "", r.received_at, r.data, at, by))
+        at, by, reason, note = acks.get(r.id, (None, "", "", ""))
+        row = make_row(r.id, r.device or "", r.received_at, r.data, at, by)
+        row.ack_reason, row.ack_note = reason, note
+        out.append(row)
     return out
 
 
