@@ -72,6 +72,8 @@ def test_an_alarm_acknowledged_in_the_table_turns_the_trees_red_cell_back_unaske
     device = rig.sim.device_ids[0]
     rig.submit(rig.sim.raise_alarm(device, 46))  # back cover opened: critical
     qtbot.waitUntil(lambda: alarms.model.rowCount() == 1)
+    # the tree takes new devices in pieces, a breath after the batch: wait for its row
+    qtbot.waitUntil(lambda: devices.model.index_of(device, COL_ALARM).isValid())
     cell = devices.model.index_of(device, COL_ALARM)
 
     def colour() -> str | None:  # what the tree last wrote into the cell when it drew it
