@@ -315,6 +315,10 @@ class LiveFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.device_text = ""
         self.code: int | None = None  # None: every type
+        self.codes: frozenset[int | None] | None = None  # several types at once (None: all)
+        # Rows newer than this push id wait, unseen, while the operator has a hand on the
+        # table (app/ui/widgets/hold.py): nothing moves under the pointer.
+        self.hold_mark: int | None = None
         self.since: float | None = None
         self.until: float | None = None
         self._rows: Sequence[Any] = []
@@ -351,10 +355,40 @@ class LiveFilterProxy(QSortFilterProxyModel):
         if (since, until) != (self.since, self.until):
             self.refilter(lambda: (setattr(self, "since", since), setattr(self, "until", until)))
 
+    def set_codes(self, codes: frozenset[int | None] | None) -> None:
+        """Several types at once (None: every type)."""
+        if codes != self.codes:
+            self.refilter(lambda: setattr(self, "codes", codes))
+
+    def hold_at(self, push_id: int | None) -> None:
+        """Show no row newer than `push_id` until `release()`; rows already shown stay."""
+        if self.hold_mark is None:
+            self.hold_mark = push_id  # nothing shown is newer: no re-filter needed
+
+    def release(self) -> None:
+        """Let the rows that waited in (one re-filter)."""
+        if self.hold_mark is not None:
+            self.refilter(lambda: setattr(self, "hold_mark", None))
+
+    def held_count(self) -> int:
+        """Rows the filters would show that wait behind the hold."""
+        mark = self.hold_mark
+        if mark is None:
+            return 0
+        model = self.sourceModel()
+        n = 0
+        for row in model.rows if isinstance(model, LiveTableModel) else ():
+            if row.push_id <= mark:
+                break  # newest first: the rest are older than the hold
+            n += self.accepts(row)
+        return n
+
     def accepts(self, row: Any) -> bool:
         if self.device_text and self.device_text not in row.device.lower():
             return False
         if self.code is not None and row.code != self.code:
+            return False
+        if self.codes is not None and row.code not in self.codes:
             return False
         if self.since is not None and row.at < self.since:
             return False
@@ -368,7 +402,10 @@ class LiveFilterProxy(QSortFilterProxyModel):
             model.use_sort_column(self.sorted_by)
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
-        return self.accepts(self._rows[source_row])
+        row = self._rows[source_row]
+        if self.hold_mark is not None and row.push_id > self.hold_mark:
+            return False
+        return self.accepts(row)
 
     def visible_rows(self) -> list[Any]:
         model = self.sourceModel()

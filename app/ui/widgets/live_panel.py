@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QByteArray, QItemSelection, QPoint, Qt, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QByteArray, QEvent, QItemSelection, QObject, QPoint, Qt, QTimer
+from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,6 +39,7 @@ from app.ui.widgets.csv_export import CsvExporter
 from app.ui.widgets.elide import elide_cells
 from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.history_loader import HistoryLoader
+from app.ui.widgets.hold import TRIAGE_KEYS, HoldStill, NewRowsBar, move_selection
 from app.ui.widgets.live_format import thousands
 from app.ui.widgets.live_model import LiveFilterProxy, LiveTableModel
 from app.ui.widgets.time_range import TimeRangePicker
@@ -92,6 +93,7 @@ class LiveTablePanel(Panel):
         self.exporter.sig_export_finished.connect(self._on_export_done)
         self.history_done = False
         self._waiting_rows: list[Any] = []  # live rows not in the table yet, oldest first
+        self._selected_ids: set[int] = set()  # journal ids of the rows the operator selected
         self._adding = InPieces(self, self._add_next)
 
     # -- for subclasses ---------------------------------------------------------------------
@@ -123,6 +125,7 @@ class LiveTablePanel(Panel):
         del waiting[:LIVE_ROWS_AT_ONCE]
         self.model.add_rows(rows)
         self._rows_added(rows)
+        self.hold.update()
         if not waiting:
             self._update_status()
         return bool(waiting)
@@ -181,8 +184,9 @@ class LiveTablePanel(Panel):
             bar.addWidget(w)
         return bar
 
-    def _table_view(self) -> QTableView:
-        """The sortable table over `self.proxy`, header widths from DEFAULT_WIDTHS."""
+    def _table_view(self) -> QWidget:
+        """The sortable table over `self.proxy` (header widths from DEFAULT_WIDTHS) under the
+        bar that counts the rows held back while the operator works on it."""
         self.view = QTableView()
         self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -209,9 +213,41 @@ class LiveTablePanel(Panel):
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # -1 + descending = reversed
         self.view.setSortingEnabled(True)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.customContextMenuRequested.connect(self._context_menu_held)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
-        return self.view
+        self.view.installEventFilter(self)
+        self.new_rows_bar = NewRowsBar(self.NOUN)
+        self.hold = HoldStill(self.view, self.proxy, self.model, self.new_rows_bar)
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.new_rows_bar)
+        lay.addWidget(self.view, 1)
+        return box
+
+    def _context_menu_held(self, pos: QPoint) -> None:
+        """The subclass's menu, with the table held still while it is open."""
+        self.hold.set_menu_open(True)
+        try:
+            self._context_menu(pos)
+        finally:
+            self.hold.set_menu_open(False)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keyboard triage on the table: J / K next / previous, F follow live again."""
+        if (watched is getattr(self, "view", None) and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and event.modifiers() in (Qt.KeyboardModifier.NoModifier,
+                                          Qt.KeyboardModifier.KeypadModifier)):
+            key = Qt.Key(event.key())
+            if key in TRIAGE_KEYS:
+                move_selection(self.view, TRIAGE_KEYS[key])
+                return True
+            if key == Qt.Key.Key_F:
+                self.hold.follow_live()
+                return True
+        return super().eventFilter(watched, event)
 
     def _footer(self, buttons: Sequence[QWidget] = ()) -> QHBoxLayout:
         """Status and 'showing newest N' at the left, `buttons` at the right."""
@@ -254,6 +290,7 @@ class LiveTablePanel(Panel):
 
     def _on_history_page(self, rows: list[Any]) -> None:
         self.model.add_rows(rows)
+        self.hold.update()
         self._update_status()
 
     def _on_history_done(self, _total: int) -> None:
@@ -290,7 +327,7 @@ class LiveTablePanel(Panel):
 
     # -- selection --------------------------------------------------------------------------
 
-    def selected_rows(self) -> list[Any]:
+    def _rows_under_selection(self) -> list[Any]:
         rows = []
         for index in self.view.selectionModel().selectedRows():
             src = self.proxy.mapToSource(index)
@@ -298,8 +335,16 @@ class LiveTablePanel(Panel):
                 rows.append(self.model.row_at(src.row()))
         return rows
 
+    def selected_rows(self) -> list[Any]:
+        """The rows the operator selected, by journal id: a table slot that was given to a
+        newer row since (the oldest rows make room) is not what they selected."""
+        chosen = self._selected_ids
+        return [r for r in self._rows_under_selection() if r.push_id in chosen]
+
     def _on_selection(self, _sel: QItemSelection, _desel: QItemSelection) -> None:
-        devices = list(dict.fromkeys(r.device for r in self.selected_rows() if r.device))
+        rows = self._rows_under_selection()
+        self._selected_ids = {r.push_id for r in rows}
+        devices = list(dict.fromkeys(r.device for r in rows if r.device))
         if devices:
             self.ctx.selection.select_many(devices)
 

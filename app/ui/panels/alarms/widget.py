@@ -263,6 +263,7 @@ class AlarmsPanel(LiveTablePanel):
 
     def _on_history_page(self, rows: list[AlarmRow]) -> None:
         self.model.add_rows(rows)  # the status follows on the next tick
+        self.hold.update()
 
     def _on_tick(self) -> None:
         super()._on_tick()
