@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from app.fleet.feeds import Doubt, Feeds
 from app.protocol.push import PushRecord
 
 # Alarm types that need a person now (codes from the seed's alarm table).
@@ -35,6 +36,7 @@ class Status(Enum):
     ONLINE = "online"
     QUIET = "quiet"
     OFFLINE = "offline"
+    UNKNOWN = "unknown"  # the feed that carries it is down: its silence says nothing
 
 
 @dataclass
@@ -148,6 +150,7 @@ class FleetState:
         max_unacknowledged: int = 50_000,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
+        self.feeds = Feeds()  # whether each profile's feed can be trusted (feeds.py)
         self.critical_alarms = set(critical_alarms)
         self.devices: dict[str, DeviceState] = {}
         self.unacknowledged: OrderedDict[int, AlarmEntry] = OrderedDict()
@@ -174,6 +177,7 @@ class FleetState:
             dev.pushes += 1
             if record.raw.profile:
                 dev.profile = record.raw.profile
+                self.feeds.pushed(record.raw.profile, at)
             change.changed_devices.add(device_id)
             kind = record.kind
             if kind == "unknown":
@@ -263,19 +267,48 @@ class FleetState:
 
     def status(self, device_id: str, now: float | None = None) -> Status:
         dev = self.devices[device_id]
-        return self.thresholds.status(dev.last_seen, time.time() if now is None else now)
+        return self.status_of(dev.profile, dev.last_seen, time.time() if now is None else now)
+
+    def status_of(self, profile: str, last_seen: float, now: float) -> Status:
+        """The status of a device (or sub-lock) last heard at `last_seen` through `profile`:
+        unknown while that feed cannot be trusted (feeds.py), else by age."""
+        if self.feeds.feeds and self.feeds.doubt(
+                profile, last_seen, now, self.thresholds.quiet_after) is not None:
+            return Status.UNKNOWN
+        return self.thresholds.status(last_seen, now)
+
+    def doubt(self, device_id: str, now: float | None = None,
+              last_seen: float | None = None) -> Doubt | None:
+        """Why this device's status (or, with `last_seen`, its sub-lock's) is unknown."""
+        dev = self.devices.get(device_id)
+        if dev is None or not self.feeds.feeds:
+            return None
+        return self.feeds.doubt(dev.profile, dev.last_seen if last_seen is None else last_seen,
+                                time.time() if now is None else now, self.thresholds.quiet_after)
 
     def status_counts(self, now: float | None = None) -> dict[Status, int]:
-        """Two comparisons a device, no enum per device: the counts line runs every second."""
+        """Two comparisons a device, no enum per device: the counts line runs every second.
+        Devices of a feed that cannot be trusted are counted apart, as unknown."""
         now = time.time() if now is None else now
         quiet_since = now - self.thresholds.quiet_after
         offline_since = now - self.thresholds.offline_after
-        online = quiet = 0
+        feeds = self.feeds
+        down = feeds.down(now, self.thresholds.quiet_after) if feeds.feeds else {}
+        # Feeds back up less than a quiet threshold ago: a device not heard since is unknown.
+        back = {name: f.since for name, f in feeds.feeds.items()
+                if name not in down and now - f.since < self.thresholds.quiet_after}
+        online = quiet = unknown = 0
         for dev in self.devices.values():
             seen = dev.last_seen
+            if down or back:
+                profile = dev.profile
+                if profile in down or (profile in back and seen < back[profile]):
+                    unknown += 1
+                    continue
             if seen > quiet_since:
                 online += 1
             elif seen > offline_since:
                 quiet += 1
-        offline = len(self.devices) - online - quiet
-        return {Status.ONLINE: online, Status.QUIET: quiet, Status.OFFLINE: offline}
+        offline = len(self.devices) - online - quiet - unknown
+        return {Status.ONLINE: online, Status.QUIET: quiet, Status.OFFLINE: offline,
+                Status.UNKNOWN: unknown}

@@ -15,6 +15,8 @@ from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
 from app.ui.acknowledgements import Acknowledgements
 from app.ui.feed import LiveFeed
+from app.ui.feed_health import FeedHealth
+from app.ui.navigator import Navigator
 from app.ui.sections import DetailSections
 
 
@@ -118,10 +120,14 @@ class AppContext:
     started_at: float = field(default_factory=time.time)
     acknowledgements: Acknowledgements = field(init=False)
     detail_sections: DetailSections = field(default_factory=DetailSections)
+    feed_health: FeedHealth = field(init=False)  # feed down ⇒ its devices unknown
+    navigator: Navigator = field(init=False)  # "show this device in that panel"
 
     def __post_init__(self) -> None:
         self.acknowledgements = Acknowledgements(self.fleet, self.journal_path,
                                                  lambda: self.operator)
+        self.feed_health = FeedHealth(self.fleet, self.connections)
+        self.navigator = Navigator(self.selection)
 
     def open_journal(self) -> Journal:
         """A read connection for the calling thread (SQLite connections are not shared)."""

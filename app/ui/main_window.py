@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app import APP_NAME, __version__
 from app.transport.state import ConnectionState, Phase
 from app.ui.context import AppContext
+from app.ui.feed_banner import attach_feed_banner
 from app.ui.panel import Panel
 from app.ui.panels import PANELS
 from app.ui.theme import STATUS_COLOURS
@@ -69,6 +70,8 @@ class MainWindow(QMainWindow):
         self._build_workspace_bar()
         self._build_menus()
         self._build_status_bar()
+        attach_feed_banner(ctx, self)  # a feed down: a banner and a status-bar mark
+        ctx.navigator.sig_show_panel_requested.connect(self.show_panel)  # a device's next step
         self.fit_to_screen()
         self._restore_layout()
         ctx.connections.sig_state_changed.connect(self._on_connection_state)

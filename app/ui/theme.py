@@ -11,6 +11,7 @@ STATUS_COLOURS = {
     "online": QColor("#2e9d4f"),
     "quiet": QColor("#d29b00"),
     "offline": QColor("#8a8f98"),
+    "unknown": QColor("#a7acb4"),  # feed down: a lighter grey, and a ring, not a dot
     "connected": QColor("#2e9d4f"),
     "connecting": QColor("#d29b00"),
     "waiting": QColor("#d97706"),

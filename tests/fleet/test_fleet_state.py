@@ -165,4 +165,4 @@ def test_status_counts_cover_every_device():
     apply(fleet, push("A", "location", 3000.0), push("B", "location", 2600.0),
           push("C", "location", 1000.0))
     assert fleet.status_counts(now=3000.0) == {Status.ONLINE: 1, Status.QUIET: 1,
-                                               Status.OFFLINE: 1}
+                                               Status.OFFLINE: 1, Status.UNKNOWN: 0}

@@ -31,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QIcon, QStandardItem, QStandardItemModel
 
+from app.fleet.feeds import Doubt
 from app.fleet.state import DeviceState, FleetChange, FleetState, Status, SubLockState
 from app.protocol.normalize import parse_time
 from app.ui.format import DASH, ago
@@ -76,7 +77,7 @@ _NCOL = len(COLUMNS)
 _COLOURED = frozenset({COL_STATUS, COL_BATTERY, COL_ALARM})
 DEFAULT_WIDTHS: tuple[int, ...] = (165, 74, 74, 80, 82, 86, 96, 210, 80)
 
-STATUS_RANK = {Status.ONLINE: 0, Status.QUIET: 1, Status.OFFLINE: 2}
+STATUS_RANK = {Status.ONLINE: 0, Status.QUIET: 1, Status.OFFLINE: 2, Status.UNKNOWN: 3}
 LOCK_TEXT = {0: "Locked", 1: "Unlocked"}
 ROPE_TEXT = {0: "Inserted", 1: "Pulled out"}
 VEHICLE_TEXT = {0: "off", 1: "on"}
@@ -103,6 +104,24 @@ def local_time(epoch: float | None, now: float | None = None) -> str:
     if t[:3] == today[:3]:
         return time.strftime("%H:%M:%S", t)
     return time.strftime("%Y-%m-%d %H:%M", t)
+
+
+def clock(epoch: float, now: float | None = None) -> str:
+    """HH:MM today, else 'DD Mon HH:MM': when a feed went down, in a cell."""
+    t = time.localtime(epoch)
+    today = time.localtime(time.time() if now is None else now)
+    return time.strftime("%H:%M" if t[:3] == today[:3] else "%d %b %H:%M", t)
+
+
+def doubt_text(doubt: Doubt, quiet_after: float) -> str:
+    """A tooltip's account of why a status is unknown."""
+    if doubt.back_at is not None:
+        return (f"Its feed ({doubt.profile}) came back at {full_time(doubt.back_at)}; nothing "
+                "from this device since, so its status is not known yet.")
+    why = f" ({doubt.reason})" if doubt.reason else ""
+    return (f"Its feed ({doubt.profile}) is down since {full_time(doubt.since)}{why}: no push "
+            f"can arrive, so silence says nothing (a feed with no push for {quiet_after:.0f} s "
+            "counts as down).")
 
 
 def full_time(epoch: float | None) -> str:
@@ -205,7 +224,7 @@ class DevicesModel(QStandardItemModel):
                 # QTreeView takes every row's height from the first row's cells: a row not
                 # drawn yet must be as tall as a drawn one, whose status cell has a dot and
                 # a word.
-                status = self._status(devices[device_id].last_seen)
+                status = self._status(devices[device_id])
                 status_item = cells.item(COL_STATUS)
                 status_item.setData(self._icon(status), _DECORATION)
                 status_item.setData(status.value, _DISPLAY)
@@ -339,20 +358,38 @@ class DevicesModel(QStandardItemModel):
         if role == _DECORATION:
             if col != COL_STATUS:
                 return None
-            return self._icon(self._status(sub.last_seen if sub else dev.last_seen))
+            return self._icon(self._status(dev, sub))
         if role == _TOOLTIP:
             return self._sub_tooltip(dev, sub, col) if sub else self._tooltip(dev, col)
         if col not in _COLOURED:
             return None
         return self._foreground(dev, sub, col)
 
-    def _status(self, last_seen: float) -> Status:
-        return self.fleet.thresholds.status(last_seen, self.now())
+    def _status(self, dev: DeviceState, sub: SubLockState | None = None) -> Status:
+        """By age, or unknown while the feed that carries the device is down (fleet.feeds)."""
+        return self.fleet.status_of(dev.profile, sub.last_seen if sub else dev.last_seen,
+                                    self.now())
+
+    def status_text(self, device_id: str) -> str:
+        """What the device's status cell shows (a test or a screen reader reads it)."""
+        dev = self.fleet.devices.get(device_id)
+        return self._status_text(dev) if dev is not None else ""
+
+    def _status_text(self, dev: DeviceState, sub: SubLockState | None = None) -> str:
+        """'online', …, or 'unknown — feed down since 10:42' (the why in the same cell)."""
+        status = self._status(dev, sub)
+        if status is not Status.UNKNOWN:
+            return status.value
+        doubt = self.fleet.doubt(dev.device_id, self.now(), sub.last_seen if sub else None)
+        if doubt is None:
+            return status.value
+        return f"unknown — {doubt.describe(clock(doubt.since))}"
 
     def _icon(self, status: Status) -> QIcon:
         icon = self._icons.get(status)
         if icon is None:
-            icon = self._icons[status] = status_dot(STATUS_COLOURS[status.value])
+            icon = self._icons[status] = status_dot(STATUS_COLOURS[status.value],
+                                                    hollow=status is Status.UNKNOWN)
         return icon
 
     def _text(self, dev: DeviceState, col: int) -> str:
@@ -360,7 +397,7 @@ class DevicesModel(QStandardItemModel):
         if col == COL_DEVICE:
             return dev.device_id
         if col == COL_STATUS:
-            return self._status(dev.last_seen).value
+            return self._status_text(dev)
         if col == COL_LOCK:
             status = loc.get("statusJson")
             if isinstance(status, dict) and "lockStatus" not in status and "acc" in status:
@@ -399,7 +436,7 @@ class DevicesModel(QStandardItemModel):
             return dev.device_id
         if col == COL_STATUS:
             # worst first when descending; within a status, the most recently seen first
-            return STATUS_RANK[self._status(dev.last_seen)] * 1e12 - dev.last_seen
+            return STATUS_RANK[self._status(dev)] * 1e12 - dev.last_seen
         if col == COL_LOCK:
             return _as_int(dev.lock_status)
         if col == COL_ROPE:
@@ -430,11 +467,16 @@ class DevicesModel(QStandardItemModel):
             return "\n".join(parts)
         if col == COL_STATUS:
             th = self.fleet.thresholds
-            return (
-                f"{self._status(dev.last_seen).value} — last push {full_time(dev.last_seen)}"
+            text = (
+                f"{self._status_text(dev)}\nlast push {full_time(dev.last_seen)}"
                 f" ({ago(now - dev.last_seen)})\nquiet after {th.quiet_after:.0f} s without a"
                 f" push, offline after {th.offline_after:.0f} s"
             )
+            doubt = self.fleet.doubt(dev.device_id, now)
+            if doubt is not None:
+                text += "\n" + doubt_text(doubt, self.fleet.feeds.quiet_after_of(
+                    doubt.profile, th.quiet_after))
+            return text
         if col in (COL_LOCK, COL_ROPE):
             status = loc.get("statusJson")
             if not isinstance(status, dict):
@@ -485,7 +527,7 @@ class DevicesModel(QStandardItemModel):
                 return self._critical
         elif (
             col == COL_STATUS
-            and self._status(sub.last_seen if sub else dev.last_seen) is Status.OFFLINE
+            and self._status(dev, sub) in (Status.OFFLINE, Status.UNKNOWN)
         ):
             return self._muted
         return None
@@ -503,7 +545,7 @@ class DevicesModel(QStandardItemModel):
                 parts.append(f"{temp:g} ℃")
             return " · ".join(parts)
         if col == COL_STATUS:
-            return self._status(sub.last_seen).value
+            return self._status_text(dev, sub)
         if col == COL_LOCK:
             return LOCK_TEXT.get(_as_int(d.get("locStatus")), DASH)
         if col == COL_ROPE:

@@ -131,6 +131,8 @@ class DevicesPanel(Panel):
         self._batches = ctx.feed.view_batches()  # this view's turn
         self._batches.connect(self._on_batch)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
+        # A feed down or back changes its devices' statuses with no push at all: at once.
+        ctx.feed_health.sig_feeds_changed.connect(self.refresh_status)
         self._status_timer = QTimer(self, interval=STATUS_REFRESH_MS, timeout=self.refresh_status)
         self._status_timer.start()
         self._counts_timer = QTimer(self, interval=COUNTS_REFRESH_MS, timeout=self.update_counts)
@@ -188,6 +190,8 @@ class DevicesPanel(Panel):
         counts = fleet.status_counts()
         parts = [f"<b>{total:,}</b> device{'s' if total != 1 else ''}"]
         for status in Status:
+            if status is Status.UNKNOWN and not counts[status]:
+                continue  # said only when a feed is down
             colour = STATUS_COLOURS[status.value].name()
             parts.append(
                 f"<span style='color:{colour}'>●</span> {counts[status]:,} {status.value}"
