@@ -123,7 +123,10 @@ def move_selection(view: QAbstractItemView, step: int) -> None:
     if model.rowCount() == 0:
         return
     current = view.currentIndex()
-    row = current.row() + step if current.isValid() else (0 if step > 0 else model.rowCount() - 1)
+    if not view.selectionModel().hasSelection() or not current.isValid():
+        row = 0  # nothing chosen yet: start from the newest (the top), whichever key
+    else:
+        row = current.row() + step
     row = max(0, min(model.rowCount() - 1, row))
     index = model.index(row, 0)
     view.selectionModel().setCurrentIndex(
