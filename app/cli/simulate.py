@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from app.cli.common import add_connection_args, settings_from_args
+from app.sim.fleet import DEFAULT_ALARM_RATE
 from app.sim.runner import SimStats, SimulatorError, run_simulator
 from app.webhook.config import parse_header_option
 
@@ -40,6 +41,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         type=_non_negative_float,
         default=10.0,
         help="messages per second; 0 = as fast as possible (default 10)",
+    )
+    g.add_argument(
+        "--alarm-rate",
+        type=_non_negative_float,
+        default=DEFAULT_ALARM_RATE,
+        metavar="A",
+        help=f"alarms per device per hour, bursts included, whatever --rate is (default "
+        f"{DEFAULT_ALARM_RATE:g}: three a minute from 30 devices); with --rate 0 (as fast as "
+        "possible) alarms are a share of the pushes instead, about 2.6 %%",
     )
     stop = g.add_mutually_exclusive_group()
     stop.add_argument("--duration", type=_non_negative_float, default=None, help="seconds to run")
@@ -96,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             count=args.count,
             seed=args.seed,
             on_progress=progress,
+            alarm_rate=args.alarm_rate,
         )
     except SimulatorError as exc:
         print(f"sealdesk simulate: {exc}", file=sys.stderr)
@@ -134,7 +145,7 @@ def _run_webhook(args: argparse.Namespace) -> int:
         stats = run_webhook_simulator(
             args.webhook, headers=headers, access_key=args.access_key or "SIM",
             devices=args.devices, rate=args.rate, duration=args.duration, count=args.count,
-            seed=args.seed, on_progress=progress,
+            seed=args.seed, on_progress=progress, alarm_rate=args.alarm_rate,
         )
     except SimulatorError as exc:
         print(f"sealdesk simulate: {exc}", file=sys.stderr)

@@ -36,6 +36,19 @@ CITIES: tuple[tuple[str, float, float, str, str], ...] = (
 
 LOCK_ALARMS: tuple[int, ...] = (40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 51, 194, 198)
 VEHICLE_ALARMS: tuple[int, ...] = (1, 7, 8, 15, 26, 27, 29, 51, 52, 131, 132, 133)
+# How often each code comes when alarms are paced per device: a lock reports vibration, low
+# power, fences and a lost sub-lock far more often than a cut rope or an SOS.
+LOCK_ALARM_WEIGHTS: tuple[int, ...] = (1, 6, 3, 1, 1, 6, 1, 2, 4, 4, 1, 2, 5)
+VEHICLE_ALARM_WEIGHTS: tuple[int, ...] = (8, 3, 1, 1, 1, 1, 1, 1, 1, 5, 5, 4)
+
+# Paced alarms (`Fleet(alarm_rate=…)`): alarms per device per hour, bursts included. Six
+# make three a minute from the demo's 30 devices; the flood's 10 000 raise 16 a second.
+DEFAULT_ALARM_RATE = 6.0
+BURST_SHARE = 0.08  # of the moments an alarm is raised, a burst instead
+BURST_OWN = (2, 4)  # a burst: this many alarms from one device in a row …
+BURST_NEIGHBOURS = (0, 2)  # … and one each from this many devices of the same city
+_MEAN_PER_MOMENT = (1 - BURST_SHARE) + BURST_SHARE * (sum(BURST_OWN) + sum(BURST_NEIGHBOURS)) / 2
+ALARM_RESTART_S = 60.0  # a stream that paused longer than this does not catch up on alarms
 UNLOCK_TYPES: tuple[int, ...] = (1, 1, 2, 2, 3, 5, 6)  # card and remote are the common ones
 WAYBILL_EVENTS: tuple[int, ...] = (13, 14, 15, 16, 17, 18)
 SUBLOCK_HEARTBEAT_EVENTS: tuple[int, ...] = (-1, 6, 6, 6, 5, 22, 7)
@@ -170,10 +183,17 @@ class Fleet:
         devices: int = 20,
         seed: int | None = None,
         now: Callable[[], float] = time.time,
+        alarm_rate: float | None = None,
     ) -> None:
+        """`alarm_rate` None: alarms are a share of the stream (about 2.6 % of pushes: a
+        corpus for tests and load tests, whatever the clock). A number: alarms per device per
+        hour on the fleet's clock (`now`), bursts included, whatever the push rate — see
+        `DEFAULT_ALARM_RATE`."""
         self.access_key = access_key
         self.now = now
         self.rng = random.Random(seed)
+        self.alarm_rate = alarm_rate
+        self._next_alarm_at: float | None = None
         # Shared by the publishing loop and the command responder, which run on two threads.
         self.lock = threading.RLock()
         self.devices: dict[str, Device] = {}
@@ -547,11 +567,17 @@ class Fleet:
     # ---- public API ------------------------------------------------------------------
 
     def next_push(self) -> Push:
-        """The next push of the background stream: ~80% location, then sub-lock, event, alarm."""
+        """The next push of the background stream: ~80% location, then sub-lock, event, and
+        alarms — a share of the stream, or paced by the clock with `alarm_rate`."""
         if self._pending:
             return self._pending.popleft()
         if not self.devices:
             raise RuntimeError("the fleet has no devices")
+        if self.alarm_rate is not None:
+            due = self._due_alarms()
+            if due:
+                self._pending.extend(due[1:])
+                return due[0]
         r = self.rng
         dev = self.devices[r.choice(self._id_list())]
         self._drift(dev)
@@ -573,10 +599,54 @@ class Fleet:
             pushes = self._random_event(dev)
             self._pending.extend(pushes[1:])
             return pushes[0]
+        if self.alarm_rate is not None:  # alarms come by the clock (_due_alarms) instead
+            return self._topic(dev.device_id, "location"), self._location_payload(dev)
         codes = VEHICLE_ALARMS if dev.model == "GP" else LOCK_ALARMS
         pushes = self.raise_alarm(dev.device_id, r.choice(codes))
         self._pending.extend(pushes[1:])
         return pushes[0]
+
+    # ---- paced alarms ----------------------------------------------------------------
+
+    def _alarm_gap(self) -> float:
+        """Seconds to the next moment an alarm is raised somewhere in the fleet (Poisson)."""
+        per_second = len(self.devices) * (self.alarm_rate or 0.0) / 3600 / _MEAN_PER_MOMENT
+        return self.rng.expovariate(per_second) if per_second > 0 else math.inf
+
+    def _due_alarms(self) -> list[Push]:
+        """The alarm pushes due by the clock now (at most one moment per call: a stream that
+        fell behind catches up push by push), else []."""
+        now = self.now()
+        due_at = self._next_alarm_at
+        if due_at is None or now - due_at > ALARM_RESTART_S:
+            # The first push, or the stream stood still (no pushes asked): start afresh
+            # rather than raise every alarm the pause would have held at once.
+            self._next_alarm_at = now + self._alarm_gap()
+            return []
+        if now < due_at:
+            return []
+        self._next_alarm_at = due_at + self._alarm_gap()
+        return self._alarm_moment()
+
+    def _paced_code(self, dev: Device) -> int:
+        if dev.model == "GP":
+            return self.rng.choices(VEHICLE_ALARMS, VEHICLE_ALARM_WEIGHTS)[0]
+        return self.rng.choices(LOCK_ALARMS, LOCK_ALARM_WEIGHTS)[0]
+
+    def _alarm_moment(self) -> list[Push]:
+        """One alarm from one device; now and then (BURST_SHARE) a burst: the device raises
+        several in a row and a neighbour or two in its city raise one each."""
+        r = self.rng
+        dev = self.devices[r.choice(self._id_list())]
+        if r.random() >= BURST_SHARE:
+            return self.raise_alarm(dev.device_id, self._paced_code(dev))
+        out: list[Push] = []
+        for _ in range(r.randint(*BURST_OWN)):
+            out += self.raise_alarm(dev.device_id, self._paced_code(dev))
+        neighbours = [d for d in self.devices.values() if d.city == dev.city and d is not dev]
+        for other in r.sample(neighbours, min(len(neighbours), r.randint(*BURST_NEIGHBOURS))):
+            out += self.raise_alarm(other.device_id, self._paced_code(other))
+        return out
 
     def _random_event(self, dev: Device) -> list[Push]:
         r = self.rng

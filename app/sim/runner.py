@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
-from app.sim.fleet import Fleet, Push
+from app.sim.fleet import DEFAULT_ALARM_RATE, Fleet, Push
 from app.sim.responder import CommandResponder
 from app.transport.paho_client import make_client
 from app.transport.settings import ConnectionSettings
@@ -70,9 +70,14 @@ class Simulator:
         rate: float | None = 5.0,
         stream: bool = True,
         connect_timeout: float = 10.0,
+        alarm_rate: float = DEFAULT_ALARM_RATE,
     ) -> None:
+        """A fleet made here raises `alarm_rate` alarms per device per hour when paced
+        (`rate`); flat out (rate None or 0, a load test) alarms stay a share of the pushes.
+        A fleet given keeps its own setting."""
         self.settings = settings
-        self.fleet = fleet or Fleet(settings.access_key, devices=devices, seed=seed)
+        self.fleet = fleet or Fleet(settings.access_key, devices=devices, seed=seed,
+                                    alarm_rate=alarm_rate if rate and rate > 0 else None)
         self.responder = CommandResponder(self.fleet)
         self.rate = rate
         self.stream = stream
@@ -352,12 +357,14 @@ def run_simulator(
     stop_event: threading.Event | None = None,
     fleet: Fleet | None = None,
     ack_timeout: float = 60.0,
+    alarm_rate: float = DEFAULT_ALARM_RATE,
 ) -> SimStats:
     """Publish until `count` messages or `duration` seconds (or stop_event/Ctrl-C); wait for acks.
 
     Raises SimulatorError if the broker cannot be reached or refuses the connection.
     """
-    sim = Simulator(settings, fleet, devices=devices, seed=seed, rate=rate, stream=True)
+    sim = Simulator(settings, fleet, devices=devices, seed=seed, rate=rate, stream=True,
+                    alarm_rate=alarm_rate)
     sim.connect()
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -18,7 +18,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from app.protocol.topics import parse_topic
-from app.sim.fleet import Fleet
+from app.sim.fleet import DEFAULT_ALARM_RATE, Fleet
 from app.sim.runner import SimStats, SimulatorError
 
 # Kind → the Java sample's @PostMapping path.
@@ -117,6 +117,7 @@ def run_webhook_simulator(
     on_progress: Callable[[SimStats], None] | None = None,
     stop_event: threading.Event | None = None,
     fleet: Fleet | None = None,
+    alarm_rate: float = DEFAULT_ALARM_RATE,
 ) -> SimStats:
     """Post the fleet's stream until `count` pushes or `duration` seconds (or stop_event).
 
@@ -125,11 +126,13 @@ def run_webhook_simulator(
     401/404/405 stops the run at once (a wrong header or URL fails every post the same way).
     """
     poster = WebhookPoster(url, headers)
-    fleet = fleet or Fleet(access_key, devices=devices, seed=seed)
+    rate = rate if rate and rate > 0 else None
+    # Paced, alarms come at `alarm_rate` per device-hour; flat out, as a share of the posts.
+    fleet = fleet or Fleet(access_key, devices=devices, seed=seed,
+                           alarm_rate=alarm_rate if rate is not None else None)
     stats = SimStats()
     t0 = time.monotonic()
     next_progress = t0 + 1.0
-    rate = rate if rate and rate > 0 else None
     try:
         while True:
             if stop_event is not None and stop_event.is_set():
