@@ -75,3 +75,60 @@ def test_broker_stopped_every_device_unknown_then_online_again(qtbot, session, b
         assert window.feed_mark.isHidden()
     finally:
         sim.stop(timeout=5)
+
+
+# -- per-profile threshold, silent feeds ------------------------------------------------------
+
+
+def test_a_profile_carries_its_own_feed_quiet_after(qtbot, tmp_path, fake_keyring):
+    from live_rig import LiveRig
+
+    from app.ui.panels.connection.editor import ProfileEditor
+    from app.ui.panels.connection.profiles import Profile
+    from app.ui.panels.connection.widget import ConnectionPanel
+
+    with LiveRig(tmp_path) as rig:
+        panel = ConnectionPanel(rig.ctx)
+        qtbot.addWidget(panel)
+        editor = ProfileEditor(panel.store, Profile(name="Yard", host="127.0.0.1",
+                                                    access_key="AK1", feed_quiet_after=0))
+        qtbot.addWidget(editor)
+        assert editor.feed_quiet.text() == "as Settings › Quiet after"
+        editor.feed_quiet.setValue(45)
+        panel.store.save(editor.build_profile())
+        assert panel.store.get("Yard").feed_quiet_after == 45  # stored with the profile
+        panel.refresh()
+        assert rig.ctx.feed_health.quiet_after("Yard") == 45
+        assert rig.ctx.feed_health.quiet_after("other") == rig.fleet.thresholds.quiet_after
+        panel.shutdown()
+
+
+def test_a_connected_but_silent_feed_is_down_and_says_so(qtbot, tmp_path):
+    import time
+
+    from live_rig import LiveRig
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.transport.state import ConnectionState, Phase
+    from app.ui.feed_banner import attach_feed_banner
+
+    with LiveRig(tmp_path, listen=False) as rig:
+        window = QMainWindow()
+        qtbot.addWidget(window)
+        attach_feed_banner(rig.ctx, window)
+        health = rig.ctx.feed_health
+        health.set_quiet_after("test", 60)
+        now = time.time()
+        health.on_state("test", ConnectionState(Phase.CONNECTED), at=now - 100)
+        rig.send(qtbot, [("upload/K/D1/location", b'{"assetId":"D1","battery":50}')],
+                 at=now - 90)
+        assert rig.fleet.status("D1").value == "unknown"
+        window.feed_watcher.update_now()  # what its one-second timer does
+        assert window.feed_banner.text().startswith("Feed down: test — connected, but no push")
+        assert "a feed with no push for 60 s counts as down" in window.feed_banner.text()
+        # a push arrives: the feed is trusted again, the banner goes
+        rig.send(qtbot, [("upload/K/D1/location", b'{"assetId":"D1","battery":49}')])
+        health.check()
+        window.feed_watcher.update_now()
+        assert window.feed_banner.text() == ""
+        assert rig.fleet.status("D1").value == "online"

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -248,6 +249,18 @@ class ProfileEditor(QDialog):
         form.addRow("&Topic filters:", self.topics_edit)
         self._last_key = p.access_key
         self.key_edit.textChanged.connect(self._on_key_changed)
+        self.feed_quiet = QSpinBox()
+        self.feed_quiet.setObjectName("feed_quiet_after")
+        self.feed_quiet.setRange(0, 7 * 24 * 3600)
+        self.feed_quiet.setSingleStep(30)
+        self.feed_quiet.setSuffix(" s")
+        self.feed_quiet.setSpecialValueText("as Settings › Quiet after")
+        self.feed_quiet.setValue(max(0, p.feed_quiet_after))
+        self.feed_quiet.setToolTip(
+            "With no push at all on this connection for this long, the feed counts as down and "
+            "its devices show as unknown (not online). A fleet reporting every 10 minutes wants "
+            "more than one reporting every 10 seconds.")
+        form.addRow("&Feed quiet after:", self.feed_quiet)
         outer.addWidget(sub)
 
         self.auto_check = QCheckBox("Connect this profile when SealDesk starts")
@@ -445,6 +458,7 @@ class ProfileEditor(QDialog):
             clean_session=self.clean_check.isChecked(),
             topics=topics,
             password_kind=PASSWORD_MD5 if self.md5_radio.isChecked() else PASSWORD_WEB,
+            feed_quiet_after=self.feed_quiet.value(),
             extra=dict(self._extra),
         )
 

@@ -68,6 +68,10 @@ class Profile:
     topics: list[str] = field(default_factory=lambda: [DEFAULT_TOPIC])
     password_kind: str = PASSWORD_WEB  # how it was entered; the keyring holds the MD5 either way
     has_password: bool = False  # a secret belongs to this profile (kept in the keyring)
+    # Seconds with no push at all after which this feed counts as down and its devices as
+    # unknown (0: the quiet threshold of Settings › General). A fleet reporting every 10 min
+    # and one reporting every 10 s want different values.
+    feed_quiet_after: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. webhook fields, later
 
     @property
@@ -84,7 +88,7 @@ class Profile:
 
 
 _BOOL_FIELDS = {f.name for f in fields(Profile) if f.type in ("bool", bool)}
-_INT_FIELDS = {"port", "qos"}
+_INT_FIELDS = {"port", "qos", "feed_quiet_after"}
 _JSON_FIELDS = {"topics", "extra"}
 _STORED = [f.name for f in fields(Profile) if f.name != "name"]
 

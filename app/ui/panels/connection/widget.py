@@ -332,6 +332,8 @@ class ConnectionPanel(Panel):
             rows.append(Row(name, False, f"{s.host}:{s.port}", s.tls,
                             f"access key {s.access_key} · client id {s.client_id}"))
         for p in self.store.all():
+            # Each profile's own "feed quiet after" (feed down ⇒ its devices unknown).
+            self.ctx.feed_health.set_quiet_after(p.name, p.feed_quiet_after or None)
             rows.append(Row(p.name, True, p.address, p.tls,
                             f"access key {p.access_key or '—'} · client id "
                             f"{p.effective_client_id}"))
