@@ -700,3 +700,25 @@ def test_a_tab_behind_others_skips_live_rows_and_catches_up_when_shown(rig, pane
     assert ids_of(panel.model)[:50] == sorted(first + hidden, reverse=True)
     tabs.removeTab(1)
     panel.setParent(None)  # the panel fixture shuts it down
+
+
+def test_a_selected_push_holds_the_live_log_still(rig, panel, qtbot):
+    """Live mode holds still under the hand, as the alarm and event tables do: a selected
+    row is the same push however many arrive; Home lets them in."""
+    rig.fill(50)
+    panel.requery()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 50)
+    panel.resize(900, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    model = panel.model
+    assert model.following
+    panel.table.selectRow(3)
+    chosen = model.row_at(3).id
+    assert not model.following
+    rig.live(rig.make(20))
+    assert model.row_at(3).id == chosen
+    assert model.new_count == 20 and not panel.new_button.isHidden()
+    panel.jump_to_newest()  # Home
+    qtbot.waitUntil(lambda: model.rowCount() == 70)
+    assert model.following and not panel.table.selectionModel().hasSelection()

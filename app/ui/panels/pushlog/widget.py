@@ -80,6 +80,7 @@ class PushLogPanel(Panel):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self._menu_open = False  # a context menu holds the table still while it is open
         self.setObjectName("pushlog")
         self._journal: Journal | None = None  # primary-key lookups for the details pane
         self._seen_dropped = ctx.feed.dropped
@@ -117,6 +118,7 @@ class PushLogPanel(Panel):
         m.sig_status_changed.connect(self._on_status)
         m.sig_top_trimmed.connect(self._on_top_trimmed)
         self.table.verticalScrollBar().valueChanged.connect(self._update_following)
+        self.table.selectionModel().selectionChanged.connect(self._update_following)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self._batches = ctx.feed.view_batches()  # this view's turn
         self._batches.connect(self._on_batch)
@@ -367,7 +369,12 @@ class PushLogPanel(Panel):
         self.model.catch_up(force=True)
 
     def _following(self) -> bool:
-        return self.follow_check.isChecked() and self.table.verticalScrollBar().value() == 0
+        """Live rows come in at the top only while no hand is on the table: not scrolled,
+        no row selected, no menu open, the pointer elsewhere (as the live tables hold)."""
+        table = self.table
+        return (self.follow_check.isChecked() and table.verticalScrollBar().value() == 0
+                and not table.selectionModel().hasSelection() and not self._menu_open
+                and not table.viewport().underMouse())
 
     def _update_following(self, *_args: object) -> None:
         self.model.set_following(self._following())
@@ -379,6 +386,7 @@ class PushLogPanel(Panel):
 
     def jump_to_newest(self) -> None:
         """Home: the newest push, following live again."""
+        self.table.clearSelection()
         self.follow_check.setChecked(True)
         self.table.scrollToTop()
         self._update_following()
@@ -445,7 +453,13 @@ class PushLogPanel(Panel):
         menu.addAction("Copy decoded", self.details.copy_decoded)
         menu.addAction("Copy row", lambda: QGuiApplication.clipboard().setText(
             "\t".join(row.cells)))
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+        self._menu_open = True
+        self._update_following()
+        try:
+            menu.exec(self.table.viewport().mapToGlobal(pos))
+        finally:
+            self._menu_open = False
+            self._update_following()
 
     def _set_device(self, device: str) -> None:
         self.device_edit.setText(device)
@@ -528,6 +542,8 @@ class PushLogPanel(Panel):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()
+        if kind in (QEvent.Type.Enter, QEvent.Type.Leave) and obj is self.table.viewport():
+            QTimer.singleShot(0, self._update_following)  # underMouse() is set after this
         if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(
                 event, QKeyEvent) and event.matches(QKeySequence.StandardKey.Find):
             event.accept()  # an accepted override arrives as a key press, not a shortcut
