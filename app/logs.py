@@ -2,7 +2,13 @@
 
 `setup()` is called once at the start of the window. Passwords, their MD5, access keys and
 tokens are masked in every line, whatever the code that logged them wrote: the formatter
-rewrites the finished line (message, arguments and traceback alike).
+rewrites the finished line (message, arguments and traceback alike). That covers a command's
+secret parameters (a P43 unlock password: the commands' own notion, `app.commands.builder`)
+and the webhook's required header value (the vendor's `headerKey`, or whatever name the rule
+uses: a running receiver registers its value with `add_secret`).
+
+A process without the log file (the window's recording process) writes to stderr through
+the same formatter: `setup_stderr()`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import sys
 import threading
 from pathlib import Path
 
+from app.commands.builder import mask_secrets
+
 LOG_NAME = "sealdesk.log"
 MAX_BYTES = 2 * 1024 * 1024
 BACKUPS = 5
@@ -22,8 +30,9 @@ FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
 MASK = "***"
 
 # key=value, key: value, "key": "value", --key value — for every key that names a secret.
+# headerKey: the vendor's name for the webhook header whose value is the rule's token.
 _SECRET_KEYS = r"(?:password(?:[_-]?md5)?|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|" \
-               r"authorization|credentials?)"
+               r"authorization|credentials?|header[_-]?key|header[_-]?value)"
 _KEY_VALUE = re.compile(
     rf"""(?P<key>["']?(?:--)?{_SECRET_KEYS}["']?\s*(?:=|:|\s)\s*)(?P<quote>["']?)(?P<value>(?:(?:bearer|basic)\s+)?[^\s"',;&}}\])]+)""",
     re.IGNORECASE,
@@ -32,14 +41,48 @@ _KEY_VALUE = re.compile(
 _MD5 = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32}(?![0-9A-Fa-f])")
 # Credentials inside URLs: scheme://user:password@host
 _URL_USERINFO = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE)
+# A command as sent, "(P43,1234)": which of its fields are secret is the commands' business.
+_COMMAND = re.compile(r"\([^()\s,]+(?:,[^()\s,]*)+\)")
+# Values known to be secret wherever they appear (add_secret); shorter ones would mask words.
+MIN_SECRET_LEN = 6
 
 _lock = threading.Lock()
 _handler: logging.Handler | None = None
 _extra: list[logging.Handler] = []
+_secrets: set[str] = set()
+_secrets_re: re.Pattern[str] | None = None
+
+
+def add_secret(value: str | None) -> None:
+    """Mask `value` in every line from now on, whatever precedes it (a webhook header's value
+    under a header name of the user's choosing). Values under MIN_SECRET_LEN characters are
+    left to the key=value rules: masking them everywhere would blank ordinary words."""
+    global _secrets_re
+    if not value or len(value) < MIN_SECRET_LEN:
+        return
+    with _lock:
+        if value in _secrets:
+            return
+        _secrets.add(value)
+        longest_first = sorted(_secrets, key=len, reverse=True)
+        _secrets_re = re.compile("|".join(re.escape(v) for v in longest_first))
+
+
+def forget_secrets() -> None:
+    """Drop what `add_secret` registered (tests: each starts with only the rules)."""
+    global _secrets_re
+    with _lock:
+        _secrets.clear()
+        _secrets_re = None
 
 
 def redact(text: str) -> str:
     """`text` with every secret masked."""
+    known = _secrets_re
+    if known is not None:
+        text = known.sub(MASK, text)
+    if "(" in text:
+        text = _COMMAND.sub(lambda m: mask_secrets(m[0], mask=MASK), text)
     text = _KEY_VALUE.sub(lambda m: f"{m['key']}{m['quote']}{MASK}", text)
     text = _URL_USERINFO.sub(lambda m: f"{m['head']}{MASK}@", text)
     return _MD5.sub(MASK, text)
@@ -91,6 +134,22 @@ def setup(level: int = logging.INFO, *, directory: Path | None = None) -> Path |
                 logging.getLogger(chatty).setLevel(logging.WARNING)
         _install_excepthook()
         return path
+
+
+def setup_stderr(
+    level: int = logging.WARNING, fmt: str = "%(levelname)s %(name)s: %(message)s"
+) -> logging.Handler | None:
+    """For a process with no log file of its own (the window's recording process): the root
+    logger writes to stderr, every line masked as in the file. Returns the handler, or None
+    without a stderr (a windowed program)."""
+    if sys.stderr is None:
+        return None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(fmt))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
 
 
 def shutdown() -> None:

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +27,13 @@ _SHORT_RE = re.compile(r"^P\d{2}$")
 _INDEX_RE = re.compile(r"^\d{1,3}$")
 _SERIAL_RE = re.compile(r"^\d{1,3}$")
 _FIELD_FORBIDDEN = re.compile(r"[(),\s]")
+
+
+# Parameters whose value is a secret, by name: "password", the same field the Events panel
+# hides in a push. A Command never shows them in its repr, a CommandError never quotes them,
+# and the log masks them (app/logs.py, through `mask_secrets`).
+SECRET_PARAMS: frozenset[str] = frozenset({"password"})
+MASK = "***"
 
 
 class CommandError(ValueError):
@@ -51,6 +59,11 @@ class Param:
     regex: str | None = None
     default: Any = None
     help: str = ""
+
+    @property
+    def secret(self) -> bool:
+        """The value is a secret (an unlock password): never shown, never logged."""
+        return self.name in SECRET_PARAMS
 
     def render(self, value: Any) -> list[str]:
         """Validate `value` and return the wire fields it becomes."""
@@ -89,7 +102,8 @@ class Param:
             )
         if self.regex and not re.fullmatch(self.regex, s):
             hint = f" ({self.help})" if self.help else ""
-            raise CommandError(f"{self.label} ({self.name}) {s!r} is not valid{hint}", self.name)
+            shown = "" if self.secret else f" {s!r}"  # a mistyped password is nearly the password
+            raise CommandError(f"{self.label} ({self.name}){shown} is not valid{hint}", self.name)
         return s
 
     def _ids(self, value: Any) -> list[str]:
@@ -147,9 +161,13 @@ class CommandTemplate:
         raise KeyError(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Command:
-    """A composed command. `text` is exactly what is published; `name` the reply's type."""
+    """A composed command. `text` is exactly what is published; `name` the reply's type.
+
+    `secret_params`: the indices in `params` of secret values (a P43 unlock password); its
+    repr shows `MASK` in their place, in `params` and `text` alike.
+    """
 
     device: str
     text: str
@@ -163,10 +181,28 @@ class Command:
     sublock: str | None = None
     template: str | None = None
     version: str = PROTOCOL_VERSION
+    secret_params: tuple[int, ...] = ()
 
     @property
     def short(self) -> bool:
         return self.index is None
+
+    @property
+    def masked_text(self) -> str:
+        """`text` with every secret parameter replaced by `MASK` (what may be shown or logged)."""
+        if not self.secret_params:
+            return self.text
+        params = _masked(self.params, self.secret_params)
+        if self.short:
+            return _short_text(self.cmd, params)
+        return _long_text(self.device, self.version, self.serial or "", self.cmd,
+                          self.index or "", params)
+
+    def __repr__(self) -> str:
+        shown = {"text": self.masked_text, "params": _masked(self.params, self.secret_params)}
+        inner = ", ".join(f"{f.name}={shown.get(f.name, getattr(self, f.name))!r}"
+                          for f in dataclass_fields(self))
+        return f"{type(self).__name__}({inner})"
 
     def topic(self, access_key: str) -> str:
         return f"download/{access_key}/{self.device}/cmd"
@@ -309,6 +345,52 @@ def _short_text(cmd: str, params: Sequence[str]) -> str:
     return "(" + ",".join([cmd, *params]) + ")"
 
 
+def _masked(params: Sequence[str], secret: Iterable[int]) -> tuple[str, ...]:
+    hidden = set(secret)
+    return tuple(MASK if i in hidden else p for i, p in enumerate(params))
+
+
+def _secret_positions(tpl: CommandTemplate, params: Sequence[str]) -> tuple[int, ...]:
+    """The indices in `params` (fixed fields first, then the template's parameters, as sent)
+    that hold a secret parameter's value. Reads unchecked text too (what a log line holds)."""
+    out: list[int] = []
+    i = len(tpl.fixed)
+    for p in tpl.params:
+        if i >= len(params):
+            break
+        width = 1
+        if p.kind == "ids":
+            n = params[i]
+            width = 1 + int(n) if n.isdigit() else len(params) - i
+        if p.secret:
+            out.extend(range(i, min(i + width, len(params))))
+        i += width
+    return tuple(out)
+
+
+def mask_secrets(text: str, templates: Iterable[CommandTemplate] = LIBRARY,
+                 mask: str = MASK) -> str:
+    """Command text as sent ("(P43,1234)") with its secret parameters masked ("(P43,***)"),
+    the template found as free text finds it; text that is no known command is returned as it
+    is. For lines written without a Command at hand (app/logs.py)."""
+    try:
+        parsed = parse_command_text(text)
+    except CommandError:
+        return text
+    tpl = _match_template(parsed, templates)
+    secret = _secret_positions(tpl, parsed.params) if tpl is not None else ()
+    if not secret:
+        return text
+    s = text.strip()
+    inner = s[1:-1] if s.startswith("(") else s
+    words = inner.split(",")
+    first = len(words) - len(parsed.params)  # the params are the last fields, in every form
+    for i in secret:
+        words[first + i] = mask
+    joined = ",".join(words)
+    return f"({joined})" if s.startswith("(") else joined
+
+
 def _sublock_of(cmd: str, index: str | None, params: Sequence[str]) -> str | None:
     if cmd == "WLNET" and index == "8" and len(params) >= 4:
         return params[3]
@@ -326,6 +408,7 @@ def _make(
     dangerous: bool = False,
     reason: str = "",
     version: str = PROTOCOL_VERSION,
+    secret_params: tuple[int, ...] = (),
 ) -> Command:
     danger, why = classify(cmd, index, params)
     if index is None:
@@ -347,6 +430,7 @@ def _make(
         sublock=_sublock_of(cmd, index, params),
         template=template_name,
         version=version,
+        secret_params=secret_params,
     )
 
 
@@ -372,6 +456,7 @@ def build(
         template_name=tpl.name,
         dangerous=tpl.dangerous,
         reason=tpl.reason,
+        secret_params=_secret_positions(tpl, fields),
     )
 
 
@@ -514,6 +599,7 @@ def build_text(
         s,
         template_name=tpl.name if tpl else None,
         version=parsed.version or PROTOCOL_VERSION,
+        secret_params=_secret_positions(tpl, parsed.params) if tpl else (),
     )
 
 
@@ -591,6 +677,7 @@ def load_templates(path: str | Path) -> list[CommandTemplate]:
 
 __all__ = [
     "LIBRARY",
+    "SECRET_PARAMS",
     "Command",
     "CommandError",
     "CommandTemplate",
@@ -602,6 +689,7 @@ __all__ = [
     "classify",
     "format_serial",
     "load_templates",
+    "mask_secrets",
     "parse_command_text",
     "save_templates",
     "template",

@@ -50,7 +50,7 @@ class WebhookConfig:
     paths: dict[str, Kind] = field(default_factory=_default_paths)
     catch_all: str | None = DEFAULT_CATCH_ALL
     header_name: str | None = None  # the vendor rule's message header, e.g. "headerKey"
-    header_value: str | None = None
+    header_value: str | None = field(default=None, repr=False)  # a secret: never in a repr
     max_body: int = DEFAULT_MAX_BODY
     certfile: str | None = None  # HTTPS when both are given
     keyfile: str | None = None

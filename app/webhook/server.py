@@ -57,6 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from app import logs
 from app.protocol.push import Kind, RawPush
 from app.protocol.topics import webhook_kind
 from app.webhook.config import WebhookConfig
@@ -158,6 +159,7 @@ class WebhookServer:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._expected = (config.header_value or "").encode("utf-8")
+        logs.add_secret(config.header_value)  # masked in the log under any header name
 
     # -- facts for the window ------------------------------------------------------------
 
