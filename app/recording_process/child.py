@@ -21,6 +21,7 @@ import threading
 from functools import partial
 from multiprocessing.connection import Connection
 
+from app import logs
 from app.fleet.backlog import Backlog
 from app.pipeline import Recorder
 from app.protocol.push import RawPush
@@ -35,17 +36,24 @@ log = logging.getLogger(__name__)
 RELAY_COALESCE_AT = 5_000
 NICENESS = 10
 CHUNK = 200  # pushes per message to the window
+LOG_FORMAT = "recording: %(levelname)s %(message)s"
 
 
 def run(conn: Connection, journal_path: str) -> None:
     """Entry point of the child (spawned, so the same on Windows)."""
     from app.gctune import tune_for_throughput
 
-    logging.basicConfig(level=logging.WARNING, format="recording: %(levelname)s %(message)s")
+    setup_logging()
     yield_to_the_window()
     tune_for_throughput()
     recorder = Recorder(journal_path, in_process=False, records=True).start()
     _Child(conn, recorder).serve()
+
+
+def setup_logging() -> None:
+    """Warnings to stderr (the window's console), masked as the window's log file is: a
+    command's unlock password, the profile's MD5, a webhook token never show (app/logs.py)."""
+    logs.setup_stderr(logging.WARNING, LOG_FORMAT)
 
 
 def yield_to_the_window() -> None:

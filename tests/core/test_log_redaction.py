@@ -218,3 +218,20 @@ def test_a_webhook_config_and_a_command_never_show_their_secret_in_a_repr():
     command = build(template("p43"), "8052400203", password=UNLOCK)
     assert UNLOCK not in repr(command) and command.text == f"(P43,{UNLOCK})"
 
+
+def test_the_recording_process_masks_its_stderr(tmp_path, capfd):
+    """The window's recording process has no log file: its lines go to stderr (here the
+    test's, inherited by the spawned child), through the same redacting formatter. A request
+    it cannot serve is logged with its name and traceback — here the name holds secrets."""
+    from app.recording_process.client import RecordingProcess
+
+    rp = RecordingProcess(tmp_path / "journal.sqlite").start()
+    try:
+        rp._send(f"publish (P43,{UNLOCK}) password_md5={MD5} headerKey: {TOKEN}")
+        assert rp.stats()["written"] == 0  # answered after the request above: it is logged
+    finally:
+        rp.stop()
+    err = capfd.readouterr().err
+    assert "recording: ERROR request publish (P43,***) password_md5=***" in err, err
+    assert "Traceback" in err and "KeyError" in err
+    assert_no_secret(err.encode(), UNLOCK, MD5, TOKEN)
