@@ -32,6 +32,9 @@ DEFAULT_CRITICAL_ALARMS: frozenset[int] = frozenset(
 )
 
 
+MAX_CARDS = 8  # cards remembered per device (for search): the latest few
+
+
 class Status(Enum):
     ONLINE = "online"
     QUIET = "quiet"
@@ -75,6 +78,7 @@ class DeviceState:
     sublocks: dict[str, SubLockState] = field(default_factory=dict)
     last_alarm: AlarmEntry | None = None
     last_event: dict[str, Any] | None = None
+    cards: list[str] = field(default_factory=list)  # cards that opened it, newest last
 
     # Convenience views over the latest location push, for columns and the map.
     @property
@@ -201,6 +205,10 @@ class FleetState:
                 self._remember_unacknowledged(entry)
             elif kind == "event":
                 dev.last_event = data
+                card = data.get("card")
+                if isinstance(card, str) and card and card not in dev.cards:
+                    dev.cards.append(card)  # a device is searched by the cards used on it
+                    del dev.cards[:-MAX_CARDS]
                 change.events.append((push_id, record))
             elif kind == "command":
                 change.commands.append((push_id, record))

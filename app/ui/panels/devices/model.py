@@ -43,7 +43,7 @@ from app.ui.widgets.status_dot import status_dot
 _USER = int(Qt.ItemDataRole.UserRole)
 SORT_ROLE = _USER + 1  # raw value of the cell, for sorting
 ID_ROLE = _USER + 2  # device id (the host's id on a sub-lock row)
-FILTER_ROLE = _USER + 3  # device id, or sub-lock id on a sub-lock row
+FILTER_ROLE = _USER + 3  # device id and the cards used on it, or a sub-lock's id
 SUBLOCK_ROLE = _USER + 4  # sub-lock id, "" on a device row
 # Plain ints: data() runs thousands of times per repaint, enum attribute lookups add up.
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -219,6 +219,8 @@ class DevicesModel(QStandardItemModel):
         with signals_blocked(self):
             for row, device_id in enumerate(ids, first):
                 item = self._first_item(device_id, None)
+                if devices[device_id].cards:
+                    item.setData(search_text(devices[device_id]), FILTER_ROLE)
                 root.setChild(row, 0, item)
                 cells = self._cells[device_id] = _Row(item)
                 # QTreeView takes every row's height from the first row's cells: a row not
@@ -622,6 +624,12 @@ class DevicesModel(QStandardItemModel):
                 by_device.setdefault(device_id, []).append(sub_id)
         for device_id, subs in by_device.items():
             self._add_sublocks(device_id, subs)
+        if change.events:  # a card used on a device: it is found by that card now
+            with signals_blocked(self):
+                for _push_id, record in change.events:
+                    row = cells.get(record.device or "")
+                    if row is not None and record.data.get("card"):
+                        row.first.setData(search_text(devices[record.device]), FILTER_ROLE)
         changed = [d for d in change.changed_devices if d in cells and d not in new_set]
         column = self._sort_column
         sub_hosts = change.sublock_devices & cells.keys()
@@ -749,6 +757,11 @@ class DevicesModel(QStandardItemModel):
             self.sort(self._sort_column, self._sort_order)
 
 
+def search_text(dev: DeviceState) -> str:
+    """What a device row is searched by: its id and the cards used on it."""
+    return " ".join((dev.device_id, *dev.cards))
+
+
 def battery_text(battery: object, charging: bool) -> str:
     if charging:
         return "⚡ charging"
@@ -758,7 +771,8 @@ def battery_text(battery: object, charging: bool) -> str:
 
 
 class DevicesProxy(QSortFilterProxyModel):
-    """Filters by device id or sub-lock id (recursively); sorting is delegated to the source."""
+    """Filters by device id, card or sub-lock id (recursively), and by a predicate on the
+    device (the chips: status, open alarms…); sorting is delegated to the source."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -769,7 +783,23 @@ class DevicesProxy(QSortFilterProxyModel):
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setSortRole(SORT_ROLE)
         # Filtering depends on ids only, which never change: no re-filtering on dataChanged.
+        # The chips' predicate does change with the data: the panel re-filters on a timer.
         self.setDynamicSortFilter(False)
+        self.accepts: Callable[[str], bool] | None = None
+
+    def set_predicate(self, accepts: Callable[[str], bool] | None) -> None:
+        """Show only devices (with their sub-locks) for which `accepts(device_id)`."""
+        self.beginFilterChange()  # Qt 6.9's replacement of invalidateFilter()
+        self.accepts = accepts
+        self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # Qt's
+        accepts = self.accepts
+        if accepts is not None:
+            device_id = self.sourceModel().index(source_row, 0, source_parent).data(ID_ROLE)
+            if not accepts(device_id):
+                return False
+        return super().filterAcceptsRow(source_row, source_parent)
 
     def set_search(self, text: str) -> None:
         text = text.strip()

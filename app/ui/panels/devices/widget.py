@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.fleet.filters import ConditionCounts, DeviceFilter, condition_counts, matcher
 from app.fleet.state import FleetChange, Status
 from app.ui.context import AppContext
 from app.ui.feed import InPieces
@@ -53,6 +55,17 @@ COUNTS_REFRESH_MS = 1_000
 # few ms per 1 000 rows), so big fleets re-sort less often.
 RESORT_MS = 2_000
 RESORT_MS_PER_ROW = 0.5
+REFILTER_MS = 1_000  # the chips re-asked after a batch, at most this often
+# The chips above the tree: key (a Status value, or a condition), text, tooltip.
+CHIPS: tuple[tuple[str, str, str], ...] = (
+    ("online", "online", "Devices that pushed within the quiet threshold"),
+    ("quiet", "quiet", "Devices silent for longer than the quiet threshold"),
+    ("offline", "offline", "Devices silent for longer than the offline threshold"),
+    ("unknown", "unknown", "Devices whose feed is down: their status cannot be known"),
+    ("alarms", "open alarms", "Devices with an alarm nobody acknowledged yet"),
+    ("battery", "low battery", "Devices (or a sub-lock of theirs) below 20 % and not charging"),
+    ("unlocked", "unlocked", "Locks (or a sub-lock of theirs) that report themselves open"),
+)
 
 
 class DevicesPanel(Panel):
@@ -70,13 +83,18 @@ class DevicesPanel(Panel):
         self._syncing = False  # True while we select rows because another panel asked
 
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search device or sub-lock id  (Ctrl+F)")
+        self.search.setPlaceholderText("Search device, sub-lock or card  (Ctrl+F)")
+        self.search.setToolTip("Part of a device id, a sub-lock id or a card number used on a "
+                               "lock")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search)
         self.counts = QLabel("no devices yet", self)
         self.counts.setObjectName("devicesCounts")
         self.counts.setTextFormat(Qt.TextFormat.RichText)
         self.counts.setWordWrap(True)  # the counts wrap in a narrow column, never widen it
+        self.counts.linkActivated.connect(self._on_count_clicked)  # a count filters by it
+        self.counts.setToolTip("Click a count to show only those devices")
+        self._build_chips()
 
         self.view = DeviceTreeView(self._fill_drawn, self)
         elide_cells(self.view, (COL_DEVICE,))
@@ -112,6 +130,8 @@ class DevicesPanel(Panel):
         top = FlowLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.search, 1)
+        for chip in self.chips.values():
+            top.addWidget(chip)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
@@ -142,6 +162,10 @@ class DevicesPanel(Panel):
         self.model.sig_rows_filled.connect(self._on_rows_filled)
         self._counts_soon = QTimer(self, interval=500, singleShot=True,
                                    timeout=self.update_counts)
+        # What the chips show moves with every batch (a lock opens, a battery runs low):
+        # re-filtered at most this often, never under a press.
+        self._refilter_soon = QTimer(self, interval=REFILTER_MS, singleShot=True,
+                                     timeout=self._refilter)
         # New devices beyond what one insert takes go in a few at a time, paints in between.
         self._inserts = InPieces(self, self._insert_waiting)
         self.update_counts()
@@ -153,6 +177,8 @@ class DevicesPanel(Panel):
 
     def _on_batch(self, change: FleetChange) -> None:
         self.model.apply(change)
+        if not self.device_filter.empty and not self._refilter_soon.isActive():
+            self._refilter_soon.start()
         if self.model.waiting:
             self._inserts.go(now=False)
         if change.new_devices and not self._counts_soon.isActive():
@@ -179,6 +205,10 @@ class DevicesPanel(Panel):
 
     def refresh_status(self) -> None:
         self.model.refresh_status()
+        self._conditions = condition_counts(self.ctx.fleet)  # walks every device: not per second
+        self._label_chips()
+        if not self.device_filter.empty:
+            self._refilter()
         self.update_counts()
 
     def update_counts(self) -> None:
@@ -188,13 +218,16 @@ class DevicesPanel(Panel):
             self.counts.setText("no devices yet — waiting for the first push")
             return
         counts = fleet.status_counts()
-        parts = [f"<b>{total:,}</b> device{'s' if total != 1 else ''}"]
+        link = "color: palette(window-text); text-decoration: none"
+        parts = [f"<a href='all' style='{link}'><b>{total:,}</b>"
+                 f" device{'s' if total != 1 else ''}</a>"]
         for status in Status:
             if status is Status.UNKNOWN and not counts[status]:
                 continue  # said only when a feed is down
             colour = STATUS_COLOURS[status.value].name()
             parts.append(
-                f"<span style='color:{colour}'>●</span> {counts[status]:,} {status.value}"
+                f"<a href='{status.value}' style='{link}'><span style='color:{colour}'>●</span>"
+                f" {counts[status]:,} {status.value}</a>"
             )
         text = " · ".join(parts)
         if self.filtering:
@@ -204,6 +237,66 @@ class DevicesPanel(Panel):
     def counts_text(self) -> str:
         """The counts line as plain text (what a test or a screen reader reads)."""
         return re.sub(r"<[^>]+>", "", self.counts.text()).replace("● ", "")
+
+    # -- chips: find by what matters ---------------------------------------------------------
+
+    def _build_chips(self) -> None:
+        self.chips: dict[str, QToolButton] = {}
+        self._conditions = ConditionCounts()
+        for key, text, tip in CHIPS:
+            chip = QToolButton(self, text=text, checkable=True, autoRaise=False)
+            chip.setObjectName(f"chip_{key}")
+            chip.setToolTip(tip)
+            chip.toggled.connect(self._on_chips)
+            self.chips[key] = chip
+        self._label_chips()
+
+    def _label_chips(self) -> None:
+        c = self._conditions
+        for key, n in (("alarms", c.open_alarms), ("battery", c.low_battery),
+                       ("unlocked", c.unlocked)):
+            base = next(text for k, text, _ in CHIPS if k == key)
+            self.chips[key].setText(f"{base} ({n:,})")
+
+    @property
+    def device_filter(self) -> DeviceFilter:
+        chips = self.chips
+        return DeviceFilter(
+            statuses=frozenset(s for s in Status if chips[s.value].isChecked()),
+            open_alarms=chips["alarms"].isChecked(),
+            low_battery=chips["battery"].isChecked(),
+            unlocked=chips["unlocked"].isChecked(),
+        )
+
+    def set_chips(self, *keys: str) -> None:
+        """Exactly these chips on (none: every device)."""
+        for key, chip in self.chips.items():
+            chip.blockSignals(True)
+            chip.setChecked(key in keys)
+            chip.blockSignals(False)
+        self._on_chips()
+
+    def _on_count_clicked(self, key: str) -> None:
+        """A status count: only that status (again: everyone); the total: everyone."""
+        if key == "all" or (self.chips[key].isChecked()
+                            and self.device_filter == DeviceFilter(frozenset({Status(key)}))):
+            self.set_chips()
+        else:
+            self.set_chips(key)
+
+    def _on_chips(self, *_args: object) -> None:
+        self._refilter()
+        self._show_wanted_model()
+        self.update_counts()
+
+    def _refilter(self) -> None:
+        """The chips' question asked again of every device (statuses move with the clock,
+        locks and batteries with every batch)."""
+        if QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            self._refilter_soon.start()  # never take rows away under a press
+            return
+        flt = self.device_filter
+        self.proxy.set_predicate(None if flt.empty else matcher(self.ctx.fleet, flt))
 
     # -- search --------------------------------------------------------------------------
 
@@ -215,12 +308,16 @@ class DevicesPanel(Panel):
     def filtering(self) -> bool:
         return self.view.model() is self.proxy
 
-    def _on_search(self, text: str) -> None:
-        self.proxy.set_search(text)
-        want = self.proxy if text.strip() else self.model
+    def _show_wanted_model(self) -> None:
+        wanted = bool(self.search.text().strip()) or not self.device_filter.empty
+        want = self.proxy if wanted else self.model
         if self.view.model() is not want:
             self._show_model(want)
-        if self.filtering and self.proxy.rowCount() <= 50:
+
+    def _on_search(self, text: str) -> None:
+        self.proxy.set_search(text)
+        self._show_wanted_model()
+        if text.strip() and self.proxy.rowCount() <= 50:
             self.view.expandAll()  # show which sub-lock matched
         self.update_counts()
         current = self.ctx.selection.device_id
@@ -340,6 +437,8 @@ class DevicesPanel(Panel):
 
     def _on_acknowledged(self, _push_ids: list[int], _at: float, _by: str) -> None:
         self.view.viewport().update()
+        if self.chips["alarms"].isChecked():
+            self._refilter()
 
     # -- settings ------------------------------------------------------------------------
 
@@ -354,6 +453,6 @@ class DevicesPanel(Panel):
 
     def shutdown(self) -> None:
         for timer in (self._status_timer, self._counts_timer, self._counts_soon,
-                      self._resort_timer):
+                      self._resort_timer, self._refilter_soon):
             timer.stop()
         self.save_header()
