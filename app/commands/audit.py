@@ -8,7 +8,6 @@ them (`reply_push_id`); `app/journal/commands.py` reads and writes them (`search
 
 from __future__ import annotations
 
-import csv
 import getpass
 import io
 import json
@@ -19,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from app import csvsafe
 from app.commands.tracker import CommandTracker, TrackedCommand
 from app.journal import commands
 from app.journal.commands import AuditRow, connect, device_history, last_serial, search
@@ -127,7 +127,7 @@ def export_csv(rows: Iterable[AuditRow], out: str | Path | IO[str]) -> int:
     own = not isinstance(out, io.TextIOBase) and not hasattr(out, "write")
     fh: IO[str] = open(out, "w", newline="", encoding="utf-8") if own else out  # type: ignore[arg-type, assignment]  # noqa: SIM115
     try:
-        w = csv.writer(fh)
+        w = csvsafe.writer(fh)  # an operator, a reason, a reply: never a formula
         w.writerow(CSV_HEADER)
         n = 0
         for r in rows:

@@ -6,12 +6,12 @@ in a spreadsheet. Both stream: a million rows never sit in memory at once.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from app import csvsafe
 from app.journal.store import JournalRow
 
 
@@ -62,66 +62,34 @@ _NAME_KEYS = ("alarmName", "eventName", "commandType", "locTypeName")
 _TIME_KEYS = ("gpsTime", "dateTime", "recvTime")
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_text(text: str) -> str:
-    """Text any file can hold: lone surrogates (from a "\\ud800" in a payload) become the
-    escape `\\ud800`, as undecodable bytes of `raw` do; a NUL stays a NUL (CSV keeps it)."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def _csv_text(text: str) -> str:
-    """A CSV cell: safe text, and never a formula — a spreadsheet would run a cell starting
-    with = + - @ (CSV injection); a leading ' makes it plain text."""
-    text = _safe_text(text)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return _csv_text(json.dumps(value, ensure_ascii=False))
-    if isinstance(value, str):
-        return _csv_text(value)
-    return value  # numbers and booleans as they are (a negative number is not a formula)
-
-
 def csv_row(row: JournalRow) -> dict[str, Any]:
+    """The row's values by CSV column, as they are: the writer makes them cells (app.csvsafe:
+    never a formula, JSON for a dict, numbers as numbers)."""
     d = row.data
     out: dict[str, Any] = {
         "id": row.id,
         "received_at": iso_utc(row.received_at),
-        "source": _cell(row.source),
-        "profile": _cell(row.profile),
-        "kind": _cell(row.kind),
-        "device": _cell(row.device),
-        "sublock": _cell(row.sublock),
-        "topic": _cell(row.topic),
-        "name": _cell(next((d[k] for k in _NAME_KEYS if d.get(k) is not None), "")),
-        "time": _cell(next((d[k] for k in _TIME_KEYS if d.get(k)), "")),
-        "errors": _cell("; ".join(str(e) for e in row.errors)),
-        "warnings": _cell("; ".join(str(w) for w in row.warnings)),
-        "data": _cell(json.dumps(d, ensure_ascii=False)),
-        "raw": _cell(row.raw.decode("utf-8", "backslashreplace")),  # \xff stays readable
+        "source": row.source,
+        "profile": row.profile,
+        "kind": row.kind,
+        "device": row.device,
+        "sublock": row.sublock,
+        "topic": row.topic,
+        "name": next((d[k] for k in _NAME_KEYS if d.get(k) is not None), ""),
+        "time": next((d[k] for k in _TIME_KEYS if d.get(k)), ""),
+        "errors": "; ".join(str(e) for e in row.errors),
+        "warnings": "; ".join(str(w) for w in row.warnings),
+        "data": json.dumps(d, ensure_ascii=False),
+        "raw": row.raw.decode("utf-8", "backslashreplace"),  # \xff stays readable
     }
     for key in CSV_FIELDS:
         if key not in out:
-            out[key] = _cell(d.get(key))
+            out[key] = d.get(key)
     return out
 
 
 def write_csv(rows: Iterable[JournalRow], out: TextIO) -> int:
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer = csvsafe.dict_writer(out, CSV_FIELDS)
     writer.writeheader()
     n = 0
     for row in rows:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+
+from app import csvsafe
 
 
 class CsvExporter(QObject):
@@ -21,7 +22,7 @@ class CsvExporter(QObject):
         def run() -> None:
             try:
                 with open(path, "w", newline="", encoding="utf-8") as fh:
-                    writer = csv.writer(fh)
+                    writer = csvsafe.writer(fh)
                     writer.writerow(header)
                     writer.writerows(rows)
             except OSError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
+from app import csvsafe
 from app.ui.panels.charts.series import PLOT_BY_KEY, DeviceSeries
 
 CSV_HEADER = ("device", "series", "quantity", "unit", "time_utc", "epoch_s", "value")
@@ -29,7 +29,7 @@ def write_csv(
     """One row per sample (gap markers left out); alarms as rows of quantity 'alarm'."""
     n = 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
+        out = csvsafe.writer(fh)  # device ids and alarm names are the device's text
         out.writerow(CSV_HEADER)
         for dev in series:
             for spec, name, stream in dev.curves():
@@ -40,7 +40,7 @@ def write_csv(
                         continue
                     stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
                     out.writerow((dev.device, name, plot.title + spec.suffix, plot.unit,
-                                  stamp, f"{at:.3f}", repr(value)))
+                                  stamp, f"{at:.3f}", value))  # a number: -5.0 stays one
                     n += 1
                     if n % 50_000 == 0:
                         if progress:

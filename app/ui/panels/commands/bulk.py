@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import csvsafe
 from app.commands.builder import Command, CommandError, check_device
 from app.commands.replies import label_reply
 from app.commands.tracker import TrackedCommand
@@ -134,6 +134,22 @@ def parse_ids(text: str) -> list[str]:
         if part.strip():
             seen.setdefault(part.strip(), None)
     return list(seen)
+
+
+def write_summary(path: str, rows: list[BulkRow]) -> int:
+    """The bulk summary as CSV: a row per device (firmware, IMEI… as the device answered)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csvsafe.writer(fh)  # what a device answers is its text: never a formula
+        w.writerow(CSV_HEADER)
+        for r in rows:
+            f = r.fields()
+            w.writerow((
+                r.device, r.state, r.outcome(), f.get("firmware", ""), f.get("IMEI", ""),
+                f.get("ICCID", ""), "" if r.answered_in is None else f"{r.answered_in:.3f}",
+                r.command.serial if r.command and r.command.serial else "",
+                r.command.text if r.command else "", r.profile,
+            ))
+    return len(rows)
 
 
 class BulkDialog(QDialog):
@@ -349,18 +365,7 @@ class BulkDialog(QDialog):
     # ---- export ---------------------------------------------------------------------
 
     def export_csv(self, path: str) -> int:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(CSV_HEADER)
-            for r in self.model.rows:
-                f = r.fields()
-                w.writerow((
-                    r.device, r.state, r.outcome(), f.get("firmware", ""), f.get("IMEI", ""),
-                    f.get("ICCID", ""), "" if r.answered_in is None else f"{r.answered_in:.3f}",
-                    r.command.serial if r.command and r.command.serial else "",
-                    r.command.text if r.command else "", r.profile,
-                ))
-        return len(self.model.rows)
+        return write_summary(path, self.model.rows)
 
     def _export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export bulk summary", "bulk-summary.csv",
