@@ -129,7 +129,10 @@ def bench_journal(plan: Plan, tmp: Path) -> dict:
 
 def run(quick: bool, json_path: str | None, *, flood_only: bool = False,
         flood_rate: int | None = None, flood_devices: int | None = None,
-        flood_seconds: int | None = None) -> int:
+        flood_seconds: int | None = None, soak_minutes: float | None = None,
+        soak_rate: int = 330, soak_devices: int = 10_000) -> int:
+    if soak_minutes is not None:
+        return _soak(soak_minutes, soak_rate, soak_devices, json_path)
     plan = Plan.of(quick)
     plan.flood_rate = flood_rate or plan.flood_rate
     plan.flood_devices = flood_devices or plan.flood_devices
@@ -168,6 +171,21 @@ def _flood_only(plan: Plan, results: dict, json_path: str | None) -> int:
               f"{plan.flood_seconds} s…", file=sys.stderr)
         results["window_flood"] = bench_window_flood(broker, plan, Path(tmpdir))
     _report(render_flood(results), results, json_path)
+    return 0
+
+
+def _soak(minutes: float, rate: int, devices: int, json_path: str | None) -> int:
+    from app.bench import soak
+
+    results: dict = {"cpu_count": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="sealdesk-soak-") as tmpdir, \
+            BrokerProcess("auto") as broker:
+        results["broker"] = broker.kind
+        print(f"soak: {rate}/s from {devices} devices for {minutes:g} min…", file=sys.stderr)
+        results["soak"] = soak.bench_soak(broker, minutes, rate, devices, Path(tmpdir), MAIN,
+                                          _env())
+        results["soak"]["targets"] = soak.verdict(results["soak"])
+    _report(soak.render(results), results, json_path)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from app.journal.push_query import max_id
@@ -109,6 +110,48 @@ class MemorySampler(Sampler):
         if "resource_tracker" in " ".join(proc.cmdline()):
             return "resource tracker"
         return "recording" if proc.ppid() == self.pid else "journal"
+
+
+class ProcessMemory(Sampler):
+    """Resident memory (MB) of `pid` and each of its descendants by role (window, recording,
+    journal), every `interval_s`, with the time of each sample: what the soak benchmark fits
+    its slopes to. Processes of the same role are summed."""
+
+    name = "process-memory"
+
+    def __init__(self, pid: int, interval_s: float = 5.0) -> None:
+        super().__init__(interval_s)
+        self.pid = pid
+        self.t: list[float] = []  # monotonic time of each sample
+        self.rss_mb: dict[str, list[float | None]] = {}  # role → MB per sample (None: absent)
+        self._roles = MemorySampler(pid)  # for its _role(): window, recording, journal
+
+    def setup(self) -> bool:
+        return self._roles.setup()
+
+    def sample(self) -> bool:
+        import psutil
+
+        proc = self._roles._proc
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return False  # the window has exited
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            return False  # the window has exited
+        now: dict[str, float] = {}
+        for p in procs:
+            try:
+                role = self._roles._role(p)
+                now[role] = now.get(role, 0.0) + p.memory_info().rss / 2**20
+            except psutil.Error:
+                continue
+        self.t.append(time.monotonic())
+        n = len(self.t)
+        for role in now.keys() | self.rss_mb.keys():
+            series = self.rss_mb.setdefault(role, [None] * (n - 1))
+            series.append(round(now[role], 1) if role in now else None)
+        return True
 
 
 class JournalGrowth(Sampler):

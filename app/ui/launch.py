@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="quit after this many seconds (with --screenshot: take it first)")
     # For the benchmark: event-loop stalls, start-up time and memory as JSON at exit.
     p.add_argument("--report", metavar="FILE", help=argparse.SUPPRESS)
+    # With --report, for the soak benchmark: stalls per slice of this many seconds, no samples.
+    p.add_argument("--report-slices", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     # Settings from this ini file instead of the user's (the benchmark starts from defaults).
     p.add_argument("--settings-file", metavar="INI", help=argparse.SUPPRESS)
     add_connection_args(p, need_key=False)
@@ -116,7 +118,7 @@ def main(argv: list[str]) -> int:
     if args.report:
         from app.ui.run_report import RunReport
 
-        report = RunReport(args.report, session)
+        report = RunReport(args.report, session, args.report_slices)
 
     # Closing the window ends the session; services stop while the loop still runs.
     closing = asyncio.Event()

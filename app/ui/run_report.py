@@ -22,12 +22,15 @@ from app.ui.stall import StallMonitor, spread
 class RunReport:
     """What the benchmark wants to know about a window run (hidden --report FILE)."""
 
-    def __init__(self, path: str, session) -> None:
+    def __init__(self, path: str, session, slice_s: float | None = None) -> None:
+        """`slice_s` (the soak benchmark): stalls as histograms per slice of that many seconds
+        from the first batch, no samples kept (the report must not grow over an hour)."""
         self.path = path
         self.session = session
         t0 = float(os.environ.get("SEALDESK_T0", "0") or 0)
         self.painted_after = None
-        self.monitor = StallMonitor(10)
+        self.slice_s = slice_s
+        self.monitor = StallMonitor(10, keep_samples=slice_s is None, slice_s=slice_s or 600.0)
         self.monitor.start(watchdog_ms=80)
         self.gc_pauses: list[tuple[int, float]] = []  # (generation, ms) of the long ones
         self._gc_started = 0.0
@@ -51,13 +54,14 @@ class RunReport:
         else:
             self.gc_collected += info.get("collected", 0)
             ms = (time.perf_counter() - self._gc_started) * 1000.0
-            if ms > 20.0:
+            if ms > 20.0 and len(self.gc_pauses) < 1000:
                 self.gc_pauses.append((info.get("generation", -1), round(ms, 1)))
 
     def _on_batch(self, _change) -> None:
         now = time.perf_counter()
         if self.first_batch_at is None:
             self.first_batch_at = now
+            self.monitor.start_slices(now)
         self.last_batch_at = now
 
     def write(self) -> None:
@@ -86,10 +90,11 @@ class RunReport:
             # When the long ones happened, in seconds from the first batch (where to look).
             "long_stalls": [
                 (round(at - (self.first_batch_at or 0.0), 2), round(ms))
-                for at, ms in zip(self.monitor.at, self.monitor.stalls_ms, strict=True)
-                if ms > 100.0
+                for at, ms in self.monitor.long_stalls
             ],
         }
+        if self.slice_s is not None:
+            data["stall_slices"] = self.monitor.slice_summaries()
         Path(self.path).write_text(json.dumps(data, indent=2))
 
 
