@@ -114,8 +114,8 @@ class FeedWatcher(QFrame):
 
 
 def attach_feed_banner(ctx, window: QMainWindow) -> FeedBanner:
-    """A banner across the top of the window and a mark at the left of its status bar, shown
-    only while a feed is down."""
+    """A banner across the top of the window and a mark in its status bar, shown only while
+    a feed is down."""
     bar = QToolBar("Feed", window)
     bar.setObjectName("feed-banner-bar")
     bar.setMovable(False)
@@ -133,7 +133,7 @@ def attach_feed_banner(ctx, window: QMainWindow) -> FeedBanner:
     mark.setContentsMargins(8, 0, 8, 0)
     mark.setStyleSheet(f"color: {STATUS_COLOURS['waiting'].name()}; font-weight: bold;")
     mark.hide()
-    window.statusBar().insertPermanentWidget(0, mark, 2)
+    window.statusBar().addPermanentWidget(mark, 2)
     window.feed_watcher = FeedWatcher(ctx.feed_health, banner, mark, window)
     window.feed_banner = banner
     window.feed_mark = mark

@@ -239,6 +239,7 @@ class CommandsPanel(Panel):
         self.console.sig_unsolicited_received.connect(self._on_unsolicited)
         self.sig_export_finished.connect(self._export_done)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
+        ctx.navigator.sig_show_device_requested.connect(self._on_show_device)
         self._batches = ctx.feed.view_batches()  # this view's turn
         self._batches.connect(self._on_batch)
         self._devices_timer = QTimer(self, interval=1000, singleShot=True,
@@ -256,6 +257,12 @@ class CommandsPanel(Panel):
     def _on_device_selected(self, device_id: str) -> None:
         if device_id:
             self.compose.set_device(device_id)
+
+    def _on_show_device(self, panel: str, device_id: str) -> None:
+        """'Send a command…' from anywhere: this device, the command to choose next."""
+        if panel == self.KEY and device_id:
+            self.compose.set_device(device_id)
+            self.compose.template_combo.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_batch(self, change: FleetChange) -> None:
         # Pairing is done on the writer thread (see console.py); here only the pickers.

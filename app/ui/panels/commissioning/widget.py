@@ -99,6 +99,7 @@ class CommissioningPanel(Panel):
         self._build()
         self._batches = ctx.feed.view_batches()  # this view's turn
         self._batches.connect(self._on_batch)
+        ctx.navigator.sig_show_device_requested.connect(self._on_show_device)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
@@ -278,6 +279,15 @@ class CommissioningPanel(Panel):
         self._update_progress()
         self._update_buttons()
         return added
+
+    def _on_show_device(self, panel: str, device: str) -> None:
+        """'Commission it' from anywhere: the lock joins the batch (once) and is selected."""
+        if panel != self.KEY or not device:
+            return
+        self.add_devices(device)
+        item = self._device_items.get(device)
+        if item is not None:
+            self.tree.setCurrentItem(item)
 
     def _add_from_edit(self) -> None:
         self.add_devices(self.ids_edit.text())

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.fleet.filters import ConditionCounts, DeviceFilter, condition_counts, matcher
 from app.fleet.state import FleetChange, Status
 from app.ui.context import AppContext
+from app.ui.device_menu import DeviceSteps
 from app.ui.feed import InPieces
 from app.ui.panel import Panel
 from app.ui.panels.devices.model import (
@@ -112,6 +113,7 @@ class DevicesPanel(Panel):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
+        self.steps = DeviceSteps(ctx, self.view, self._current_device)  # its keys, its menu
         header = self.view.header()
         header.setStretchLastSection(True)
         header.setSectionsMovable(True)
@@ -410,22 +412,34 @@ class DevicesPanel(Panel):
     # -- context menu --------------------------------------------------------------------
 
     def _context_menu(self, pos) -> None:
-        index = self.view.indexAt(pos).siblingAtColumn(0)  # ids are in column 0
+        menu = self.menu_for(self.view.indexAt(pos))
+        if menu is not None:
+            menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def menu_for(self, index: QModelIndex) -> QMenu | None:
+        """The device's next steps (the same everywhere: app/ui/device_menu.py), then what
+        only this list offers."""
+        index = index.siblingAtColumn(0)  # ids are in column 0
         if not index.isValid():
-            return
+            return None
         device_id = index.data(ID_ROLE)
         sub_id = index.data(SUBLOCK_ROLE)
         menu = QMenu(self)
-        menu.addAction(f"Copy device id {device_id}", lambda: self.copy_text(device_id))
+        self.steps.add_to(menu, device_id)
         if sub_id:
             menu.addAction(f"Copy sub-lock id {sub_id}", lambda: self.copy_text(sub_id))
+        menu.addSeparator()
         n = len(self.ctx.fleet.unacknowledged_of(device_id))
         ack = menu.addAction(
             f"Acknowledge all alarms of this device ({n})",
             lambda: self.acknowledge_device(device_id),
         )
         ack.setEnabled(n > 0)
-        menu.exec(self.view.viewport().mapToGlobal(pos))
+        return menu
+
+    def _current_device(self) -> str:
+        index = self.view.currentIndex()
+        return index.siblingAtColumn(0).data(ID_ROLE) or "" if index.isValid() else ""
 
     @staticmethod
     def copy_text(text: str) -> None:

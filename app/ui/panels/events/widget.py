@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QWidget
 from app.fleet.state import FleetChange
 from app.protocol.codes import EVENT_TYPES
 from app.ui.context import AppContext
+from app.ui.device_menu import DeviceSteps
 from app.ui.panels.events.model import (
     CARD,
     CSV_HEADER,
@@ -75,6 +76,7 @@ class EventsPanel(LiveTablePanel):
         layout.addLayout(self._filter_bar(extra=[self.password_box]))
         layout.addWidget(self._table_view(), 1)
         layout.addLayout(self._footer())
+        self.steps = DeviceSteps(self.ctx, self.view, self._current_device)  # keys and menu
 
     # -- live data ----------------------------------------------------------------------------
 
@@ -98,11 +100,25 @@ class EventsPanel(LiveTablePanel):
     # -- selection ------------------------------------------------------------------------------
 
     def _context_menu(self, pos: QPoint) -> None:
-        index = self.view.indexAt(pos)
+        menu = self.menu_for(self.view.indexAt(pos))
+        if menu is not None:
+            menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def _current_device(self) -> str:
+        index = self.view.currentIndex()
         if not index.isValid():
-            return
+            return ""
+        return self.model.row_at(self.proxy.mapToSource(index).row()).device
+
+    def menu_for(self, index) -> QMenu | None:
+        """A row's menu: its device's next steps (as everywhere), then this table's own."""
+        if not index.isValid():
+            return None
         row = self.model.row_at(self.proxy.mapToSource(index).row())
         menu = QMenu(self)
+        if row.device:
+            self.steps.add_to(menu, row.device)
+            menu.addSeparator()
         only = menu.addAction(f"Show only {row.device}")
         only.triggered.connect(lambda: self.device_edit.setText(row.device))
         if row.waybill_guid:
@@ -112,7 +128,7 @@ class EventsPanel(LiveTablePanel):
         copy = menu.addAction("Copy row")
         copy.triggered.connect(lambda: QApplication.clipboard().setText(
             "\t".join(self.model.display(row, c) for c in range(self.model.columnCount()))))
-        menu.exec(self.view.viewport().mapToGlobal(pos))
+        return menu
 
     # -- export ----------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from app.journal.store import Journal
 from app.protocol.push import KINDS
 from app.ui.context import AppContext
+from app.ui.device_menu import DeviceSteps
 from app.ui.panel import Panel
 from app.ui.panels.pushlog.details import DetailsPane
 from app.ui.panels.pushlog.exporter import ExportJob
@@ -124,6 +125,8 @@ class PushLogPanel(Panel):
         self._batches.connect(self._on_batch)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
         self._on_device_selected(ctx.selection.device_id)
+        ctx.navigator.sig_show_device_requested.connect(self._on_show_device)
+        self.steps = DeviceSteps(ctx, self.table, self._current_device)  # a row's device
         self.model.reload()
 
     # -- layout ------------------------------------------------------------------------
@@ -338,6 +341,31 @@ class PushLogPanel(Panel):
         self.pick_device.setToolTip(f"Only {device}, the device selected in the Devices panel"
                                     if device else "Select a device in the Devices panel first")
 
+    def _on_show_device(self, panel: str, device: str) -> None:
+        """'Its push history' from anywhere: every push of that device, newest first."""
+        if panel == self.KEY and device:
+            self.show_device_history(device)
+
+    def show_device_history(self, device: str) -> None:
+        others = (self.text_edit, self.kind_combo, self.source_combo, self.from_edit,
+                  self.to_edit, self.errors_check)
+        for w in others:
+            w.blockSignals(True)
+        self.text_edit.clear()
+        self.kind_combo.setCurrentIndex(0)
+        self.source_combo.setCurrentIndex(0)
+        self.from_edit.setDateTime(_ANY)
+        self.to_edit.setDateTime(_ANY)
+        self.errors_check.setChecked(False)
+        for w in others:
+            w.blockSignals(False)
+        self._set_device(device)
+
+    def _current_device(self) -> str:
+        index = self.table.currentIndex()
+        row = self.model.row_at(index.row()) if index.isValid() else None
+        return row.cells[COL_DEVICE] if row is not None else ""
+
     def _use_selected_device(self) -> None:
         device = self.ctx.selection.device_id
         if device:
@@ -433,17 +461,31 @@ class PushLogPanel(Panel):
         self.details.show_row(row)
 
     def _context_menu(self, pos: QPoint) -> None:
-        index = self.table.indexAt(pos)
-        if not index.isValid():
+        menu = self.menu_for(self.table.indexAt(pos))
+        if menu is None:
             return
+        self._menu_open = True
+        self._update_following()
+        try:
+            menu.exec(self.table.viewport().mapToGlobal(pos))
+        finally:
+            self._menu_open = False
+            self._update_following()
+
+    def menu_for(self, index: QModelIndex) -> QMenu | None:
+        """A row's menu: its device's next steps (as everywhere), then this log's own."""
+        if not index.isValid():
+            return None
         row = self.model.row_at(index.row())
         if row is None:
-            return
+            return None
         self.table.setCurrentIndex(index)
         device = row.cells[COL_DEVICE]
         kind = row.cells[COL_KIND]
         menu = QMenu(self)
         if device:
+            self.steps.add_to(menu, device)
+            menu.addSeparator()
             menu.addAction(f"Only device {device}", lambda: self._set_device(device))
             menu.addAction("Show this device in the other panels",
                            lambda: self.ctx.selection.select(device))
@@ -453,13 +495,7 @@ class PushLogPanel(Panel):
         menu.addAction("Copy decoded", self.details.copy_decoded)
         menu.addAction("Copy row", lambda: QGuiApplication.clipboard().setText(
             "\t".join(row.cells)))
-        self._menu_open = True
-        self._update_following()
-        try:
-            menu.exec(self.table.viewport().mapToGlobal(pos))
-        finally:
-            self._menu_open = False
-            self._update_following()
+        return menu
 
     def _set_device(self, device: str) -> None:
         self.device_edit.setText(device)
@@ -605,6 +641,8 @@ class PushLogPanel(Panel):
             self._batches.disconnect(self._on_batch)
         with contextlib.suppress(RuntimeError, TypeError):
             self.ctx.selection.sig_device_selected.disconnect(self._on_device_selected)
+        with contextlib.suppress(RuntimeError, TypeError):
+            self.ctx.navigator.sig_show_device_requested.disconnect(self._on_show_device)
         self.save_state()
         self._debounce.stop()
         if self._export is not None:
