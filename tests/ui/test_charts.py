@@ -145,7 +145,12 @@ def test_two_devices_overlay_with_legend_and_extend_live(session, sim, qtbot, tm
     assert "battery" in panel.visible_plots()
     assert len(panel.alarm_points(a)) == 1 and "Back cover opened" in panel.alarm_points(a)[0][1]
     x0, x1 = panel.first_plot().getViewBox().viewRange()[0]
-    assert x1 - x0 == pytest.approx(3600, rel=0.05)  # the 1 h preset
+    # opened on the data (its 30 minutes fill the plot), not on a fixed hour
+    assert x1 - x0 == pytest.approx(time.time() - start, rel=0.1)
+    panel.set_range("1 h")  # the presets are kept
+    x0, x1 = panel.first_plot().getViewBox().viewRange()[0]
+    assert x1 - x0 == pytest.approx(3600, rel=0.05)
+    panel.set_range("fit")
 
     before = len(panel.curve(a, "battery").xData)
     records = decoded(sim.location(a) + sim.raise_alarm(a, 40), time.time())
@@ -160,6 +165,28 @@ def test_two_devices_overlay_with_legend_and_extend_live(session, sim, qtbot, tm
     assert {r["device"] for r in rows} == {a, b}
     assert any(r["quantity"] == "alarm" and r["value"] == "Lock rope cut" for r in rows)
     assert all(r["value"] != "nan" for r in rows)
+    panel.shutdown()
+
+
+def test_fit_opens_on_the_data_and_at_most_a_day(session, sim, qtbot):
+    """Ten minutes of data fill the plot; three days of it open on the last 24 h."""
+    short, long = [d for d in sim.device_ids if sim.devices[d].model in ("JT709A", "JT709A-S")][:2]
+    now = time.time()
+    write_history(session.journal_path, sim, short, now - 600, n=20, silence=0)
+    write_history(session.journal_path, sim, long, now - 3 * 86400, n=20, step=3600.0,
+                  silence=0)
+    write_history(session.journal_path, sim, long, now - 600, n=5, silence=0)
+    panel = ChartsPanel(session.ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    assert panel.range_buttons["fit"].defaultAction().isChecked()
+    for device, span in ((short, 600.0), (long, 86400.0)):
+        session.ctx.selection.select(device)
+        qtbot.waitUntil(panel.is_loaded, timeout=10_000)
+        panel.repaint_now()
+        x0, x1 = panel.first_plot().getViewBox().viewRange()[0]
+        assert x1 - x0 == pytest.approx(span, rel=0.1), device
     panel.shutdown()
 
 

@@ -45,7 +45,11 @@ from app.ui.widgets.flow import FlowLayout
 
 log = logging.getLogger(__name__)
 
-RANGES: dict[str, float | None] = {"10 min": 600.0, "1 h": 3600.0, "24 h": 86400.0, "all": None}
+# "fit": the span of the devices' data, at most FIT_AT_MOST (0.0 marks it); "all": everything.
+RANGES: dict[str, float | None] = {"fit": 0.0, "10 min": 600.0, "1 h": 3600.0, "24 h": 86400.0,
+                                   "all": None}
+FIT_AT_MOST = 86400.0
+DEFAULT_RANGE = "fit"  # open on the data: a few minutes of it fill the plot, not a tenth
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
            "#e377c2")
 DASHES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
@@ -143,9 +147,9 @@ class ChartsPanel(Panel):
         self._gen = 0
         self._loaded_plots: frozenset[str] = frozenset()  # whose fields the history holds
         self._dirty = False
-        self._range = str(ctx.settings.value(SETTINGS_RANGE, "1 h"))
+        self._range = str(ctx.settings.value(SETTINGS_RANGE, DEFAULT_RANGE))
         if self._range not in RANGES:
-            self._range = "1 h"
+            self._range = DEFAULT_RANGE
         self._follow = RANGES[self._range] is not None
         self._setting_range = False
         self._loader = _Loader(self)
@@ -169,6 +173,9 @@ class ChartsPanel(Panel):
         group = QActionGroup(self)
         for name in RANGES:
             act = QAction(name, self, checkable=True)
+            if name == "fit":
+                act.setToolTip("The span of the selected devices' data (at most 24 h), "
+                               "following live")
             act.setChecked(name == self._range)
             act.triggered.connect(lambda _=False, n=name: self.set_range(n))
             group.addAction(act)
@@ -533,6 +540,13 @@ class ChartsPanel(Panel):
                         lo, hi = min(lo, s[0]), max(hi, s[1])
                 if lo < hi:
                     self.strip.item.setXRange(lo, hi, padding=0.01)
+            elif span == 0.0:  # fit: the data's span up to now, at most FIT_AT_MOST
+                now = time.time()
+                lo = min((s[0] for s in (x.time_span() for x in self.series.values()) if s),
+                         default=now - 600.0)
+                lo = max(lo, now - FIT_AT_MOST)
+                width = max(now - lo, 60.0)
+                self.strip.item.setXRange(now - width, now + width * 0.01, padding=0)
             else:
                 now = time.time()
                 self.strip.item.setXRange(now - span, now + span * 0.01, padding=0)
