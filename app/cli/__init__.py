@@ -7,7 +7,8 @@ import importlib
 import sys
 
 # Each headless command lives in its own module exposing add_parser() and run().
-COMMANDS = ("record", "export", "salvage", "simulate", "send", "bench", "commission")
+COMMANDS = ("record", "export", "salvage", "simulate", "send", "bench", "commission",
+            "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

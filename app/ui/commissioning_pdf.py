@@ -1,124 +1,30 @@
-"""The commissioning report as an A4 PDF, with Qt's own PDF writer (the content is
-`app/commissioning/report.py`'s, which has no Qt).
-
-HTML laid out by QTextDocument, painted page by page onto a QPdfWriter so every page gets
-a footer (batch, generation time, "Page n of m"). Works offscreen: it needs a
-QGuiApplication, which `ensure_gui()` creates when the caller (the headless command) has
-none.
+"""The commissioning report as an A4 PDF (the content is `app/commissioning/report.py`'s,
+which has no Qt), laid out by the PDF writer every report shares, `app/ui/pdf.py`: a footer
+on every page with the batch, the generation time and "Page n of m".
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMarginsF, QRectF, QSizeF, Qt
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QGuiApplication,
-    QPageLayout,
-    QPageSize,
-    QPainter,
-    QPdfWriter,
-    QPen,
-    QTextDocument,
-)
-
 from app.commissioning.checks import DeviceChecklist
 from app.commissioning.report import ReportInfo, build_html, keywords, utc_time, xmp_metadata
+from app.ui.pdf import ensure_gui, html_to_pdf
 
-
-def ensure_gui() -> object:
-    """A QGuiApplication for fonts and painting; offscreen when there is no display."""
-    app = QGuiApplication.instance()
-    if app is None:
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication([])
-    return app
+__all__ = ["ensure_gui", "render_pdf"]
 
 
 def render_pdf(
     checklists: Sequence[DeviceChecklist], info: ReportInfo, path: str | Path
 ) -> bytes:
     """Write the report to `path` and return its bytes."""
-    ensure_gui()
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     generated = info.generated_at or datetime.now(UTC).timestamp()
     info.generated_at = generated
-    writer = QPdfWriter(str(path))
-    writer.setResolution(300)
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(16, 14, 16, 12),
-            QPageLayout.Unit.Millimeter,
-        )
-    )
     title = f"{info.title} {info.batch}"
-    writer.setTitle(title)
-    writer.setCreator("SealDesk")
-    writer.setDocumentXmpMetadata(QByteArray(xmp_metadata(title, keywords(checklists))))
-
-    doc = QTextDocument()
-    doc.documentLayout().setPaintDevice(writer)
-    font = QFont("DejaVu Sans")
-    font.setPointSizeF(9.5)
-    _no_ligatures(font)
-    doc.setDefaultFont(font)
-    doc.setDocumentMargin(0)
-    doc.setHtml(build_html(checklists, info))
-
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise OSError(f"cannot write {path}")
-    try:
-        dpi = writer.resolution()
-        page = writer.pageLayout().paintRectPixels(dpi)
-        footer_h = int(dpi * 0.35)  # ~9 mm for the footer
-        body_h = page.height() - footer_h
-        doc.setPageSize(QSizeF(page.width(), body_h))
-        pages = max(1, doc.pageCount())
-        foot_font = QFont("DejaVu Sans")
-        foot_font.setPointSizeF(7.5)
-        _no_ligatures(foot_font)
-        for n in range(pages):
-            if n:
-                writer.newPage()
-            painter.save()
-            painter.translate(0, -n * body_h)
-            doc.drawContents(painter, QRectF(0, n * body_h, page.width(), body_h))
-            painter.restore()
-            # footer: a rule, batch + time on the left, page numbers on the right
-            y = body_h + footer_h * 0.25
-            painter.setPen(QPen(QColor("#adb5bd"), max(1, dpi // 150)))
-            painter.drawLine(0, int(y), page.width(), int(y))
-            painter.setPen(QColor("#495057"))
-            painter.setFont(foot_font)
-            text_rect = QRectF(0, y + footer_h * 0.1, page.width(), footer_h * 0.6)
-            painter.drawText(
-                text_rect,
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                f"SealDesk commissioning report · {info.batch} · generated {utc_time(generated)}",
-            )
-            painter.drawText(
-                text_rect,
-                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                f"Page {n + 1} of {pages}",
-            )
-    finally:
-        painter.end()
-    return path.read_bytes()
-
-
-def _no_ligatures(font: QFont) -> None:
-    """'fi' stays two letters, so the PDF's text searches and copies as typed (Qt ≥ 6.7)."""
-    with contextlib.suppress(AttributeError, TypeError):
-        font.setFeature(QFont.Tag("liga"), 0)  # type: ignore[attr-defined]
+    return html_to_pdf(
+        build_html(checklists, info), path, title=title,
+        footer=f"SealDesk commissioning report · {info.batch} · generated {utc_time(generated)}",
+        xmp=xmp_metadata(title, keywords(checklists)),
+    )

@@ -1,5 +1,6 @@
-"""The core has no Qt: protocol, transport, journal, fleet, commands and commissioning run in
-the headless commands, the recording process and the tests without PySide6.
+"""The core has no Qt: protocol, transport, journal, fleet, commands, commissioning and
+reports (the content of the PDF and CSV reports) run in the headless commands, the recording
+process and the tests without PySide6.
 
 Two checks, because each misses what the other sees:
 - every `import` statement in those packages' source, at module level or inside a function
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ("protocol", "transport", "journal", "fleet", "commands", "commissioning")
+CORE = ("protocol", "transport", "journal", "fleet", "commands", "commissioning", "reports")
 FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "qasync", "pyqtgraph", "app.ui",
              "app.paths")
 
