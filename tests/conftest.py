@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -28,6 +29,16 @@ for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"),
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     shutil.rmtree(_THROWAWAY_HOME, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_main_thread():
+    """What a test leaves in reference cycles (contexts, panels, their QObjects and timers) is
+    collected here, on the main thread. Left to chance, the collector can run on a journal
+    writer's thread and destroy a QObject there while the main thread's event loop still
+    holds its timers: a crash in the next test."""
+    yield
+    gc.collect()
 
 from app.brokers import BrokerProcess  # noqa: E402 (after the home is set)
 

@@ -46,10 +46,13 @@ class FeedHealth(QObject):
         self._changes = fleet.feeds.changes
         if connections is not None:
             connections.sig_state_changed.connect(self.on_state)
+        # Started by the first connection state: a context with no connection has nothing to
+        # watch, and no timer to outlive it.
         self._timer = QTimer(self, interval=CHECK_MS, timeout=self.check)
-        self._timer.start()
 
     def on_state(self, profile: str, state: ConnectionState, at: float | None = None) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
         at = time.time() if at is None else at
         feeds = self.fleet.feeds
         if state.phase is Phase.CONNECTED:
