@@ -15,10 +15,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
-from app.fleet.state import FleetState
+from app.fleet.state import AlarmEntry, FleetState
 from app.journal.store import Journal
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,26 @@ log = logging.getLogger(__name__)
 _DONE = None  # tells the writer thread to end
 
 
+UNDO_S = 60.0  # an acknowledgement can be taken back this long after it was made
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """One act of acknowledging: which alarms, when, by whom, why, with what note."""
+
+    push_ids: tuple[int, ...]
+    at: float
+    by: str
+    reason: str = ""
+    note: str = ""
+    entries: tuple[AlarmEntry, ...] = field(default=(), repr=False, compare=False)
+
+
 class Acknowledgements(QObject):
     sig_acknowledged = Signal(list, float, str)  # push ids, when (epoch s), by whom
+    """Alarms were acknowledged (the reason and note are in `last`)."""
+    sig_acknowledgement_undone = Signal(list)
+    """An acknowledgement was taken back: these alarms (push ids) wait again."""
     # The journal refused (disk full, read-only…): what to tell the dispatcher. The alarms
     # stay acknowledged in this session but will come back after a restart.
     sig_not_stored = Signal(str)
@@ -39,21 +58,50 @@ class Acknowledgements(QObject):
         self.fleet = fleet
         self.journal_path = journal_path
         self.operator = operator
-        self._writes: queue.Queue[tuple[list[int], float, str] | threading.Event | None] = \
+        self._writes: queue.Queue[tuple[str, Acknowledgement] | threading.Event | None] = \
             queue.Queue()
+        self.last: Acknowledgement | None = None  # the newest, for the views' details
+        self._undoable: list[Acknowledgement] = []  # made less than UNDO_S ago, newest last
+        self.clock: Callable[[], float] = time.time
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def acknowledge(self, push_ids: Iterable[int]) -> list[int]:
-        """Acknowledge these alarms now; returns the ids (once each, in the order given)."""
+    def acknowledge(self, push_ids: Iterable[int], reason: str = "", note: str = "") -> list[int]:
+        """Acknowledge these alarms now, with an optional reason and note; returns the ids
+        (once each, in the order given)."""
         ids = list(dict.fromkeys(push_ids))
         if not ids:
             return []
-        at, by = time.time(), self.operator()
-        self.fleet.acknowledge(ids)
-        self._writes.put((ids, at, by))
+        at, by = self.clock(), self.operator()
+        entries = self.fleet.acknowledge(ids)
+        ack = Acknowledgement(tuple(ids), at, by, reason.strip(), note.strip(), tuple(entries))
+        self.last = ack
+        self._undoable.append(ack)
+        self._writes.put(("ack", ack))
         self._ensure_writer()
         self.sig_acknowledged.emit(ids, at, by)
+        return ids
+
+    def undoable(self) -> Acknowledgement | None:
+        """The newest acknowledgement that can still be taken back (made < UNDO_S ago)."""
+        now = self.clock()
+        self._undoable = [a for a in self._undoable if now - a.at < UNDO_S]
+        return self._undoable[-1] if self._undoable else None
+
+    def undo(self) -> list[int]:
+        """Take the newest acknowledgement back (within UNDO_S): the alarms wait again, in
+        the fleet, in every view and in the journal. Returns their push ids."""
+        ack = self.undoable()
+        if ack is None:
+            return []
+        self._undoable.remove(ack)
+        self.fleet.restore_unacknowledged(list(ack.entries))
+        for entry in ack.entries:
+            entry.acknowledged = False
+        self._writes.put(("undo", ack))
+        self._ensure_writer()
+        ids = list(ack.push_ids)
+        self.sig_acknowledgement_undone.emit(ids)
         return ids
 
     def wait_stored(self, timeout: float = 10.0) -> bool:
@@ -87,11 +135,16 @@ class Acknowledgements(QObject):
                 if isinstance(item, threading.Event):
                     item.set()
                     continue
-                ids, at, by = item
+                what, ack = item
+                ids = list(ack.push_ids)
                 try:
                     if journal is None:
                         journal = Journal(self.journal_path)
-                    journal.acknowledge(ids, at=at, operator=by)
+                    if what == "undo":
+                        journal.unacknowledge(ids, acked_at=ack.at)
+                    else:
+                        journal.acknowledge(ids, at=ack.at, operator=ack.by, reason=ack.reason,
+                                            note=ack.note)
                 except Exception as exc:
                     log.exception("could not store the acknowledgement of %d alarms", len(ids))
                     self.sig_not_stored.emit(

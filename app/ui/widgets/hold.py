@@ -10,7 +10,8 @@ live") or, once the pointer has left and nothing is selected or scrolled, by the
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QHBoxLayout, QLabel, QPushButton
 
 from app.ui.widgets.live_format import thousands
@@ -54,11 +55,23 @@ class HoldStill(QObject):
         self.view, self.proxy, self.model, self.bar = view, proxy, model, bar
         self.pointer_over = False
         self.menu_open = False
+        self._soon = QTimer(self, singleShot=True, interval=0, timeout=self._on_view_changed)
         view.viewport().installEventFilter(self)
-        view.verticalScrollBar().valueChanged.connect(lambda _v: self.update())
-        view.selectionModel().selectionChanged.connect(lambda *_: self.update())
+        # Methods, not lambdas: Qt drops a connection whose receiver is gone, and a view
+        # being torn down still moves its scroll bar.
+        view.verticalScrollBar().valueChanged.connect(self._later)
+        view.selectionModel().selectionChanged.connect(self._later)
         bar.show_button.clicked.connect(self.show_new)
         self.sig_held_changed.connect(bar.set_count)
+
+    def _later(self, *_args: object) -> None:
+        """Look again once the event at hand is over (never inside a view's teardown, whose
+        scroll bar and viewport still send signals and events)."""
+        self._soon.start()
+
+    def _on_view_changed(self) -> None:
+        if shiboken6.isValid(self.view) and shiboken6.isValid(self.proxy):
+            self.update()
 
     # -- why to hold -------------------------------------------------------------------------
 
@@ -71,10 +84,10 @@ class HoldStill(QObject):
         kind = event.type()
         if kind == QEvent.Type.Enter:
             self.pointer_over = True
-            self.update()
+            self._later()
         elif kind == QEvent.Type.Leave:
             self.pointer_over = False
-            self.update()
+            self._later()
         return False
 
     def set_menu_open(self, on: bool) -> None:

@@ -243,6 +243,7 @@ class LiveTablePanel(Panel):
             key = Qt.Key(event.key())
             if key in TRIAGE_KEYS:
                 move_selection(self.view, TRIAGE_KEYS[key])
+                self.hold.update()  # held before anything else can move the row
                 return True
             if key == Qt.Key.Key_F:
                 self.hold.follow_live()
