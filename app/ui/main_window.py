@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(settings_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(self.request_quit)
         file_menu.addAction(quit_action)
 
         view = bar.addMenu("&View")
@@ -459,7 +459,43 @@ class MainWindow(QMainWindow):
         self._undo_button.show()
         QTimer.singleShot(UNDO_OFFER_MS, self._undo_button.hide)
 
+    def quit_warnings(self) -> list[str]:
+        out = []
+        for key, panel in self.panels.items():
+            try:
+                text = panel.quit_warning()
+            except Exception:
+                log.exception("%s: quit_warning failed", key)
+                continue
+            if text:
+                out.append(text)
+        return out
+
+    def confirm_quit(self) -> bool:
+        """Ask first when something would be left undone (e.g. critical alarms nobody
+        acknowledged); True when nothing is, or the dispatcher says quit anyway."""
+        warnings = self.quit_warnings()
+        if not warnings:
+            return True
+        answer = QMessageBox.question(
+            self, f"Quit {APP_NAME}?", "\n\n".join([*warnings, "Quit anyway?"]),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def request_quit(self) -> bool:
+        """File › Quit (Ctrl+Q). True when the window closed."""
+        if not self.confirm_quit():
+            return False
+        self._quit_confirmed = True
+        return self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        # The window's close button asks as Quit does; a close by the program does not.
+        if (event.spontaneous() and not getattr(self, "_quit_confirmed", False)
+                and not self.confirm_quit()):
+            event.ignore()
+            return
         self.save_layout()
         for key, panel in self.panels.items():
             try:

@@ -31,6 +31,11 @@ class Panel(QWidget):
         """What this panel offers in the File menu (e.g. "Export pushes…"); default: none."""
         return []
 
+    def quit_warning(self) -> str:
+        """What would be left undone if the window closed now (asked before quitting);
+        empty when nothing is."""
+        return ""
+
     def settings_page(self) -> QWidget | None:
         """A page for File › Settings, saving each change at once; default: none."""
         return None

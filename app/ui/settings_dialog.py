@@ -1,7 +1,7 @@
 """File › Settings: everything a dispatcher may want to change, in one place, saved at once.
 
-The General page belongs to the window (theme, when a device counts as quiet or offline,
-the sound of critical alarms); every other page is offered by a panel
+The General page belongs to the window (theme, when a device counts as quiet or offline);
+every other page is offered by a panel (the alarm panel's severities, escalation and sound)
 (`Panel.settings_page`), so this dialog names no panel.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -29,12 +28,7 @@ from app.ui.context import AppContext
 
 SETTINGS_QUIET = "devices/quiet_after_s"
 SETTINGS_OFFLINE = "devices/offline_after_s"
-SETTINGS_SOUND = "alarms/sound"  # read by the alarm panel before it beeps
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
-
-
-def sound_enabled(settings) -> bool:
-    return str(settings.value(SETTINGS_SOUND, "true")).lower() != "false"
 
 
 class GeneralPage(QWidget):
@@ -65,12 +59,6 @@ class GeneralPage(QWidget):
         self.threshold_note = QLabel("")
         self.threshold_note.setWordWrap(True)
         form.addRow("", self.threshold_note)
-
-        self.sound = QCheckBox("Beep when a critical alarm arrives")
-        self.sound.setChecked(sound_enabled(s))
-        self.sound.toggled.connect(
-            lambda on: s.setValue(SETTINGS_SOUND, "true" if on else "false"))
-        form.addRow("Sound", self.sound)
 
     def _save_theme(self) -> None:
         from app.ui.theme import apply_theme

@@ -122,11 +122,10 @@ def test_settings_are_saved_as_they_are_made(qtbot, window, tmp_path):
     dialog = SettingsDialog(window.ctx, window.panels.values(), window)
     qtbot.addWidget(dialog)
     titles = [dialog.pages.item(i).text() for i in range(dialog.pages.count())]
-    assert titles[0] == "General" and "Map" in titles
+    assert titles[0] == "General" and "Map" in titles and "Alarms" in titles
     general = dialog.stack.widget(0)
     general.quiet.setValue(120)
     general.offline.setValue(600)
-    general.sound.setChecked(False)
     assert window.ctx.fleet.thresholds.quiet_after == 120
     assert window.ctx.fleet.thresholds.offline_after == 600
     general.offline.setValue(60)  # before quiet: refused, said, nothing saved
@@ -135,4 +134,10 @@ def test_settings_are_saved_as_they_are_made(qtbot, window, tmp_path):
     saved = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     assert int(saved.value("devices/quiet_after_s")) == 120
     assert int(saved.value("devices/offline_after_s")) == 600
+    alarms = dialog.stack.widget(titles.index("Alarms"))
+    alarms.sound_on.setChecked(False)
+    alarms.escalate.setValue(12)
+    window.ctx.settings.sync()
+    saved = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     assert saved.value("alarms/sound") == "false"
+    assert int(saved.value("alarms/escalate_after_min")) == 12

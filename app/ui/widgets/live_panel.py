@@ -43,6 +43,9 @@ from app.ui.widgets.hold import TRIAGE_KEYS, HoldStill, NewRowsBar, move_selecti
 from app.ui.widgets.live_format import thousands
 from app.ui.widgets.live_model import LiveFilterProxy, LiveTableModel
 from app.ui.widgets.time_range import TimeRangePicker
+from app.ui.widgets.types_dialog import TypesDialog
+
+SEVERAL = "several"  # the type filter's entry that opens a list of types
 
 # Reading history costs Python time that competes with the GUI thread for the GIL: the
 # newest 5 000 come back at start; older ones are in the push log.
@@ -169,8 +172,8 @@ class LiveTablePanel(Panel):
         self.type_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.type_combo.addItem(f"All {noun} types", None)
-        self.type_combo.currentIndexChanged.connect(
-            lambda: self.proxy.set_code(self.type_combo.currentData()))
+        self.type_combo.currentIndexChanged.connect(self._on_type_chosen)
+        self._several: set[int] = set()
         self.model.sig_types_changed.connect(self._refresh_types)
         self.range_picker = TimeRangePicker()
         self.range_picker.sig_range_changed.connect(self._apply_range)
@@ -322,9 +325,30 @@ class LiveTablePanel(Panel):
         self.type_combo.addItem(f"All {self.NOUN} types", None)
         for code, name in self._type_items():
             self.type_combo.addItem(f"{name} ({code})", code)
+        self.type_combo.addItem(self._several_text(), SEVERAL)
         index = self.type_combo.findData(current) if current is not None else 0
         self.type_combo.setCurrentIndex(max(0, index))
         self.type_combo.blockSignals(False)
+
+    def _several_text(self) -> str:
+        n = len(self._several)
+        return f"{n} {self.NOUN} types…" if self.proxy.codes and n else "Several types…"
+
+    def _on_type_chosen(self) -> None:
+        """One type, every type, or "Several types…" (a checkable list)."""
+        data = self.type_combo.currentData()
+        if data != SEVERAL:
+            self.proxy.set_codes(None)
+            self.proxy.set_code(data)
+            return
+        dialog = TypesDialog(self.NOUN, self._type_items(), self._several, self)
+        if dialog.exec() == TypesDialog.DialogCode.Accepted and dialog.codes():
+            self._several = dialog.codes()
+            self.proxy.set_code(None)
+            self.proxy.set_codes(frozenset(self._several))
+        self.type_combo.setItemText(self.type_combo.currentIndex(), self._several_text())
+        if not self.proxy.codes:
+            self.type_combo.setCurrentIndex(0)
 
     # -- selection --------------------------------------------------------------------------
 

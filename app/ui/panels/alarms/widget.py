@@ -62,6 +62,7 @@ from app.ui.panels.alarms.sound import (
     AlarmSound,
     mute_text,
 )
+from app.ui.shift_report_dialog import open_shift_report
 from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.history_loader import HistoryLoader
 from app.ui.widgets.live_format import thousands
@@ -595,6 +596,14 @@ class AlarmsPanel(LiveTablePanel):
         self._tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Critical, 10_000)
 
     # -- what the window asks ------------------------------------------------------------------
+
+    def file_actions(self) -> list[QAction]:
+        """Export alarms, and the shift handover report."""
+        report = QAction("Shift report…", self)
+        report.setToolTip("Alarms of a shift — raised, acknowledged (by whom, why), still open "
+                          "— with a handover note, as PDF or CSV")
+        report.triggered.connect(lambda: open_shift_report(self.ctx, self.window()))
+        return [*super().file_actions(), report]
 
     def quit_warning(self) -> str:
         n = len(self.model.critical_unacked())
