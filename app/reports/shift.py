@@ -269,9 +269,9 @@ def build_html(summary: ShiftSummary, info: ShiftReportInfo) -> str:
     out.append(f"<h2>By device ({len(devices)})</h2>")
     if devices:
         out.append(_GRID)
-        out.append(_head(("Device", "26%"), ("Raised", "11%"), ("Acknowledged", "15%"),
+        out.append(_head(("Device", "22%"), ("Raised", "10%"), ("Acknowledged", "18%"),
                          ("Still open", "13%"), ("Critical open", "15%"),
-                         ("Median to acknowledge", "20%")))
+                         ("Median to acknowledge", "22%")))
         for device, tally in devices[:PDF_ROWS]:
             out.append(f"<tr><td><b>{_e(device or '—')}</b></td>{_tally_cells(tally)}</tr>")
         out.append("</table>")
