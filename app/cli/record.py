@@ -20,7 +20,7 @@ from app.cli.common import (
 from app.gctune import tune_for_throughput
 from app.journal.writer import RETRYING, JournalHealth
 from app.pipeline import Recorder
-from app.transport.state import ConnectionState
+from app.transport.state import ConnectionState, Phase
 from app.webhook import WebhookServer
 from app.webhook.options import add_webhook_args, webhook_config
 
@@ -115,21 +115,33 @@ def run(args: argparse.Namespace) -> int:
             recorder.stop()
             return 1
     tty = sys.stderr.isatty()
-    last_state: list[ConnectionState] = []
+    failed: list[ConnectionState] = []  # the last attempt that failed, and why
     where = f"{settings.host}:{settings.port}" if settings is not None else ""
 
+    settled = threading.Event()  # connected, or a certificate that will never be trusted
+    giving_up = threading.Event()
+
     def on_state(state: ConnectionState) -> None:
-        last_state[:] = [state]
-        print(f"\r{where}: {state.describe()}", file=sys.stderr)
+        if giving_up.is_set():
+            return  # hanging up is not news: the error line is the last line
+        if state.phase in (Phase.WAITING, Phase.REFUSED):
+            failed[:] = [state]
+        if state.untrusted or state.phase is Phase.CONNECTED:
+            settled.set()
+        if not state.untrusted:  # the error line says it, without a retry that will not come
+            print(f"\r{where}: {state.describe()}", file=sys.stderr)
 
     if settings is not None:
         transport = recorder.connect(settings, on_state)
-        if not transport.wait_connected(args.connect_timeout):
-            why = last_state[0].describe() if last_state else "no answer"
-            print(f"sealdesk: error: could not connect to {where} ({why})", file=sys.stderr)
+        settled.wait(args.connect_timeout)
+        if not transport.wait_connected(0):
+            giving_up.set()
+            # What went wrong, not the countdown to a retry that record will not make.
+            why = failed[0].why() if failed else "no answer"
             if webhook is not None:
                 webhook.stop()
             recorder.stop()
+            print(f"sealdesk: error: could not connect to {where} ({why})", file=sys.stderr)
             return 1
 
     started = time.monotonic()

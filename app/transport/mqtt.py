@@ -219,16 +219,19 @@ class MqttTransport:
     def _on_connect_fail(self, client, userdata) -> None:
         self._connected.clear()
         if not self._stopping:
-            self._schedule_retry(_describe_os_error(self.client.last_error, self.settings))
+            error = self.client.last_error
+            self._schedule_retry(_describe_os_error(error, self.settings),
+                                 untrusted=isinstance(error, ssl.SSLCertVerificationError))
 
-    def _schedule_retry(self, reason: str, *, refused: bool = False) -> None:
+    def _schedule_retry(self, reason: str, *, refused: bool = False,
+                        untrusted: bool = False) -> None:
         # The delay reported here is the one paho's thread then waits (_Client._reconnect_wait).
         delay = self.backoff.next()
         self._attempt += 1
         self._set_state(
             ConnectionState(
                 Phase.WAITING, reason=reason, retry_in=delay, attempt=self._attempt,
-                refused=refused,
+                refused=refused, untrusted=untrusted,
             )
         )
 

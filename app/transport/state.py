@@ -21,6 +21,16 @@ class ConnectionState:
     retry_in: float | None = None  # seconds until the next attempt, when WAITING
     attempt: int = 0
     refused: bool = False  # WAITING after the broker said no: still a refusal, shown red
+    # WAITING because the server's TLS certificate failed verification (self-signed, another
+    # host's, expired): retrying cannot help until a certificate or a setting changes, so a
+    # program that has to give up (`record`) gives up at once; the window keeps trying.
+    untrusted: bool = False
+
+    def why(self) -> str:
+        """What went wrong, without the countdown ("refused: bad username or password")."""
+        if self.phase is Phase.WAITING:
+            return f"refused: {self.reason}" if self.refused else self.reason
+        return self.describe()
 
     def describe(self) -> str:
         if self.phase is Phase.CONNECTED:

@@ -166,6 +166,10 @@ def test_record_explains_an_unreachable_broker(cli, tmp_path):
     assert res.returncode == 1
     assert "could not connect" in res.stderr and "refused" in res.stderr
     assert "Traceback" not in res.stderr
+    # The last line says why, not when it would retry: record gives up here.
+    assert res.stderr.splitlines()[-1] == (
+        f"sealdesk: error: could not connect to 127.0.0.1:{nobody.port} (nothing listening at "
+        f"127.0.0.1:{nobody.port} (connection refused))")
 
 
 @pytest.mark.parametrize(
