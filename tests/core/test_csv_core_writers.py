@@ -2,7 +2,8 @@
 
 The shared rule first (one case per hazard OWASP lists: = + - @ TAB CR), then the Qt-free
 writers through their real entry points, read back with Python's csv. The journal's export
-has its own file (test_csv_safety.py); the window's writers are in tests/ui/test_csv_window_writers.py.
+has its own file (test_csv_safety.py); the window's writers are in
+tests/ui/test_csv_window_writers.py.
 """
 
 from __future__ import annotations
