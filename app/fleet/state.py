@@ -7,6 +7,7 @@ models can emit one notification per batch instead of one per push.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -33,6 +34,12 @@ DEFAULT_CRITICAL_ALARMS: frozenset[int] = frozenset(
 
 
 MAX_CARDS = 8  # cards remembered per device (for search): the latest few
+
+
+# Unacknowledged alarms kept in memory, the newest (File › Settings › Alarms): every one stays
+# unacknowledged in the journal; ~0.3 KB each. Sized to fill within the first half hour of a
+# 10 000-device fleet's shift, after which memory stays flat (issue 26).
+DEFAULT_MAX_UNACKNOWLEDGED = 10_000
 
 
 class Status(Enum):
@@ -115,8 +122,16 @@ class DeviceState:
         return float(lat), float(lon)
 
 
-@dataclass
+NO_DATA: dict[str, Any] = {}  # an alarm's data once nobody reads it (never changed)
+
+
+@dataclass(slots=True)
 class AlarmEntry:
+    """One alarm as the fleet remembers it. `data` (the decoded push, ~2 KB) is kept while
+    views may read it: for the device's last alarm, and for others until their batch has
+    been handed out; then it is NO_DATA, so that the unacknowledged alarms kept in memory
+    cost ~0.3 KB each, not ~2 KB (issue 26)."""
+
     push_id: int
     device_id: str
     received_at: float
@@ -151,21 +166,26 @@ class FleetState:
         self,
         thresholds: Thresholds | None = None,
         critical_alarms: frozenset[int] = DEFAULT_CRITICAL_ALARMS,
-        max_unacknowledged: int = 50_000,
+        max_unacknowledged: int = DEFAULT_MAX_UNACKNOWLEDGED,
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.feeds = Feeds()  # whether each profile's feed can be trusted (feeds.py)
         self.critical_alarms = set(critical_alarms)
         self.devices: dict[str, DeviceState] = {}
         self.unacknowledged: OrderedDict[int, AlarmEntry] = OrderedDict()
-        self.max_unacknowledged = max_unacknowledged
+        self.max_unacknowledged = max(1, int(max_unacknowledged))
         self.dropped_unacknowledged = 0  # shown on screen when non-zero
+        # Alarms of the last batch whose data nobody reads once the views had it.
+        self._release_next: list[AlarmEntry] = []
 
     # -- feeding -------------------------------------------------------------
 
     def apply(self, records: list[PushRecord], ids: list[int]) -> FleetChange:
+        """One batch in. The last batch's views are done with it by now (the feed applies a
+        batch once every view has had the one before): its alarms give their data up."""
         change = FleetChange()
         devices = self.devices
+        self._release_data()
         for push_id, record in zip(ids, records, strict=False):
             change.records.append((push_id, record))
             device_id = record.device
@@ -200,6 +220,8 @@ class FleetState:
             dev.latest_at[kind] = at
             if kind == "alarm":
                 entry = self._alarm_entry(push_id, record)
+                if dev.last_alarm is not None:
+                    self._release_next.append(dev.last_alarm)
                 dev.last_alarm = entry
                 change.alarms.append(entry)
                 self._remember_unacknowledged(entry)
@@ -223,16 +245,37 @@ class FleetState:
             device_id=record.device or "",
             received_at=record.raw.received_at,
             alarm_type=code,
-            name=str(data.get("alarmName") or f"Unknown alarm {code}"),
+            # One string per alarm type, not one per alarm (10 000 are kept).
+            name=sys.intern(str(data.get("alarmName") or f"Unknown alarm {code}")),
             data=data,
             critical=self.is_critical(code),
         )
 
-    def _remember_unacknowledged(self, entry: AlarmEntry) -> None:
-        self.unacknowledged[entry.push_id] = entry
+    def _release_data(self) -> None:
+        devices = self.devices
+        for entry in self._release_next:
+            dev = devices.get(entry.device_id)
+            if dev is None or dev.last_alarm is not entry:
+                entry.data = NO_DATA
+        self._release_next = []
+
+    def set_max_unacknowledged(self, n: int) -> int:
+        """Keep at most `n` unacknowledged alarms in memory (the newest); returns how many
+        went. Those are still unacknowledged in the journal."""
+        self.max_unacknowledged = max(1, int(n))
+        before = len(self.unacknowledged)
+        self._trim_unacknowledged()
+        return before - len(self.unacknowledged)
+
+    def _trim_unacknowledged(self) -> None:
         while len(self.unacknowledged) > self.max_unacknowledged:
             self.unacknowledged.popitem(last=False)
             self.dropped_unacknowledged += 1
+
+    def _remember_unacknowledged(self, entry: AlarmEntry) -> None:
+        self.unacknowledged[entry.push_id] = entry
+        if len(self.unacknowledged) > self.max_unacknowledged:
+            self._trim_unacknowledged()
 
     def restore_unacknowledged(self, entries: list[AlarmEntry]) -> None:
         """Alarms nobody acknowledged before the last exit come back from the journal."""

@@ -10,7 +10,7 @@ commissioning sessions' `commissioning`. Also: benchmark journals (`fill_fast`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +50,18 @@ def acknowledgements_between(journal: Journal, lo: int, hi: int
 
 
 def track_rows(conn: sqlite3.Connection, device_id: str, since: float, limit: int
-               ) -> list[tuple[Any, ...]]:
+               ) -> Iterator[tuple[Any, ...]]:
     """A device's locations and alarms since `since`, in time order, at most `limit`:
-    (received_at, kind, latitude, longitude, locType, alarmName, alarmType)."""
-    return conn.execute(
+    (received_at, kind, latitude, longitude, locType, alarmName, alarmType), read as they
+    are consumed (a week of one-second fixes is never a list in memory)."""
+    return iter(conn.execute(
         "SELECT received_at, kind, json_extract(data, '$.latitude'),"
         " json_extract(data, '$.longitude'), json_extract(data, '$.locType'),"
         " json_extract(data, '$.alarmName'), json_extract(data, '$.alarmType')"
         " FROM push WHERE device=? AND received_at>=? AND kind IN ('location', 'alarm')"
         f" ORDER BY received_at LIMIT {int(limit)}",
         (device_id, since),
-    ).fetchall()
+    ))
 
 
 def oldest_push_at(conn: sqlite3.Connection, device: str) -> float | None:

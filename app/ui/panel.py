@@ -11,6 +11,8 @@ from typing import ClassVar
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
+from app.ui.bounds import Held
+
 
 class Panel(QWidget):
     """A dockable view of the shared context (`AppContext`), one package per panel.
@@ -39,6 +41,11 @@ class Panel(QWidget):
     def settings_page(self) -> QWidget | None:
         """A page for File › Settings, saving each change at once; default: none."""
         return None
+
+    def bounds(self) -> list[Held]:
+        """What this panel keeps in memory, against each bound (app/ui/bounds.py), for the
+        soak benchmark's report and the tests; default: nothing that grows."""
+        return []
 
     def shutdown(self) -> None:
         """Stop timers and threads before the window closes; default: nothing to stop."""

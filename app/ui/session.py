@@ -13,6 +13,7 @@ from app.journal.store import Journal
 from app.recording_process import RecordingProcess
 from app.transport.settings import ConnectionSettings
 from app.transport.state import Phase
+from app.ui.bounds import UNACKNOWLEDGED
 from app.ui.context import AppContext, Connections, Selection
 from app.ui.feed import LiveFeed
 
@@ -33,7 +34,8 @@ class Session:
             quiet_after=float(settings.value("devices/quiet_after_s", 300)),
             offline_after=float(settings.value("devices/offline_after_s", 1800)),
         )
-        self.fleet = FleetState(thresholds)
+        # Unacknowledged alarms kept in memory: a bound the dispatcher sets (Settings › Alarms).
+        self.fleet = FleetState(thresholds, max_unacknowledged=UNACKNOWLEDGED.value(settings))
         self._restore_alarms()
         self.feed = LiveFeed(self.fleet)
         self.recording.add_listener(self.feed.push)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.fleet.state import FleetState, Status
 from app.journal.queries import track_rows
+from app.ui.bounds import TRACK_POINTS
 from app.ui.theme import STATUS_COLOURS
 
 TRACK_RANGES: dict[str, float] = {"1 h": 3600.0, "24 h": 86400.0, "7 d": 7 * 86400.0}
-MAX_TRACK_ROWS = 2_000_000
+MAX_TRACK_ROWS = 2_000_000  # journal rows read for one track (each is thinned as it comes)
+DEFAULT_TRACK_POINTS = TRACK_POINTS.default  # points kept per track (File › Settings › Map)
 
 
 def has_fix(lat: Any, lon: Any, loc_type: Any = None) -> bool:
@@ -61,10 +64,52 @@ class AlarmPoint:
 
 @dataclass
 class Track:
+    """The selected device's fixes since `since`, at most `limit` of them in memory: past the
+    bound the track is thinned evenly (its first and last fix kept), so a week of one-second
+    fixes is the same line, drawn from fewer points; every fix stays in the journal. At most
+    `limit` alarms too, the newest."""
+
     device_id: str
     since: float
     points: list[TrackPoint] = field(default_factory=list)
     alarms: list[AlarmPoint] = field(default_factory=list)
+    limit: int = DEFAULT_TRACK_POINTS
+    fixes: int = 0  # fixes taken, kept or thinned away
+    alarms_dropped: int = 0
+
+    def add(self, point: TrackPoint) -> None:
+        self.points.append(point)
+        self.fixes += 1
+        if len(self.points) > self.limit:
+            # To three quarters: the next thinning is a quarter of the bound away.
+            self.points = thin(self.points, max(2, self.limit * 3 // 4))
+
+    def add_alarm(self, alarm: AlarmPoint) -> None:
+        self.alarms.append(alarm)
+        if len(self.alarms) > self.limit:
+            extra = len(self.alarms) - self.limit
+            del self.alarms[:extra]
+            self.alarms_dropped += extra
+
+    def set_limit(self, limit: int) -> None:
+        self.limit = max(2, int(limit))
+        if len(self.points) > self.limit:
+            self.points = thin(self.points, self.limit)
+        if len(self.alarms) > self.limit:
+            self.alarms_dropped += len(self.alarms) - self.limit
+            del self.alarms[:-self.limit]
+
+    @property
+    def thinned(self) -> bool:
+        """Fewer points in memory than fixes taken (the view says so)."""
+        return self.fixes > len(self.points) or self.alarms_dropped > 0
+
+    def describe(self) -> str:
+        """'1,234 fixes' or '20,000 of 123,456 fixes (thinned; every fix is in the journal)'."""
+        if not self.thinned:
+            return f"{self.fixes:,} fix{'es' if self.fixes != 1 else ''}"
+        return (f"{len(self.points):,} of {self.fixes:,} fixes (thinned to the bound in "
+                "Settings › Map; every fix is in the journal)")
 
     def bounds(self) -> tuple[float, float, float, float] | None:
         """(lat_min, lat_max, lon_min, lon_max)"""
@@ -163,28 +208,32 @@ class MapModel:
 # -- tracks from the journal (worker thread, its own connection) ---------------------------
 
 
-def track_from_rows(device_id: str, since: float, rows: list[tuple]) -> Track:
+def track_from_rows(device_id: str, since: float, rows: Iterable[tuple],
+                    limit: int = DEFAULT_TRACK_POINTS) -> Track:
     """rows: (received_at, kind, latitude, longitude, locType, alarmName, alarmType) in
-    time order. Fixes only; alarms without a fix go to the last fix before them."""
-    track = Track(device_id, since)
+    time order. Fixes only; alarms without a fix go to the last fix before them. At most
+    `limit` points (thinned as they come, see `Track`)."""
+    track = Track(device_id, since, limit=max(2, limit))
     last: TrackPoint | None = None
     for at, kind, lat, lon, loc_type, name, code in rows:
         fix = has_fix(lat, lon, loc_type if kind == "location" else None)
         if kind == "alarm":
             label = str(name) if name else f"Unknown alarm {code}"
             if fix:
-                track.alarms.append(AlarmPoint(at, float(lat), float(lon), label))
+                track.add_alarm(AlarmPoint(at, float(lat), float(lon), label))
             elif last is not None:
-                track.alarms.append(AlarmPoint(at, last.lat, last.lon, label, approximate=True))
+                track.add_alarm(AlarmPoint(at, last.lat, last.lon, label, approximate=True))
             continue
         if fix:
             last = TrackPoint(at, float(lat), float(lon))
-            track.points.append(last)
+            track.add(last)
     return track
 
 
-def load_track(conn: sqlite3.Connection, device_id: str, since: float) -> Track:
-    return track_from_rows(device_id, since, track_rows(conn, device_id, since, MAX_TRACK_ROWS))
+def load_track(conn: sqlite3.Connection, device_id: str, since: float,
+               limit: int = DEFAULT_TRACK_POINTS) -> Track:
+    return track_from_rows(device_id, since, track_rows(conn, device_id, since, MAX_TRACK_ROWS),
+                           limit)
 
 
 def thin(points: list[TrackPoint], limit: int) -> list[TrackPoint]:

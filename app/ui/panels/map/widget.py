@@ -59,6 +59,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.fleet.state import FleetChange
+from app.ui.bounds import TRACK_POINTS, Held, bounds_page
 from app.ui.context import AppContext
 from app.ui.panel import Panel
 from app.ui.panels.map.model import (
@@ -451,6 +452,9 @@ class MapPanel(Panel):
         self.tiles_button.clicked.connect(self._ask_tiles)
         self.status = QLabel("", self)
         self.status.setObjectName("mapStatus")
+        self.track_points = TRACK_POINTS.value(s)
+        self.track_note = QLabel("", self)  # how much of the track is drawn (its bound)
+        self.track_note.setObjectName("trackNote")
 
         self.no_fix_list = QListWidget(self)
         self.no_fix_list.setVisible(False)
@@ -467,6 +471,7 @@ class MapPanel(Panel):
         bar.addWidget(QLabel("Track:", self))
         bar.addWidget(self.range_box)
         bar.addWidget(self.follow)
+        bar.addWidget(self.track_note)
         bar.addWidget(self.no_fix_button)
         bar.addWidget(self.tiles_button)
         bar.addWidget(self.status, 1)
@@ -618,19 +623,20 @@ class MapPanel(Panel):
             if record.kind == "location" and has_fix(d.get("latitude"), d.get("longitude"),
                                                      d.get("locType")):
                 point = TrackPoint(at, float(d["latitude"]), float(d["longitude"]))
-                track.points.append(point)
+                track.add(point)  # thinned past its bound (Settings › Map)
                 added.append(point)
             elif record.kind == "alarm":
                 name = str(d.get("alarmName") or f"Unknown alarm {d.get('alarmType')}")
                 if has_fix(d.get("latitude"), d.get("longitude")):
-                    track.alarms.append(AlarmPoint(at, float(d["latitude"]),
-                                                   float(d["longitude"]), name))
+                    track.add_alarm(AlarmPoint(at, float(d["latitude"]),
+                                               float(d["longitude"]), name))
                 elif track.points:
                     last = track.points[-1]
-                    track.alarms.append(AlarmPoint(at, last.lat, last.lon, name, True))
+                    track.add_alarm(AlarmPoint(at, last.lat, last.lon, name, True))
                 added.append(None)
         if added:
             self.view.append_track([p for p in added if p is not None])
+            self._show_track_note()
 
     def _refresh(self) -> None:
         changed = self.model.refresh_status()
@@ -668,12 +674,12 @@ class MapPanel(Panel):
         self.track_loading = True
         gen = self._gen
         since = time.time() - TRACK_RANGES[self.range_box.currentText()]
-        ctx, loader = self.ctx, self._loader
+        ctx, loader, limit = self.ctx, self._loader, self.track_points
 
         def run() -> None:
             try:
                 with ctx.open_journal() as journal:
-                    track = load_track(journal.conn, device, since)
+                    track = load_track(journal.conn, device, since, limit)
             except Exception:
                 log.exception("map: loading the track of %s failed", device)
                 track = Track(device, since)
@@ -687,6 +693,7 @@ class MapPanel(Panel):
         self.track_loading = False
         self.model.track = track
         self.view.set_track(track)
+        self._show_track_note()
         bounds = track.bounds()
         if self.follow.isChecked() and self.model.selected_position():
             self.view.centre_on(*self.model.selected_position())
@@ -694,6 +701,28 @@ class MapPanel(Panel):
             self.view.fit(*bounds)
         elif self.model.selected_position():
             self.view.centre_on(*self.model.selected_position())
+
+    # -- the track's bound (issue 26) ------------------------------------------------------------
+
+    def _show_track_note(self) -> None:
+        """How much of the track is drawn: all its fixes, or a thinned window of them."""
+        track = self.model.track
+        self.track_note.setText(track.describe() if track is not None else "")
+        self.track_note.setStyleSheet("color: #d97706;" if track and track.thinned else "")
+
+    def set_track_points(self, n: int) -> None:
+        """The bound on points per track (File › Settings › Map), applied at once."""
+        self.track_points = max(2, int(n))
+        track = self.model.track
+        if track is not None:
+            track.set_limit(self.track_points)
+            self.view.set_track(track)
+            self._show_track_note()
+
+    def bounds(self) -> list[Held]:
+        track = self.model.track
+        return [Held("map: points of the selected device's track",
+                     len(track.points) if track else 0, self.track_points)]
 
     def _on_range(self, name: str) -> None:
         self.ctx.settings.setValue(SETTINGS_RANGE, name)
@@ -714,7 +743,7 @@ class MapPanel(Panel):
             self.ctx.settings.setValue(SETTINGS_TILES, url.strip())
 
     def settings_page(self) -> QWidget:
-        """The tile server, as in Tiles…, for File › Settings."""
+        """The tile server, as in Tiles…, and the bound on a track, for File › Settings."""
         page = QWidget()
         form = QFormLayout(page)
         edit = QLineEdit(str(self.ctx.settings.value(SETTINGS_TILES, DEFAULT_TILE_URL)))
@@ -734,6 +763,8 @@ class MapPanel(Panel):
         form.addRow("Tile server", edit)
         form.addRow("", default)
         form.addRow("", note)
+        limits = bounds_page(self.ctx.settings, [(TRACK_POINTS, self.set_track_points)])
+        form.addRow(limits)
         return page
 
     def shutdown(self) -> None:
