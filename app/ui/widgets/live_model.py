@@ -274,6 +274,21 @@ class LiveTableModel(QStandardItemModel):
             self.sig_rows_dropped.emit(self.dropped)
         return len(added)
 
+    def set_max_rows(self, n: int) -> int:
+        """A new bound (File › Settings): past it the oldest rows go at once (one reset).
+        Returns how many went."""
+        n = max(1, int(n))
+        self.max_rows = n
+        dropped = list(self._rows[n:])
+        if not dropped:
+            return 0
+        del self._rows[n:]
+        self.dropped += len(dropped)
+        self._rows_dropped(dropped)
+        self._rebuild()
+        self.sig_rows_dropped.emit(self.dropped)
+        return len(dropped)
+
     def count_dropped(self, n: int) -> None:
         """`n` rows were dropped before they reached the table (too many at once)."""
         self.dropped += n

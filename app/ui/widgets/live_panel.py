@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.fleet.state import FleetChange
+from app.ui.bounds import ALARM_ROWS, Bound, Held, bounds_page
 from app.ui.context import AppContext
 from app.ui.feed import InPieces
 from app.ui.panel import Panel
@@ -50,7 +51,7 @@ SEVERAL = "several"  # the type filter's entry that opens a list of types
 # Reading history costs Python time that competes with the GUI thread for the GIL: the
 # newest 5 000 come back at start; older ones are in the push log.
 DEFAULT_HISTORY = 5_000
-DEFAULT_MAX_ROWS = 20_000
+DEFAULT_MAX_ROWS = ALARM_ROWS.default  # a panel's ROWS_BOUND says its own (app/ui/bounds.py)
 # Live rows put into a table in one piece of GUI work (~90 µs each, then a repaint); the
 # rest a breath later. Under a flood a batch brings hundreds of alarms and events.
 LIVE_ROWS_AT_ONCE = 200
@@ -76,6 +77,7 @@ class LiveTablePanel(Panel):
     NAMES: ClassVar[Sequence[str]] = ()
     SETTINGS_HEADER = ""
     SETTINGS_MAX_ROWS = ""
+    ROWS_BOUND: ClassVar[Bound | None] = None  # rows kept, set in File › Settings (issue 26)
     SETTINGS_HISTORY = ""
 
     model: LiveTableModel
@@ -86,6 +88,8 @@ class LiveTablePanel(Panel):
                  max_rows: int | None = None, history: int | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        if max_rows is None and self.ROWS_BOUND is not None:
+            max_rows = self.ROWS_BOUND.value(ctx.settings)
         if max_rows is None:
             max_rows = settings_value(ctx, self.SETTINGS_MAX_ROWS, DEFAULT_MAX_ROWS)
         self.max_rows = max_rows
@@ -300,6 +304,33 @@ class LiveTablePanel(Panel):
     def _on_history_done(self, _total: int) -> None:
         self.history_done = True
         self._update_status()
+
+    # -- bounds (issue 26) -------------------------------------------------------------------
+
+    def set_max_rows(self, n: int) -> None:
+        """Rows kept in the table (File › Settings), applied at once: the oldest go."""
+        self.max_rows = max(1, int(n))
+        self.model.set_max_rows(self.max_rows)
+        if self.model.dropped:
+            self._on_dropped(self.model.dropped)
+        self._update_status()
+
+    def bound_settings(self) -> list[tuple[Bound, Any]]:
+        """(bound, apply a new value) for this panel's settings page."""
+        return [(self.ROWS_BOUND, self.set_max_rows)] if self.ROWS_BOUND is not None else []
+
+    def settings_page(self) -> QWidget | None:
+        rows = self.bound_settings()
+        if not rows:
+            return None
+        return bounds_page(self.ctx.settings, rows,
+                           f"The {self.NOUN} table keeps the newest {self.NOUN}s in memory; "
+                           "the journal keeps every one.")
+
+    def bounds(self) -> list[Held]:
+        return [Held(f"{self.NOUN}s: rows in the table", self.model.rowCount(), self.max_rows),
+                Held(f"{self.NOUN}s: rows waiting to go in", len(self._waiting_rows),
+                     self.max_rows)]
 
     def _on_dropped(self, _dropped: int) -> None:
         self.drop_label.setText(

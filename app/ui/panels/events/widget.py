@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QMenu, QWidget
 
 from app.fleet.state import FleetChange
 from app.protocol.codes import EVENT_TYPES
+from app.ui.bounds import EVENT_ROWS
 from app.ui.context import AppContext
 from app.ui.device_menu import DeviceSteps
 from app.ui.panels.events.model import (
@@ -31,7 +32,7 @@ from app.ui.widgets.live_model import LiveFilterProxy
 from app.ui.widgets.live_panel import LiveTablePanel
 
 SETTINGS_HEADER = "events/header"
-SETTINGS_MAX_ROWS = "events/max_rows"
+SETTINGS_MAX_ROWS = EVENT_ROWS.key  # rows kept: File › Settings › Events (app/ui/bounds.py)
 SETTINGS_HISTORY = "events/history_rows"
 DEFAULT_WIDTHS = {TIME: 120, DEVICE: 110, EVENT: 260, UNLOCK: 140, CARD: 100, PASSWORD: 80,
                   WAYBILL: 340, POSITION: 160}
@@ -50,6 +51,7 @@ class EventsPanel(LiveTablePanel):
     SETTINGS_HEADER = SETTINGS_HEADER
     SETTINGS_MAX_ROWS = SETTINGS_MAX_ROWS
     SETTINGS_HISTORY = SETTINGS_HISTORY
+    ROWS_BOUND = EVENT_ROWS
 
     model: EventTableModel
 
