@@ -113,3 +113,16 @@ def bounds_page(settings, rows: list[tuple[Bound, object]], intro: str = "") -> 
         box.valueChanged.connect(lambda n, b=bound, t=note: t.setText(f"{b.cost(n)}; {b.tip}."))
         form.addRow("", note)
     return page
+
+
+def census(window, fleet, feed) -> list[Held]:
+    """Every bounded structure of a running console, against its bound: the panels' own
+    (`Panel.bounds()`), the fleet's unacknowledged alarms and the feed's backlog."""
+    out: list[Held] = []
+    for panel in getattr(window, "panels", {}).values():
+        out.extend(panel.bounds())
+    out.append(Held("fleet: unacknowledged alarms in memory", len(fleet.unacknowledged),
+                    fleet.max_unacknowledged))
+    out.append(Held("feed: pushes waiting for the views", len(feed.backlog),
+                    feed.backlog.max_pending))
+    return out

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 
 from app.gctune import collect_all
+from app.ui.bounds import census
 from app.ui.stall import StallMonitor, spread
 
 
@@ -95,6 +96,9 @@ class RunReport:
         }
         if self.slice_s is not None:
             data["stall_slices"] = self.monitor.slice_summaries()
+        # What each bounded structure holds at the end, against its bound (issue 26).
+        data["bounds"] = {h.what: (h.held, h.bound) for h in census(
+            self.session.window, self.session.fleet, self.session.feed)}
         Path(self.path).write_text(json.dumps(data, indent=2))
 
 
