@@ -3,7 +3,7 @@
 Why one place: the alarm table and the device tree both acknowledge, and each must show
 the other's acknowledgements at once (the table's row and its critical banner, the tree's
 red cell, the status bar's count). The fleet state changes at once and every view is told
-by `sig_acknowledged`. The journal row, which keeps an acknowledged alarm from coming
+by `sig_alarms_acknowledged`. The journal row, which keeps an acknowledged alarm from coming
 back after a restart, is written in order on a worker thread: during a flood a write can
 wait for the journal writer's lock, and the window must not wait with it.
 """
@@ -43,13 +43,13 @@ class Acknowledgement:
 
 
 class Acknowledgements(QObject):
-    sig_acknowledged = Signal(list, float, str)  # push ids, when (epoch s), by whom
+    sig_alarms_acknowledged = Signal(list, float, str)  # push ids, when (epoch s), by whom
     """Alarms were acknowledged (the reason and note are in `last`)."""
     sig_acknowledgement_undone = Signal(list)
     """An acknowledgement was taken back: these alarms (push ids) wait again."""
-    # The journal refused (disk full, read-only…): what to tell the dispatcher. The alarms
-    # stay acknowledged in this session but will come back after a restart.
-    sig_not_stored = Signal(str)
+    sig_acknowledgement_refused = Signal(str)
+    """The journal refused (disk full, read-only…): what to tell the dispatcher. The alarms
+    stay acknowledged in this session but come back after a restart."""
 
     def __init__(self, fleet: FleetState, journal_path: str, operator: Callable[[], str],
                  parent: QObject | None = None) -> None:
@@ -79,7 +79,7 @@ class Acknowledgements(QObject):
         self._undoable.append(ack)
         self._writes.put(("ack", ack))
         self._ensure_writer()
-        self.sig_acknowledged.emit(ids, at, by)
+        self.sig_alarms_acknowledged.emit(ids, at, by)
         return ids
 
     def undoable(self) -> Acknowledgement | None:
@@ -147,7 +147,7 @@ class Acknowledgements(QObject):
                                             note=ack.note)
                 except Exception as exc:
                     log.exception("could not store the acknowledgement of %d alarms", len(ids))
-                    self.sig_not_stored.emit(
+                    self.sig_acknowledgement_refused.emit(
                         f"Could not store the acknowledgement of {len(ids):,} alarm"
                         f"{'s' if len(ids) != 1 else ''} in the journal ({exc}). They stay "
                         "acknowledged until SealDesk is restarted, then come back.")

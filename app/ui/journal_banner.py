@@ -29,8 +29,8 @@ _AMBER = "background:#f2a900; color:black; padding:4px;"
 
 
 class JournalBanner(QFrame):
-    sig_health = Signal(object)  # JournalHealth, from any thread
-    sig_reopened = Signal(object, object)  # moved-to path or None, error text or None
+    sig_health_changed = Signal(object)  # JournalHealth, from any thread
+    sig_journal_reopened = Signal(object, object)  # moved-to path or None, error text or None
 
     def __init__(self, recording, parent=None) -> None:
         super().__init__(parent)
@@ -49,14 +49,14 @@ class JournalBanner(QFrame):
         layout.addWidget(self.retry_button)
         layout.addWidget(self.new_button)
         self.health = JournalHealth()
-        self.sig_health.connect(self.show_health)
-        self.sig_reopened.connect(self._reopened)
+        self.sig_health_changed.connect(self.show_health)
+        self.sig_journal_reopened.connect(self._reopened)
         self.wanted = False  # shown only while the journal is not writing
         recording.add_journal_listener(self._from_any_thread)
 
     def _from_any_thread(self, health: JournalHealth) -> None:
         with contextlib.suppress(RuntimeError):  # the window is gone
-            self.sig_health.emit(health)
+            self.sig_health_changed.emit(health)
 
     def show_health(self, health: JournalHealth) -> None:
         self.health = health
@@ -88,9 +88,9 @@ class JournalBanner(QFrame):
             try:
                 moved = self.recording.reopen_journal(fresh=fresh)
             except Exception as exc:
-                self.sig_reopened.emit(None, str(exc))
+                self.sig_journal_reopened.emit(None, str(exc))
             else:
-                self.sig_reopened.emit(moved, None)
+                self.sig_journal_reopened.emit(moved, None)
 
         threading.Thread(target=work, name="journal-reopen", daemon=True).start()
 

@@ -123,7 +123,7 @@ def main(argv: list[str]) -> int:
     # Closing the window ends the session; services stop while the loop still runs.
     closing = asyncio.Event()
     app.setQuitOnLastWindowClosed(False)
-    window.sig_closed.connect(closing.set)
+    window.sig_window_closed.connect(closing.set)
     app.aboutToQuit.connect(closing.set)
     exit_code = 0
 

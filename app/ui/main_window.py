@@ -49,7 +49,7 @@ UNDO_OFFER_MS = 15_000
 
 
 class MainWindow(QMainWindow):
-    sig_closed = Signal()
+    sig_window_closed = Signal()
     """The window closed; the session ends."""
     sig_workspace_changed = Signal(str)
     """Another workspace is in front (its key)."""
@@ -78,8 +78,8 @@ class MainWindow(QMainWindow):
         ctx.feed.sig_rate_changed.connect(self._on_rate)
         # a method: gone with the window
         ctx.feed.sig_batch_delivered.connect(self._update_alarm_count)
-        ctx.acknowledgements.sig_acknowledged.connect(self._update_alarm_count)
-        ctx.acknowledgements.sig_not_stored.connect(self._on_acknowledgement_not_stored)
+        ctx.acknowledgements.sig_alarms_acknowledged.connect(self._update_alarm_count)
+        ctx.acknowledgements.sig_acknowledgement_refused.connect(self._on_acknowledgement_not_stored)
         self._alarm_timer = QTimer(self, interval=1000, timeout=self._update_alarm_count)
         self._alarm_timer.timeout.connect(self._update_webhook)
         self._alarm_timer.start()
@@ -503,7 +503,7 @@ class MainWindow(QMainWindow):
             except Exception:
                 log.exception("%s: shutdown failed", key)
         super().closeEvent(event)
-        self.sig_closed.emit()
+        self.sig_window_closed.emit()
 
 
 def load_panel_classes() -> list[type[Panel]]:

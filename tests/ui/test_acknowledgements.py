@@ -92,7 +92,7 @@ def test_a_refused_journal_write_is_reported_and_the_alarm_stays_acknowledged(tm
     # a folder where the journal file should be: SQLite cannot open it
     acks = Acknowledgements(fleet, str(tmp_path), lambda: "bob")
     try:
-        with qtbot.waitSignal(acks.sig_not_stored, timeout=5000) as refused:
+        with qtbot.waitSignal(acks.sig_acknowledgement_refused, timeout=5000) as refused:
             assert acks.acknowledge([7, 7, 9]) == [7, 9]
         assert "2 alarms" in refused.args[0] and "come back" in refused.args[0]
     finally:

@@ -144,7 +144,7 @@ def test_critical_highlighted_until_acknowledged(rig, panel, qtbot):
     qtbot.waitUntil(lambda: m.rowCount() == 3)
     assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) == CRITICAL_BG
     push_id = m.rows[1].push_id
-    with qtbot.waitSignal(rig.ctx.acknowledgements.sig_acknowledged) as sig:
+    with qtbot.waitSignal(rig.ctx.acknowledgements.sig_alarms_acknowledged) as sig:
         panel.acknowledge([push_id])
     assert sig.args[0] == [push_id] and sig.args[2] == "dispatcher1"
     assert newest(m, 1, 0).data(Qt.ItemDataRole.BackgroundRole) is None

@@ -307,7 +307,7 @@ def test_acknowledge_all_alarms_of_a_device(rig, panel, qtbot):
     for topic, payload in rig.sim.raise_alarm(device, 40) + rig.sim.raise_alarm(device, 51):
         rig.recorder.writer.submit(RawPush("mqtt", topic, payload, time.time(), "test"))
     qtbot.waitUntil(lambda: len(rig.fleet.unacknowledged_of(device)) == 2, timeout=5000)
-    with qtbot.waitSignal(rig.ctx.acknowledgements.sig_acknowledged) as blocker:
+    with qtbot.waitSignal(rig.ctx.acknowledgements.sig_alarms_acknowledged) as blocker:
         done = panel.acknowledge_device(device)
     assert len(done) == 2 and blocker.args[0] == done
     assert rig.fleet.unacknowledged_of(device) == []

@@ -79,7 +79,7 @@ def test_a_clicked_alarm_stays_put_and_space_acknowledges_exactly_it(rig, panel,
     assert "new alarms" in panel.new_rows_bar.label.text()
 
     acked: list[list[int]] = []
-    panel.ctx.acknowledgements.sig_acknowledged.connect(lambda ids, *_: acked.append(ids))
+    panel.ctx.acknowledgements.sig_alarms_acknowledged.connect(lambda ids, *_: acked.append(ids))
     qtbot.keyClick(view, Qt.Key.Key_Space)
     assert acked == [[aimed]]
     assert all(r.acked_at is None for r in panel.model.rows if r.push_id != aimed)

@@ -234,7 +234,7 @@ class AlarmsPanel(LiveTablePanel):
             seed=lambda: entries, seed_convert=lambda chunk: [row_from_entry(e) for e in chunk],
             max_rows=self.max_rows, parent=self,
         ), always=True)  # the restored alarms come through the loader even with no history
-        ctx.acknowledgements.sig_acknowledged.connect(self._on_acknowledged)
+        ctx.acknowledgements.sig_alarms_acknowledged.connect(self._on_acknowledged)
         ctx.acknowledgements.sig_acknowledgement_undone.connect(self._on_undone)
         self._escalation = QTimer(self, interval=ESCALATION_CHECK_MS,
                                   timeout=self.check_overdue)
@@ -248,7 +248,7 @@ class AlarmsPanel(LiveTablePanel):
         self.unacked_box = QCheckBox("Unacknowledged only")
         self.unacked_box.toggled.connect(self.proxy.set_unacked_only)
         self.severity_chips = SeverityChips()
-        self.severity_chips.sig_chosen.connect(self.proxy.set_severities)
+        self.severity_chips.sig_severities_chosen.connect(self.proxy.set_severities)
         self.critical_button = QPushButton("Severities…")
         self.critical_button.setToolTip("Which alarm types are critical, warnings or info")
         self.critical_button.clicked.connect(self.edit_severities)
@@ -662,7 +662,7 @@ class SeverityChips(QObject):
     """▲ critical (3) ◆ warning (12) ● info (0): one click shows only that severity, a second
     click all again; Ctrl+click adds or takes one away. The counts are of waiting alarms."""
 
-    sig_chosen = Signal(object)
+    sig_severities_chosen = Signal(object)
     """The severities to show (a frozenset), or None for all."""
 
     def __init__(self) -> None:
@@ -690,7 +690,7 @@ class SeverityChips(QObject):
         self.chosen = severities
         for button, severity in zip(self.buttons, Severity, strict=True):
             button.setChecked(bool(severities) and severity in severities)
-        self.sig_chosen.emit(severities)
+        self.sig_severities_chosen.emit(severities)
 
     def count(self, model: AlarmTableModel, waiting) -> None:
         counts = dict.fromkeys(Severity, 0)

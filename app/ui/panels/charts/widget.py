@@ -64,6 +64,7 @@ AXIS_WIDTH = 58
 class _Loader(QObject):
     # generation, device, DeviceSeries chunk, first chunk?, done?
     sig_chunk_loaded = Signal(int, str, object, bool, bool)
+    """A piece of a device's series: generation, device, series, first piece?, last?"""
     sig_export_progress = Signal(int, bool, str)  # rows written, done, error or path
 
 
@@ -134,6 +135,7 @@ class ChartsPanel(Panel):
     TITLE = "Charts"
     SHORTCUT = "Ctrl+8"
     sig_range_changed = Signal(str)
+    """The time range shown changed (its name: \"10 min\", \"1 h\" …)."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)

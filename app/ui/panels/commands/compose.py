@@ -59,7 +59,9 @@ class ComposeWidget(QWidget):
     """Emits sig_preview_changed whenever the command (or its validity) changes."""
 
     sig_preview_changed = Signal()
+    """The text that would be sent changed (or became invalid)."""
     sig_send_requested = Signal()
+    """The operator asked to send (Ctrl+Return in the composer)."""
 
     def __init__(self, ctx: AppContext, console: CommandConsole,
                  parent: QWidget | None = None) -> None:

@@ -159,8 +159,8 @@ class _Row:
 class DevicesModel(QStandardItemModel):
     """Rows of `QStandardItem`s in C++; the cells of drawn rows written just before a paint."""
 
-    # New rows were filled in (after their rowsInserted): a filtering proxy re-filters.
     sig_rows_filled = Signal()
+    """New rows were filled in (after their rowsInserted): a filtering proxy re-filters."""
 
     def __init__(
         self,

@@ -127,7 +127,7 @@ class DevicesPanel(Panel):
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         # A last alarm's red cell is decided as the row is drawn: redraw, wherever it was
         # acknowledged.
-        ctx.acknowledgements.sig_acknowledged.connect(self._on_acknowledged)
+        ctx.acknowledgements.sig_alarms_acknowledged.connect(self._on_acknowledged)
 
         top = FlowLayout()
         top.setContentsMargins(0, 0, 0, 0)
