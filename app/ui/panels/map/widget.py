@@ -126,6 +126,7 @@ def _digits(spacing: float) -> int:
 
 class PlainMapView(QWidget):
     sig_device_clicked = Signal(str)
+    """A marker was clicked: its device id."""
     kind = "plain"
 
     def __init__(self, model: MapModel, parent: QWidget | None = None) -> None:
@@ -282,6 +283,7 @@ class MarkerListModel(QAbstractListModel):
 
 class QuickMapView(QWidget):
     sig_device_clicked = Signal(str)
+    """A marker was clicked: its device id."""
     kind = "qtlocation"
 
     def __init__(self, model: MapModel, tile_url: str, tile_cache: str,
@@ -392,6 +394,8 @@ class PendingMapView(QWidget):
     """Stands in for the map until the panel is first shown; the model keeps the state."""
 
     sig_device_clicked = Signal(str)
+
+    """A marker was clicked: its device id."""
     kind = "pending"
 
     def update_markers(self, changed: set[str] | None = None) -> None:
