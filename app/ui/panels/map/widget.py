@@ -394,8 +394,8 @@ class PendingMapView(QWidget):
     """Stands in for the map until the panel is first shown; the model keeps the state."""
 
     sig_device_clicked = Signal(str)
+    """A marker was clicked: its device id (never, while pending)."""
 
-    """A marker was clicked: its device id."""
     kind = "pending"
 
     def update_markers(self, changed: set[str] | None = None) -> None:
