@@ -13,6 +13,7 @@ import atexit
 import gc
 import logging
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=40.0, help="demo pushes per second (default 40)")
     p.add_argument("--profile", help="connect with a saved connection profile")
     p.add_argument("--journal", help="journal file (default: in the user data folder)")
+    p.add_argument("--read-only", action="store_true",
+                   help="with --journal: look at a copy of that journal, taken now; nothing "
+                        "done in the window changes it (File › Open journal read-only)")
     p.add_argument("--theme", choices=("system", "light", "dark"), default=None)
     p.add_argument("--screenshot", metavar="FILE",
                    help="save the window to a PNG, see --quit-after")
@@ -82,11 +86,17 @@ def main(argv: list[str]) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
-    # The demo keeps its own settings: the user's profiles must not auto-connect into it.
+    if args.read_only and not args.journal:
+        print("--read-only needs --journal FILE", file=sys.stderr)
+        return 2
+    # The demo and the read-only viewer keep their own settings: the user's profiles must not
+    # auto-connect into them.
     if args.settings_file:
         settings = QSettings(args.settings_file, QSettings.Format.IniFormat)
     elif args.demo:
         settings = QSettings(APP_NAME, f"{APP_NAME} demo")
+    elif args.read_only:
+        settings = QSettings(APP_NAME, f"{APP_NAME} viewer")
     else:
         settings = QSettings()
     from app.ui.theme import apply_theme, follow_system
@@ -95,7 +105,19 @@ def main(argv: list[str]) -> int:
     apply_theme(app, theme)
     follow_system(app, lambda: args.theme or str(settings.value("ui/theme", "system")))
 
-    if args.journal:
+    snapshot_of = None
+    if args.journal and args.read_only:
+        from app.journal.snapshot import snapshot
+
+        view_dir = tempfile.mkdtemp(prefix="sealdesk-view-")
+        atexit.register(shutil.rmtree, view_dir, True)
+        try:
+            journal_path = snapshot(args.journal, Path(view_dir) / Path(args.journal).name)
+        except (OSError, sqlite3.Error) as exc:
+            print(f"cannot read {args.journal}: {exc}", file=sys.stderr)
+            return 1
+        snapshot_of = (Path(args.journal), time.time())
+    elif args.journal:
         journal_path = Path(args.journal)
     elif args.demo:
         demo_dir = tempfile.mkdtemp(prefix="sealdesk-demo-")
@@ -111,6 +133,8 @@ def main(argv: list[str]) -> int:
         return 1
     session = Session(journal_path, settings)
     window = session.open_window()
+    if snapshot_of is not None:
+        window.show_read_only(*snapshot_of)
     window.show_fitted()
     for key in args.show:
         window.show_panel(key)

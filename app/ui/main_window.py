@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 import logging
 import time
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QProcess, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -17,6 +18,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFileDialog,
     QMainWindow,
     QMessageBox,
     QToolBar,
@@ -188,6 +190,12 @@ class MainWindow(QMainWindow):
             for action in panel.file_actions():
                 file_menu.addAction(action)
         file_menu.addSeparator()
+        open_action = QAction("Open journal read-only…", self)
+        open_action.setToolTip("Look at another journal (a copy taken now) in a window of its "
+                               "own; this one keeps recording")
+        open_action.triggered.connect(self.open_journal_read_only)
+        file_menu.addAction(open_action)
+        file_menu.addSeparator()
         settings_action = QAction("&Settings…", self, shortcut=QKeySequence("Ctrl+,"))
         settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         settings_action.triggered.connect(self.open_settings)
@@ -236,6 +244,27 @@ class MainWindow(QMainWindow):
         about = QAction(f"About {APP_NAME}", self)
         about.triggered.connect(self._show_about)
         help_menu.addAction(about)
+
+    def open_journal_read_only(self, path: str | None = None) -> bool:
+        """Another window, another process, on a copy of that journal taken now."""
+        if path is None:
+            start = str(self.ctx.settings.value("window/open_dir", "") or "")
+            path, _ = QFileDialog.getOpenFileName(self, "Open journal read-only", start,
+                                                  "Journals (*.sqlite *.db);;All files (*)")
+        if not path:
+            return False
+        self.ctx.settings.setValue("window/open_dir", str(Path(path).parent))
+        ok = QProcess.startDetached(*viewer_command(path))[0]
+        if not ok:
+            QMessageBox.warning(self, "Open journal", f"Could not start a window for {path}.")
+        return bool(ok)
+
+    def show_read_only(self, source: Path, taken_at: float) -> None:
+        """This window shows a copy of `source`: say so where it cannot be missed."""
+        stamp = time.strftime("%H:%M", time.localtime(taken_at))
+        self.setWindowTitle(f"{source.name} — read-only copy taken {stamp} — {APP_NAME}")
+        self.conn_label.setText(f"read-only: a copy of {source} taken {stamp}; nothing done "
+                                "here changes it")
 
     def open_settings(self) -> None:
         from app.ui.settings_dialog import SettingsDialog
@@ -504,6 +533,16 @@ class MainWindow(QMainWindow):
                 log.exception("%s: shutdown failed", key)
         super().closeEvent(event)
         self.sig_window_closed.emit()
+
+
+def viewer_command(journal: str) -> tuple[str, list[str]]:
+    """How to start a read-only window on `journal`: the packaged program, or main.py."""
+    import sys
+
+    if getattr(sys, "frozen", False):
+        return sys.executable, ["--journal", journal, "--read-only"]
+    main = Path(__file__).resolve().parents[2] / "main.py"
+    return sys.executable, [str(main), "--journal", journal, "--read-only"]
 
 
 def load_panel_classes() -> list[type[Panel]]:
