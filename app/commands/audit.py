@@ -43,6 +43,9 @@ def _reply_json(reply: Any) -> str | None:
     return json.dumps(reply, ensure_ascii=False, separators=(",", ":"))
 
 
+MAX_IDS = 20_000
+
+
 class AuditLog:
     """Writes tracker state changes as audit rows: one insert per command, then updates."""
 
@@ -51,7 +54,9 @@ class AuditLog:
             conn_or_path if isinstance(conn_or_path, sqlite3.Connection) else connect(conn_or_path)
         )
         self._lock = threading.Lock()
-        self._rows: dict[int, int] = {}  # tracker id → audit row id
+        # tracker id → audit row id, of the newest MAX_IDS commands (a command changes only
+        # while open, a minute or so: older ones are never written again).
+        self._rows: dict[int, int] = {}
 
     def attach(self, tracker: CommandTracker) -> AuditLog:
         """Record every change of `tracker` from now on (listener runs on the changer's thread)."""
@@ -83,6 +88,9 @@ class AuditLog:
             if row is None:
                 row = commands.insert(self.conn, values)
                 self._rows[tc.id] = row
+                if len(self._rows) > MAX_IDS:
+                    for old in list(self._rows)[: MAX_IDS // 10]:
+                        del self._rows[old]
             else:
                 commands.update(self.conn, row, values)
             return row

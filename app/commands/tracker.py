@@ -106,6 +106,9 @@ def _serial_of(content: Any) -> int | None:
     return None
 
 
+PRUNE_EVERY = 200  # commands tracked between two looks for old ones to forget
+
+
 class CommandTracker:
     """Thread-safe: replies arrive on the journal writer thread, sends on the caller's."""
 
@@ -116,6 +119,7 @@ class CommandTracker:
         *,
         wall: Clock = time.time,
         max_unsolicited: int = 500,
+        max_closed: int = 5_000,
         operator: str = "",
     ) -> None:
         self.timeout_s = float(timeout_s)
@@ -125,6 +129,10 @@ class CommandTracker:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._commands: dict[int, TrackedCommand] = {}  # insertion order = age
+        # Commands with an outcome kept, the newest; older ones are in the journal's audit.
+        # Open ones are always kept (a reply must find its command).
+        self.max_closed = max(0, int(max_closed))
+        self._since_prune = 0
         self._listeners: list[Listener] = []
         self._unsolicited: deque[UnsolicitedReply] = deque(maxlen=max_unsolicited)
         self._unsolicited_listeners: list[Callable[[UnsolicitedReply], None]] = []
@@ -155,6 +163,32 @@ class CommandTracker:
     def commands(self, device: str | None = None) -> list[TrackedCommand]:
         with self._lock:
             return [c for c in self._commands.values() if device is None or c.device == device]
+
+    def has(self, cid: int) -> bool:
+        """Whether command `cid` is still kept (closed ones past `max_closed` are not)."""
+        with self._lock:
+            return cid in self._commands
+
+    def closed_count(self) -> int:
+        """Commands with an outcome kept (at most `max_closed` + PRUNE_EVERY)."""
+        with self._lock:
+            return sum(1 for c in self._commands.values() if not c.open)
+
+    def set_max_closed(self, n: int) -> None:
+        with self._lock:
+            self.max_closed = max(0, int(n))
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget the oldest commands with an outcome past `max_closed` (lock held). Run
+        every PRUNE_EVERY commands tracked, so the bound may be passed by that many."""
+        self._since_prune = 0
+        closed = sum(1 for c in self._commands.values() if not c.open)
+        extra = closed - self.max_closed
+        if extra <= 0:
+            return
+        for cid in [cid for cid, c in self._commands.items() if not c.open][:extra]:
+            del self._commands[cid]
 
     def open_commands(self, device: str | None = None) -> list[TrackedCommand]:
         return [c for c in self.commands(device) if c.open]
@@ -194,6 +228,9 @@ class CommandTracker:
                 operator=self.operator if operator is None else operator,
             )
             self._commands[cid] = tc
+            self._since_prune += 1
+            if self._since_prune >= PRUNE_EVERY and len(self._commands) > self.max_closed:
+                self._prune()
         self._notify([tc])
         return cid
 

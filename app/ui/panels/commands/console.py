@@ -20,6 +20,7 @@ from app.commands import audit
 from app.commands.builder import Command, CommandError
 from app.commands.serials import SerialCounter
 from app.commands.tracker import CommandTracker, TrackedCommand, UnsolicitedReply
+from app.ui.bounds import COMMAND_HISTORY
 from app.ui.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ class CommandConsole(QObject):
             timeout = float(ctx.settings.value("commands/timeout_s", DEFAULT_TIMEOUT_S))
         except (TypeError, ValueError):
             timeout = DEFAULT_TIMEOUT_S
-        self.tracker = CommandTracker(max(0.1, timeout), operator=ctx.operator)
+        # Commands with an outcome kept in memory: the history's bound (Settings › Commands).
+        self.tracker = CommandTracker(max(0.1, timeout), operator=ctx.operator,
+                                      max_closed=COMMAND_HISTORY.value(ctx.settings))
         # Audit writes: its own connection (WAL next to the journal writer's).
         self.audit = audit.AuditLog(ctx.journal_path).attach(self.tracker)
         # GUI-thread reads (history, serial seeds): another connection, never shared.

@@ -251,6 +251,15 @@ class HistoryModel(RowsTableModel):
                 self._pos[r.key] = len(self._rows)
                 self._rows.append(r)
             self.endInsertRows()
+        self._trim()
+        self.sig_rows_changed.emit(list(pending))
+
+    def set_max_rows(self, n: int) -> None:
+        """A new bound (File › Settings › Commands): past it the oldest rows go at once."""
+        self.max_rows = max(1, int(n))
+        self._trim()
+
+    def _trim(self) -> None:
         over = len(self._rows) - self.max_rows
         if over > 0:
             n = len(self._rows)
@@ -259,7 +268,6 @@ class HistoryModel(RowsTableModel):
             self._pos = {r.key: i for i, r in enumerate(self._rows)}
             self.endRemoveRows()
             self.dropped += over
-        self.sig_rows_changed.emit(list(pending))
 
     def row_by_key(self, key: str) -> HistoryRow | None:
         if key in self._pending:

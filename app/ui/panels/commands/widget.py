@@ -36,8 +36,9 @@ from PySide6.QtWidgets import (
 from app.commands import audit
 from app.commands.builder import Command, CommandError
 from app.commands.replies import label_reply
-from app.commands.tracker import TrackedCommand, UnsolicitedReply
+from app.commands.tracker import PRUNE_EVERY, TrackedCommand, UnsolicitedReply
 from app.fleet.state import FleetChange
+from app.ui.bounds import COMMAND_HISTORY, Held, bounds_page
 from app.ui.command_history import make_provider
 from app.ui.context import AppContext
 from app.ui.panel import Panel
@@ -144,7 +145,8 @@ class CommandsPanel(Panel):
         bar.addWidget(self.export_button)
         hl.addLayout(bar)
 
-        self.model = HistoryModel(parent=self)
+        # Commands kept in the history: a bound (Settings › Commands); the audit has them all.
+        self.model = HistoryModel(COMMAND_HISTORY.value(ctx.settings), parent=self)
         self.proxy = HistoryFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
@@ -246,7 +248,8 @@ class CommandsPanel(Panel):
                                      timeout=self.compose.refresh_devices)
         ctx.connections.sig_state_changed.connect(lambda *_: self.compose.refresh_profiles())
 
-        self.model.load(HistoryRow.from_audit(r) for r in self.console.history(1000))
+        self.model.load(HistoryRow.from_audit(r)
+                        for r in self.console.history(min(1000, self.model.max_rows)))
         if ctx.selection.device_id:
             self.compose.set_device(ctx.selection.device_id)
         self._update_timeout_label()
@@ -476,7 +479,7 @@ class CommandsPanel(Panel):
                       error=True)
             return
         try:
-            if row.tracker_id is not None:
+            if row.tracker_id is not None and self.console.tracker.has(row.tracker_id):
                 c = self.console.retry(row.tracker_id)
             else:
                 c = self.console.retry_audit(row.text, row.device)
@@ -578,6 +581,25 @@ class CommandsPanel(Panel):
         need = self.compose.sizeHint().height() + 2 * self.compose_scroll.frameWidth()
         self.compose_scroll.setMinimumHeight(min(need, COMPOSE_MAX_MIN_H))
         self.compose_scroll.updateGeometry()
+
+    # ---- bounds (issue 26) ---------------------------------------------------------------
+
+    def set_history_rows(self, n: int) -> None:
+        """Commands kept in the history and by the tracker (Settings › Commands), at once."""
+        self.model.set_max_rows(n)
+        self.console.tracker.set_max_closed(n)
+
+    def settings_page(self) -> QWidget:
+        return bounds_page(self.ctx.settings, [(COMMAND_HISTORY, self.set_history_rows)],
+                           "The history keeps the newest commands in memory; the journal's "
+                           "audit keeps every one.")
+
+    def bounds(self) -> list[Held]:
+        tracker = self.console.tracker
+        return [Held("commands: rows in the history", self.model.rowCount(),
+                     self.model.max_rows),
+                Held("commands: with an outcome, kept by the tracker", tracker.closed_count(),
+                     tracker.max_closed + PRUNE_EVERY)]
 
     def shutdown(self) -> None:
         if self.bulk_dialog is not None:
