@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
@@ -36,6 +37,7 @@ from app.fleet.severity import CRITICAL_CODES, Severity, SeverityTable
 from app.fleet.state import FleetChange
 from app.protocol.codes import ALARM_TYPES
 from app.ui.acknowledgements import UNDO_S
+from app.ui.bounds import ALARM_ROWS, UNACKNOWLEDGED, Bound, bounds_page
 from app.ui.context import AppContext
 from app.ui.panels.alarms.dialogs import AcknowledgeDialog, SeverityEditor, severity_dialog
 from app.ui.panels.alarms.model import (
@@ -76,7 +78,7 @@ SETTINGS_ESCALATE = "alarms/escalate_after_min"
 DEFAULT_ESCALATE_MIN = 5
 ESCALATION_CHECK_MS = 10_000
 SETTINGS_HEADER = "alarms/header_v3"  # v2: Acknowledged moved after Code; v3: Severity
-SETTINGS_MAX_ROWS = "alarms/max_rows"
+SETTINGS_MAX_ROWS = ALARM_ROWS.key  # rows kept: File › Settings › Alarms (app/ui/bounds.py)
 SETTINGS_HISTORY = "alarms/history_rows"
 ACK_KEYS = {
     Qt.Key.Key_Space.value,
@@ -202,6 +204,7 @@ class AlarmsPanel(LiveTablePanel):
     SETTINGS_HEADER = SETTINGS_HEADER
     SETTINGS_MAX_ROWS = SETTINGS_MAX_ROWS
     SETTINGS_HISTORY = SETTINGS_HISTORY
+    ROWS_BOUND = ALARM_ROWS
 
     model: AlarmTableModel
     proxy: AlarmFilterProxy
@@ -377,6 +380,11 @@ class AlarmsPanel(LiveTablePanel):
         parts = [f"{thousands(shown)} of {thousands(total)} alarms shown"
                  if shown != total else f"{thousands(total)} alarms"]
         parts.append(f"{thousands(unacked)} unacknowledged" if unacked else "all acknowledged")
+        fleet = self.ctx.fleet
+        if fleet.dropped_unacknowledged and len(fleet.unacknowledged) >= fleet.max_unacknowledged:
+            # The bound on unacknowledged alarms in memory is reached: say where the rest is.
+            parts.append(f"newest {thousands(fleet.max_unacknowledged)} unacknowledged kept, "
+                         "older ones are in the journal")
         if critical:
             parts.append(f"{thousands(critical)} critical")
         if not self.history_done:
@@ -643,8 +651,19 @@ class AlarmsPanel(LiveTablePanel):
         row.addWidget(test)
         form.addRow("Volume", row)
         lay.addLayout(form)
+        lay.addWidget(bounds_page(self.ctx.settings, self.bound_settings(),
+                                  "Memory: the newest alarms are kept; the journal keeps every "
+                                  "one."))
         page.editor, page.escalate, page.sound_on, page.volume = editor, escalate, sound_on, volume
         return page
+
+    def bound_settings(self) -> list[tuple[Bound, Any]]:
+        return [*super().bound_settings(), (UNACKNOWLEDGED, self.set_unacknowledged_kept)]
+
+    def set_unacknowledged_kept(self, n: int) -> None:
+        """Unacknowledged alarms kept in memory (Settings › Alarms), applied at once."""
+        self.ctx.fleet.set_max_unacknowledged(n)
+        self._update_status()
 
     # -- end -----------------------------------------------------------------------------------
 
