@@ -116,3 +116,25 @@ def painted(qtbot, model):
     qtbot.waitExposed(view)
     view.grab()
     return view
+
+
+class AlarmRig(LiveRig):
+    """A LiveRig with a simulated fleet that raises alarms (alarm pushes only)."""
+
+    CODES = (40, 41, 44, 45, 46, 51, 198)  # a mix of critical, warning and repeated types
+
+    def __init__(self, tmp_path: Path, key: str = "ALARMKEY") -> None:
+        super().__init__(tmp_path)
+        from app.sim.fleet import Fleet
+
+        self.sim = Fleet(key, devices=8, seed=11)
+        self.sent = 0
+
+    def alarm(self, device: str, code: int, at: float | None = None) -> None:
+        self.submit([p for p in self.sim.raise_alarm(device, code) if "/alarm" in p[0]], at)
+
+    def one_alarm(self) -> None:
+        """The next of a steady stream: devices and codes in turn."""
+        ids = self.sim.device_ids
+        self.alarm(ids[self.sent % len(ids)], self.CODES[self.sent % len(self.CODES)])
+        self.sent += 1

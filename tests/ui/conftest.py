@@ -67,3 +67,29 @@ def session(tmp_path, ini, qtbot):
     yield s
     s.feed.stop()
     s.recording.stop()
+
+
+@pytest.fixture
+def alarm_rig(tmp_path, qtbot):
+    from live_rig import AlarmRig
+
+    with AlarmRig(tmp_path) as rig:
+        yield rig
+
+
+@pytest.fixture
+def alarms_panel(alarm_rig, qtbot):
+    """The real alarm panel on the rig, shown, with the pointer off its table."""
+    from live_rig import opened
+    from PySide6.QtCore import QPoint
+
+    from app.ui.panels.alarms.widget import AlarmsPanel
+
+    with opened(qtbot, AlarmsPanel(alarm_rig.ctx), (1000, 420), show=True, history=True) as p:
+        qtbot.waitExposed(p)
+        # over the table first, so that Qt's enter/leave tracking knows this window rather
+        # than the last test's, then onto the filters
+        qtbot.mouseMove(p.view.viewport(), QPoint(20, 20))
+        qtbot.mouseMove(p.device_edit)
+        qtbot.waitUntil(lambda: not p.hold.pointer_over)
+        yield p

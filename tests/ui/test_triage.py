@@ -4,84 +4,59 @@ note, undo, escalation, mute, several types, and a quit that asks first."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import pytest
-from live_rig import LiveRig, opened
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from app.fleet.severity import Severity
 from app.journal.queries import acknowledgements_between
 from app.journal.store import Journal
-from app.sim.fleet import Fleet
 from app.ui.panels.alarms import dialogs as alarm_dialogs
 from app.ui.panels.alarms.model import ACK, SEVERITY
-from app.ui.panels.alarms.widget import AlarmsPanel
 from app.ui.session import Session
 from app.ui.widgets import live_panel
 
 
-class Rig(LiveRig):
-    def __init__(self, tmp_path: Path) -> None:
-        super().__init__(tmp_path)
-        self.sim = Fleet("TRIAGEKEY", devices=6, seed=5)
-
-    def alarm(self, device: str, code: int, at: float | None = None) -> None:
-        self.submit([p for p in self.sim.raise_alarm(device, code) if "/alarm" in p[0]], at)
+def row_of(alarms_panel, code: int):
+    return next(r for r in alarms_panel.model.rows if r.code == code)
 
 
-@pytest.fixture
-def rig(tmp_path, qtbot):
-    with Rig(tmp_path) as r:
-        yield r
+def cell(alarms_panel, row, column):
+    return alarms_panel.model.index(alarms_panel.model.row_of(row.push_id), column)
 
 
-@pytest.fixture
-def panel(rig, qtbot):
-    with opened(qtbot, AlarmsPanel(rig.ctx), (1000, 400), show=True, history=True) as p:
-        yield p
-
-
-def row_of(panel, code: int):
-    return next(r for r in panel.model.rows if r.code == code)
-
-
-def cell(panel, row, column):
-    return panel.model.index(panel.model.row_of(row.push_id), column)
-
-
-def test_severity_column_and_one_click_chips(rig, panel, qtbot):
-    d = rig.sim.device_ids
+def test_severity_column_and_one_click_chips(alarm_rig, alarms_panel, qtbot):
+    d = alarm_rig.sim.device_ids
     for device, code in ((d[0], 51), (d[1], 45), (d[2], 163), (d[3], 40)):
-        rig.alarm(device, code)  # SOS, low power, GPRS reconnection, rope cut
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 4)
-    assert cell(panel, row_of(panel, 51), SEVERITY).data() == "▲ critical"
-    assert cell(panel, row_of(panel, 45), SEVERITY).data() == "◆ warning"
-    assert cell(panel, row_of(panel, 163), SEVERITY).data() == "● info"
+        alarm_rig.alarm(device, code)  # SOS, low power, GPRS reconnection, rope cut
+    qtbot.waitUntil(lambda: alarms_panel.model.rowCount() == 4)
+    assert cell(alarms_panel, row_of(alarms_panel, 51), SEVERITY).data() == "▲ critical"
+    assert cell(alarms_panel, row_of(alarms_panel, 45), SEVERITY).data() == "◆ warning"
+    assert cell(alarms_panel, row_of(alarms_panel, 163), SEVERITY).data() == "● info"
     # shown second, right after the time
-    assert panel.view.horizontalHeader().visualIndex(SEVERITY) == 1
-    chips = panel.severity_chips
-    panel._update_status()
+    assert alarms_panel.view.horizontalHeader().visualIndex(SEVERITY) == 1
+    chips = alarms_panel.severity_chips
+    alarms_panel._update_status()
     assert [b.text() for b in chips.buttons] == ["▲ critical 2", "◆ warning 1", "● info 1"]
     qtbot.mouseClick(chips.buttons[0], Qt.MouseButton.LeftButton)  # critical only: one click
-    assert {r.code for r in panel.proxy.visible_rows()} == {51, 40}
+    assert {r.code for r in alarms_panel.proxy.visible_rows()} == {51, 40}
     qtbot.mouseClick(chips.buttons[0], Qt.MouseButton.LeftButton)  # again: all
-    assert panel.proxy.rowCount() == 4
+    assert alarms_panel.proxy.rowCount() == 4
     # the user's table: low power made critical, applied at once and kept
-    page = panel.settings_page()
+    page = alarms_panel.settings_page()
     page.editor.set_severity(45, Severity.CRITICAL)
-    assert cell(panel, row_of(panel, 45), SEVERITY).data() == "▲ critical"
-    assert 45 in rig.ctx.fleet.critical_alarms
-    assert "45=critical" in str(rig.settings.value("alarms/severities"))
+    assert cell(alarms_panel, row_of(alarms_panel, 45), SEVERITY).data() == "▲ critical"
+    assert 45 in alarm_rig.ctx.fleet.critical_alarms
+    assert "45=critical" in str(alarm_rig.settings.value("alarms/severities"))
 
 
-def test_acknowledge_with_a_reason_and_a_note_then_undo(rig, panel, qtbot, monkeypatch):
-    d = rig.sim.device_ids
-    rig.alarm(d[0], 51)
-    rig.alarm(d[1], 46)
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 2)
-    sos = row_of(panel, 51)
+def test_acknowledge_with_a_reason_and_a_note_then_undo(alarm_rig, alarms_panel, qtbot,
+                                                         monkeypatch):
+    d = alarm_rig.sim.device_ids
+    alarm_rig.alarm(d[0], 51)
+    alarm_rig.alarm(d[1], 46)
+    qtbot.waitUntil(lambda: alarms_panel.model.rowCount() == 2)
+    sos = row_of(alarms_panel, 51)
 
     def fake_exec(dialog):  # the operator picks a reason and types a note
         dialog.reason.setCurrentIndex(dialog.reason.findData("handled on site"))
@@ -89,72 +64,73 @@ def test_acknowledge_with_a_reason_and_a_note_then_undo(rig, panel, qtbot, monke
         return QDialog.DialogCode.Accepted
     monkeypatch.setattr(alarm_dialogs.AcknowledgeDialog, "exec", fake_exec)
 
-    panel.view.selectRow(next(r for r in range(2) if panel.proxy.visible_rows()[r] is sos))
-    panel.view.setFocus()
-    qtbot.keyClick(panel.view, Qt.Key.Key_N)
+    shown = alarms_panel.proxy.visible_rows()
+    alarms_panel.view.selectRow(next(r for r in range(2) if shown[r] is sos))
+    alarms_panel.view.setFocus()
+    qtbot.keyClick(alarms_panel.view, Qt.Key.Key_N)
     assert sos.acked_at is not None and sos.ack_reason == "handled on site"
-    text = cell(panel, sos, ACK).data()
+    text = cell(alarms_panel, sos, ACK).data()
     assert text.startswith("dispatcher1 · ") and "handled on site" in text and "✎" in text
-    assert "seal intact" in cell(panel, sos, ACK).data(Qt.ItemDataRole.ToolTipRole)
-    assert rig.ctx.acknowledgements.wait_stored()
-    with Journal(rig.path) as j:
+    assert "seal intact" in cell(alarms_panel, sos, ACK).data(Qt.ItemDataRole.ToolTipRole)
+    assert alarm_rig.ctx.acknowledgements.wait_stored()
+    with Journal(alarm_rig.path) as j:
         stored = acknowledgements_between(j, sos.push_id, sos.push_id)[sos.push_id]
     assert stored[1:] == ("dispatcher1", "handled on site",
                           "guard checked the container, seal intact")
 
     # undo within a minute: waiting again everywhere, and in the journal
-    assert panel.undo_button.isEnabled()
-    qtbot.mouseClick(panel.undo_button, Qt.MouseButton.LeftButton)
-    assert sos.acked_at is None and sos.push_id in panel.model.unacked
-    assert sos.push_id in rig.ctx.fleet.unacknowledged
-    assert cell(panel, sos, ACK).data() == "not yet"
-    assert rig.ctx.acknowledgements.wait_stored()
-    with Journal(rig.path) as j:
+    assert alarms_panel.undo_button.isEnabled()
+    qtbot.mouseClick(alarms_panel.undo_button, Qt.MouseButton.LeftButton)
+    assert sos.acked_at is None and sos.push_id in alarms_panel.model.unacked
+    assert sos.push_id in alarm_rig.ctx.fleet.unacknowledged
+    assert cell(alarms_panel, sos, ACK).data() == "not yet"
+    assert alarm_rig.ctx.acknowledgements.wait_stored()
+    with Journal(alarm_rig.path) as j:
         assert sos.push_id in {r.id for r in j.unacknowledged_alarms()}
 
 
-def test_undo_is_offered_for_a_minute_only(rig, panel, qtbot):
-    rig.alarm(rig.sim.device_ids[0], 51)
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 1)
-    acks = rig.ctx.acknowledgements
+def test_undo_is_offered_for_a_minute_only(alarm_rig, alarms_panel, qtbot):
+    alarm_rig.alarm(alarm_rig.sim.device_ids[0], 51)
+    qtbot.waitUntil(lambda: alarms_panel.model.rowCount() == 1)
+    acks = alarm_rig.ctx.acknowledgements
     now = [time.time()]
     acks.clock = lambda: now[0]
-    panel.acknowledge([panel.model.rows[0].push_id])
+    alarms_panel.acknowledge([alarms_panel.model.rows[0].push_id])
     now[0] += 61
     assert acks.undoable() is None
-    assert panel.undo_acknowledge() == []
-    assert panel.model.rows[0].acked_at is not None
+    assert alarms_panel.undo_acknowledge() == []
+    assert alarms_panel.model.rows[0].acked_at is not None
 
 
-def test_overdue_critical_alarms_sound_again_once_per_period(rig, panel, qtbot):
-    d = rig.sim.device_ids
+def test_overdue_critical_alarms_sound_again_once_per_period(alarm_rig, alarms_panel, qtbot):
+    d = alarm_rig.sim.device_ids
     t0 = time.time()
-    rig.alarm(d[0], 51, at=t0)
-    rig.alarm(d[1], 45, at=t0)  # a warning never escalates
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 2)
-    rig.settings.setValue("alarms/escalate_after_min", 5)
-    played = panel.sound.played
-    assert panel.check_overdue(now=t0 + 4 * 60) == []
-    due = panel.check_overdue(now=t0 + 5 * 60 + 1)
+    alarm_rig.alarm(d[0], 51, at=t0)
+    alarm_rig.alarm(d[1], 45, at=t0)  # a warning never escalates
+    qtbot.waitUntil(lambda: alarms_panel.model.rowCount() == 2)
+    alarm_rig.settings.setValue("alarms/escalate_after_min", 5)
+    played = alarms_panel.sound.played
+    assert alarms_panel.check_overdue(now=t0 + 4 * 60) == []
+    due = alarms_panel.check_overdue(now=t0 + 5 * 60 + 1)
     assert [r.code for r in due] == [51]
-    assert panel.sound.played == played + 1
-    assert "1 overdue" in panel.banner_label.text()
-    assert panel.check_overdue(now=t0 + 7 * 60) == []  # not again before another 5 min
-    assert [r.code for r in panel.check_overdue(now=t0 + 10 * 60 + 2)] == [51]
+    assert alarms_panel.sound.played == played + 1
+    assert "1 overdue" in alarms_panel.banner_label.text()
+    assert alarms_panel.check_overdue(now=t0 + 7 * 60) == []  # not again before another 5 min
+    assert [r.code for r in alarms_panel.check_overdue(now=t0 + 10 * 60 + 2)] == [51]
     # muted: it still shows as overdue, but says nothing, and the time left is on screen
-    panel.sound.mute_for(15)
-    assert panel.check_overdue(now=t0 + 16 * 60) != []
-    assert panel.sound.played == played + 2
-    assert panel.mute_label.text().startswith("🔇 muted — 1")
-    panel.sound.unmute()
-    assert panel.mute_label.text() == ""
+    alarms_panel.sound.mute_for(15)
+    assert alarms_panel.check_overdue(now=t0 + 16 * 60) != []
+    assert alarms_panel.sound.played == played + 2
+    assert alarms_panel.mute_label.text().startswith("🔇 muted — 1")
+    alarms_panel.sound.unmute()
+    assert alarms_panel.mute_label.text() == ""
 
 
-def test_several_types_at_once(rig, panel, qtbot, monkeypatch):
-    d = rig.sim.device_ids
+def test_several_types_at_once(alarm_rig, alarms_panel, qtbot, monkeypatch):
+    d = alarm_rig.sim.device_ids
     for device, code in ((d[0], 51), (d[1], 45), (d[2], 40)):
-        rig.alarm(device, code)
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 3)
+        alarm_rig.alarm(device, code)
+    qtbot.waitUntil(lambda: alarms_panel.model.rowCount() == 3)
 
     def choose(dialog):
         for i in range(dialog.list.count()):
@@ -163,11 +139,11 @@ def test_several_types_at_once(rig, panel, qtbot, monkeypatch):
                 item.setCheckState(Qt.CheckState.Checked)
         return QDialog.DialogCode.Accepted
     monkeypatch.setattr(live_panel.TypesDialog, "exec", choose)
-    panel.type_combo.setCurrentIndex(panel.type_combo.findData(live_panel.SEVERAL))
-    assert {r.code for r in panel.proxy.visible_rows()} == {51, 45}
-    assert panel.type_combo.currentText() == "2 alarm types…"
-    panel.type_combo.setCurrentIndex(0)
-    assert panel.proxy.rowCount() == 3
+    alarms_panel.type_combo.setCurrentIndex(alarms_panel.type_combo.findData(live_panel.SEVERAL))
+    assert {r.code for r in alarms_panel.proxy.visible_rows()} == {51, 45}
+    assert alarms_panel.type_combo.currentText() == "2 alarm types…"
+    alarms_panel.type_combo.setCurrentIndex(0)
+    assert alarms_panel.proxy.rowCount() == 3
 
 
 def test_quit_asks_while_critical_alarms_wait(qtbot, tmp_path, monkeypatch):
