@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from PySide6.QtWidgets import QFormLayout, QLabel, QSpinBox, QWidget
 
 from app.fleet.state import DEFAULT_MAX_UNACKNOWLEDGED
+from app.ui.panels.charts.series import DEFAULT_CHART_POINTS
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ PUSHLOG_ROWS = Bound("pushlog/max_rows", "Pushes held in the list", 50_000, 2_00
 TRACK_POINTS = Bound("map/track_points", "Points per track", 20_000, 1_000, 1_000_000, 0.15,
                      "a longer track is thinned evenly (first and last point kept); the "
                      "journal holds every fix")
-CHART_POINTS = Bound("charts/points_per_series", "Points per device", 50_000, 2_000,
-                     2_000_000, 0.2,
+CHART_POINTS = Bound("charts/points_per_series", "Points per device and stream",
+                     DEFAULT_CHART_POINTS, 2_000, 2_000_000, 0.16,
                      "older points are read again from the journal (downsampled) when the "
                      "chart is scrolled or zoomed to them, or 'all' is chosen")
 COMMAND_HISTORY = Bound("commands/history_rows", "Commands in the history", 5_000, 100,

@@ -22,6 +22,7 @@ from app.journal import readings
 from app.journal.queries import oldest_push_at
 from app.journal.readings import Column, ReadingRange
 
+DEFAULT_CHART_POINTS = 50_000  # points per stream kept in memory (File › Settings › Charts)
 MIN_GAP_S = 300.0  # a silence shorter than this is never a gap
 GAP_FACTOR = 3.0  # ... and longer than this many median intervals is one
 
@@ -221,6 +222,21 @@ class Stream:
             self.samples += added
         return added
 
+    def trim(self, max_points: int) -> float | None:
+        """Past `max_points`, drop the oldest to three quarters of it (the next trim is a
+        quarter away); returns the time of the oldest point kept, or None if nothing went."""
+        n = len(self.t)
+        if n <= max_points:
+            return None
+        cut = n - max(1, max_points * 3 // 4)
+        dropped = self.t.view()[:cut]
+        self.samples = max(0, self.samples - int(np.count_nonzero(
+            ~np.all(np.isnan(np.column_stack([y.view()[:cut] for y in self.ys])), axis=1))
+            if self.ys else len(dropped)))
+        self.t = Grow(self.t.view()[cut:])
+        self.ys = [Grow(y.view()[cut:]) for y in self.ys]
+        return float(self.t.view()[0])
+
     @classmethod
     def concat(cls, older: Stream, newer: Stream) -> Stream:
         """`older` (an earlier stretch of history) followed by `newer`."""
@@ -274,6 +290,31 @@ class DeviceSeries:
     max_push_id: int = 0  # history covers ids up to here; live rows at or below are skipped
     rows: int = 0  # journal rows read
     _charging: bool = False
+    # Points kept per stream (File › Settings › Charts); past it the oldest go and the
+    # series is a window: before `window_from` only the journal has them (read on demand).
+    limit: int = DEFAULT_CHART_POINTS
+    window_from: float | None = None
+
+    def trim(self) -> bool:
+        """Keep each stream, the alarm marks and the charging marks within `limit`; True
+        when anything went."""
+        cut = -math.inf
+        for stream in (self.location, *self.sublocks.values()):
+            at = stream.trim(self.limit)
+            if at is not None:
+                cut = max(cut, at)
+        if len(self.alarms) > self.limit:
+            cut = max(cut, self.alarms[len(self.alarms) - self.limit * 3 // 4].at)
+        if cut == -math.inf:
+            return False
+        self.alarms = [a for a in self.alarms if a.at >= cut]
+        self.charging_starts = [c for c in self.charging_starts if c >= cut]
+        self.window_from = max(cut, self.window_from or -math.inf)
+        return True
+
+    def held(self) -> int:
+        """Points in memory, the most of any stream (each is bounded by `limit`)."""
+        return max((len(st.t) for st in (self.location, *self.sublocks.values())), default=0)
 
     # -- live ---------------------------------------------------------------------
 
@@ -305,6 +346,8 @@ class DeviceSeries:
             if stream is None:
                 stream = self.sublocks[sub] = Stream(SUBLOCK_FIELDS)
             changed |= stream.append(rows) > 0
+        if changed:
+            self.trim()
         return changed
 
     def prepend(self, older: DeviceSeries) -> None:
@@ -318,6 +361,7 @@ class DeviceSeries:
         first = self.charging_starts[0] if self.charging_starts else math.inf
         self.charging_starts[:0] = [c for c in older.charging_starts if c < first]
         self.rows += older.rows
+        self.trim()
 
     def _note_charging(self, at: float, charging: Any) -> None:
         now = charging is True or charging == 1
@@ -372,14 +416,22 @@ DOWNSAMPLE_ROWS = 20_000  # a range with more readings than this is downsampled 
 BUCKETS = 5_000  # ... into this many time buckets, each drawn as its min and its max
 
 
-def _bucket(conn: sqlite3.Connection, rng: ReadingRange) -> tuple[float, float, int]:
-    """(first reading's time, bucket width in s, newest reading's push id) for BUCKETS
+def _bucket(conn: sqlite3.Connection, rng: ReadingRange, buckets: int = BUCKETS
+            ) -> tuple[float, float, int]:
+    """(first reading's time, bucket width in s, newest reading's push id) for `buckets`
     buckets over the range."""
     found = readings.bounds(conn, rng)
     if found is None:
         return 0.0, 1.0, 0
     lo, hi, newest = found
-    return lo, max((hi - lo) / BUCKETS, 1e-3), newest
+    return lo, max((hi - lo) / buckets, 1e-3), newest
+
+
+def downsampling_for(limit: int) -> tuple[int, int]:
+    """(readings read as they are, buckets beyond) for one chunk of history, so that the
+    two chunks a chart loads (its range, then all older) fit in `limit` points a stream."""
+    downsample = max(200, min(DOWNSAMPLE_ROWS, limit // 2))
+    return downsample, max(50, min(BUCKETS, downsample // 4))
 
 
 def _peaks(rows: list[tuple], width: int, t0: float, bucket: float
@@ -416,11 +468,12 @@ def load_history(
     max_rows: int = 2_000_000,
     fields: set[str] | None = None,
     downsample: int = DOWNSAMPLE_ROWS,
+    buckets: int = BUCKETS,
 ) -> DeviceSeries:
     """One device's series from the journal (run it in a worker, on its own connection).
 
     Readings come from the narrow `reading` table (no JSON). Up to `downsample` readings
-    in the range are read as they are; more are grouped by SQLite into BUCKETS time
+    in the range are read as they are; more are grouped by SQLite into `buckets` time
     buckets, each kept as its min and max (spikes survive, empty buckets are gaps)."""
     out = DeviceSeries(device)
 
@@ -428,8 +481,8 @@ def load_history(
     loc = ReadingRange(device, since, until)
     columns = _columns(LOCATION_FIELDS, fields)
     if readings.more_than(conn, loc, downsample):
-        t0, bucket, newest = _bucket(conn, loc)
-        rows = readings.location_buckets(conn, loc, columns, t0, bucket, BUCKETS)
+        t0, bucket, newest = _bucket(conn, loc, buckets)
+        rows = readings.location_buckets(conn, loc, columns, t0, bucket, buckets)
         if rows:
             t, data, charging, threshold, count = _peaks(rows, len(LOCATION_FIELDS), t0,
                                                          bucket)
@@ -451,7 +504,7 @@ def load_history(
     columns = _columns(SUBLOCK_FIELDS, None)
     by_sub: dict[str, list[tuple]] = {}
     if readings.more_than(conn, sub, downsample):
-        t0, bucket, newest = _bucket(conn, sub)
+        t0, bucket, newest = _bucket(conn, sub, buckets)
         out.max_push_id = max(out.max_push_id, newest)
         for r in readings.sublock_buckets(conn, sub, columns, t0, bucket):
             by_sub.setdefault(r[0], []).append(r[1:])

@@ -30,13 +30,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.fleet.state import FleetChange
+from app.ui.bounds import CHART_POINTS, Held, bounds_page
 from app.ui.context import AppContext
 from app.ui.panel import Panel
 from app.ui.panels.charts import export
 from app.ui.panels.charts.series import (
+    DEFAULT_CHART_POINTS,
     LOCATION_FIELDS,
     PLOTS,
     DeviceSeries,
+    downsampling_for,
     load_history,
     oldest,
     probe_fields,
@@ -69,7 +72,7 @@ class _Loader(QObject):
 
 
 def _load(ctx: AppContext, loader: _Loader, gen: int, device: str, since: float | None,
-          alive, plots: frozenset[str]) -> None:
+          alive, plots: frozenset[str], limit: int = DEFAULT_CHART_POINTS) -> None:
     """Worker: the chosen range `since` first, then all older history in one query (SQLite
     downsamples it when it is long: see `load_history`). Only the location fields of the
     shown `plots` are read (each costs a min and a max per row); showing another plot
@@ -83,18 +86,30 @@ def _load(ctx: AppContext, loader: _Loader, gen: int, device: str, since: float 
     try:
         conn = journal.conn
         fields = {f.key for f in LOCATION_FIELDS if f.plot in plots} & probe_fields(conn, device)
-        first = load_history(conn, device, since=since, fields=fields)
+        # Both chunks together within the bound on points a stream (Settings › Charts).
+        downsample, buckets = downsampling_for(limit)
+        first = load_history(conn, device, since=since, fields=fields, downsample=downsample,
+                             buckets=buckets)
         start = oldest(conn, device)
         more = since is not None and start is not None and start < since
         loader.sig_chunk_loaded.emit(gen, device, first, True, not more)
         if more and alive(gen):
-            older = load_history(conn, device, until=since, fields=fields)
+            older = load_history(conn, device, until=since, fields=fields,
+                                 downsample=downsample, buckets=buckets)
             loader.sig_chunk_loaded.emit(gen, device, older, False, True)
     except Exception:
         log.exception("charts: loading %s failed", device)
         loader.sig_chunk_loaded.emit(gen, device, DeviceSeries(device), False, True)
     finally:
         journal.close()
+
+
+def _same_span(drawn, t) -> bool:
+    """The curve already shows these times (same count, same first: a trim to the bound
+    drops the oldest, so a count alone could match new data)."""
+    if drawn is None or len(drawn) != len(t):
+        return False
+    return not len(t) or drawn[0] == t[0]
 
 
 class _Plot:
@@ -149,11 +164,14 @@ class ChartsPanel(Panel):
         self._gen = 0
         self._loaded_plots: frozenset[str] = frozenset()  # whose fields the history holds
         self._dirty = False
+        self.chart_points = CHART_POINTS.value(ctx.settings)  # a stream's bound (issue 26)
+        self._reload = QTimer(self, singleShot=True, interval=400, timeout=self._read_older)
         self._range = str(ctx.settings.value(SETTINGS_RANGE, DEFAULT_RANGE))
         if self._range not in RANGES:
             self._range = DEFAULT_RANGE
         self._follow = RANGES[self._range] is not None
         self._setting_range = False
+        self._window_said = False  # the status says a window is in memory
         self._loader = _Loader(self)
         self._loader.sig_chunk_loaded.connect(self._on_chunk)
         self._loader.sig_export_progress.connect(self._on_export_progress)
@@ -276,13 +294,16 @@ class ChartsPanel(Panel):
         for device in ids:
             threading.Thread(
                 target=_load, args=(self.ctx, self._loader, gen, device, since,
-                                    lambda g: g == self._gen, self._loaded_plots),
+                                    lambda g: g == self._gen, self._loaded_plots,
+                                    self.chart_points),
                 name=f"charts-load-{device}", daemon=True,
             ).start()
 
     def set_range(self, name: str) -> None:
         if name not in RANGES:
             return
+        if RANGES[name] is None and self.window_from() is not None:
+            self._reload.start()  # all of it: read what memory no longer holds
         self._range = name
         self.ctx.settings.setValue(SETTINGS_RANGE, name)
         for n, button in self.range_buttons.items():
@@ -371,6 +392,7 @@ class ChartsPanel(Panel):
                   done: bool) -> None:
         if gen != self._gen or device not in self.devices:
             return
+        chunk.limit = self.chart_points
         if first:
             self.series[device] = chunk
             pending = self._pending.pop(device, [])
@@ -392,6 +414,10 @@ class ChartsPanel(Panel):
         alarms = sum(len(s.alarms) for s in self.series.values())
         text = (f"{len(self.devices)} device{'s' if len(self.devices) != 1 else ''} · "
                 f"{samples:,} samples · {alarms:,} alarms")
+        since = self.window_from()
+        if since is not None:  # a window of the history is in memory: say so
+            text += (f" · in memory since {datetime.fromtimestamp(since):%d %b %H:%M} "
+                     "(older points are read from the journal when shown)")
         if self.loading:
             text = "loading older history… · " + text
         self.status.setText(text)
@@ -412,6 +438,9 @@ class ChartsPanel(Panel):
                 self._pending.setdefault(device, []).extend(records)
             elif series.add_records(records):
                 self._dirty = True
+                if series.window_from is not None and not self._window_said:
+                    self._window_said = True
+                    self._update_status()
 
     def _flush(self) -> None:
         if self._dirty:
@@ -470,7 +499,7 @@ class ChartsPanel(Panel):
                     item.setDownsampling(auto=True, method="peak")
                     item.setClipToView(True)
                     self._curves[key] = item
-                elif len(item.xData if item.xData is not None else ()) == len(t):
+                elif _same_span(item.xData, t):
                     continue  # nothing new for this curve
                 item.setData(t, y, connect="finite")
             self._draw_alarms(device, series, colour)
@@ -565,6 +594,42 @@ class ChartsPanel(Panel):
         act = self._range_group.checkedAction()
         if act is not None:
             act.setChecked(False)
+        since = self.window_from()
+        if since is not None and self.strip.item.viewRange()[0][0] < since:
+            self._reload.start()  # panned past what memory holds: read it (once they stop)
+
+    # -- the bound on points (issue 26) ---------------------------------------------------
+
+    def window_from(self) -> float | None:
+        """When the points in memory begin, if older ones went for the bound; else None."""
+        starts = [s.window_from for s in self.series.values() if s.window_from is not None]
+        return max(starts) if starts else None
+
+    def _read_older(self) -> None:
+        """Read the selected devices' history again from the journal, downsampled to the
+        bound: what was shown before the window in memory comes back."""
+        if self.devices and self.window_from() is not None:
+            self._window_said = False
+            self._start_loading(self.devices)
+
+    def set_chart_points(self, n: int) -> None:
+        """Points per stream (File › Settings › Charts), applied at once."""
+        self.chart_points = max(2, int(n))
+        for series in self.series.values():
+            series.limit = self.chart_points
+            if series.trim():
+                self._dirty = True
+        self._update_status()
+
+    def settings_page(self) -> QWidget:
+        return bounds_page(self.ctx.settings, [(CHART_POINTS, self.set_chart_points)],
+                           "Charts keep the newest points of each selected device in memory; "
+                           "older history is read from the journal, downsampled, when shown.")
+
+    def bounds(self) -> list[Held]:
+        return [Held("charts: points of a selected device's stream",
+                     max((s.held() for s in self.series.values()), default=0),
+                     self.chart_points)]
 
     # -- exports ---------------------------------------------------------------------------------
 
