@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from app.journal import search
 from app.journal.store import JournalRow
 from app.protocol.push import PushRecord
 
 SCAN_WINDOW = 2_000  # ids walked below before_id before an index takes over
 ID_CHUNK = 2_000  # candidate ids per round when part of the filter is not in the index
+TEXT_CHUNK_MAX = 20_000  # ids of a decoded-text search in one round (SQLite's 32 766 params)
 _FULL_COLUMNS = "id, received_at, source, profile, topic, kind, device, sublock, raw, data, errors"
 
 
@@ -58,19 +60,27 @@ class PushFilter:
     device: str = ""
     kind: str = ""
     source: str = ""
-    text: str = ""  # searched in the raw payload, ASCII case-insensitive like SQL LIKE
+    # Searched in each push's decoded line (names, ids, card…: app/journal/search.py), and
+    # with `raw` in the raw payload too (ASCII case-insensitive like SQL LIKE, any bytes).
+    text: str = ""
+    raw: bool = True  # the push log asks for it only when ticked: it scans every payload
     since: float | None = None  # received_at >= since
     until: float | None = None  # received_at < until
     errors_only: bool = False
 
     @property
     def empty(self) -> bool:
-        return self == PushFilter()
+        return self.without_text() == PushFilter() and not self.text
+
+    def without_text(self) -> PushFilter:
+        return PushFilter(self.device, self.kind, self.source, "", True, self.since,
+                          self.until, self.errors_only)
 
     @property
     def slow(self) -> bool:
         """No index can help: the query may scan the whole journal."""
-        return bool(self.text) or self.errors_only or bool(self.source)
+        text_scan = bool(self.text) and (self.raw or len(self.text) < 3)
+        return text_scan or self.errors_only or bool(self.source)
 
     def clauses(self, *, hint_scan: bool) -> tuple[list[str], list[Any]]:
         """SQL conditions without the id bounds. `hint_scan` disables the secondary indexes
@@ -96,10 +106,16 @@ class PushFilter:
         if self.errors_only:
             clauses.append("errors IS NOT NULL")
         if self.text:
-            # LIKE sees text only up to a NUL byte; instr() on the blob finds the exact
-            # bytes anywhere (garbage payloads do contain NULs).
-            clauses.append("(CAST(raw AS TEXT) LIKE ? ESCAPE '\\' OR instr(raw, ?) > 0)")
-            params += ["%" + like_escape(self.text) + "%", self.text.encode("utf-8")]
+            terms: list[str] = []
+            if self.raw:
+                # LIKE sees text only up to a NUL byte; instr() on the blob finds the exact
+                # bytes anywhere (garbage payloads do contain NULs).
+                terms += ["CAST(raw AS TEXT) LIKE ? ESCAPE '\\'", "instr(raw, ?) > 0"]
+                params += ["%" + like_escape(self.text) + "%", self.text.encode("utf-8")]
+            clause, more = search.row_clause(self.text)  # the decoded line
+            terms.append(clause)
+            params += more
+            clauses.append("(" + " OR ".join(terms) + ")")
         return clauses, params
 
     def matches(self, rec: PushRecord) -> bool:
@@ -119,6 +135,10 @@ class PushFilter:
             return False
         if not self.text:
             return True
+        if search.matches(self.text, rec.kind, rec.device, rec.sublock, rec.data):
+            return True
+        if not self.raw:
+            return False
         # As the SQL: ASCII case-insensitive up to the first NUL (bytes.lower() folds ASCII
         # only, like LIKE), exact bytes anywhere.
         needle = self.text.encode("utf-8")
@@ -134,7 +154,7 @@ class PushFilter:
         if self.source:
             parts.append(self.source)
         if self.text:
-            parts.append(f"“{self.text}”")
+            parts.append(f"“{self.text}”" + (" (raw payloads too)" if self.raw else ""))
         if self.since is not None:
             parts.append("from " + time.strftime("%Y-%m-%d %H:%M", time.localtime(self.since)))
         if self.until is not None:
@@ -195,7 +215,7 @@ def _split(flt: PushFilter) -> tuple[PushFilter | None, PushFilter]:
     index_part = PushFilter(device=flt.device, kind="" if by_device else flt.kind,
                             since=flt.since, until=flt.until)
     residual = PushFilter(kind=flt.kind if by_device else "", source=flt.source,
-                          text=flt.text, errors_only=flt.errors_only)
+                          text=flt.text, raw=flt.raw, errors_only=flt.errors_only)
     return index_part, residual
 
 
@@ -224,6 +244,10 @@ def fetch_page_raw(
     if limit <= 0:
         return []
     columns = page_columns(tuple(fields))
+    if flt.text and not flt.raw and not flt.device and search.can_drive(conn, flt.text):
+        # What people read, and only that: the trigram index lists the matches newest
+        # first; a device's own rows are fewer, so with a device its index leads instead.
+        return _driven_by_text(conn, flt, before_id, limit, columns, cancelled)
     keyed = keyed_columns(conn) if (flt.device or flt.kind) else frozenset()
     by = "device" if flt.device and "device" in keyed else \
         "kind" if flt.kind and not flt.device and "kind" in keyed else ""
@@ -332,6 +356,33 @@ def count_rows(
         params.append(max_id)
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return int(_run(conn, f"SELECT count(*) FROM push{where}", params, cancelled)[0][0])
+
+
+def _driven_by_text(conn: sqlite3.Connection, flt: PushFilter, before_id: int | None,
+                    limit: int, columns: str,
+                    cancelled: Callable[[], bool] | None) -> list[tuple[Any, ...]]:
+    """Pages of a decoded-text search: ids from the trigram index, newest first, then their
+    rows by primary key with the rest of the filter (kind, source, time, errors) applied.
+    Each round asks the index for 4x more ids than the last, up to TEXT_CHUNK_MAX."""
+    rest = flt.without_text()
+    res_clauses, res_params = rest.clauses(hint_scan=True)
+    rows: list[tuple[Any, ...]] = []
+    cursor = before_id
+    chunk = limit if rest.empty else max(limit, ID_CHUNK)
+    while len(rows) < limit:
+        ids = search.candidates(conn, flt.text, cursor, chunk,
+                                run=lambda c, sql, p: _run(c, sql, p, cancelled))
+        if not ids:
+            break
+        where = " AND ".join([f"id IN ({','.join('?' * len(ids))})", *res_clauses])
+        got = _run(conn, f"SELECT {columns} FROM push WHERE {where} ORDER BY id DESC",
+                   [*ids, *res_params], cancelled)
+        rows.extend(got[: limit - len(rows)])
+        if len(ids) < chunk:
+            break
+        cursor = ids[-1]
+        chunk = min(chunk * 4, TEXT_CHUNK_MAX)
+    return rows
 
 
 def max_id(conn: sqlite3.Connection) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from app.journal import search
+
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: pushes, indexed for "by device", "by kind" and "by time".
     """
@@ -179,6 +181,10 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # the next shift reads them in the handover report.
     lambda conn: (_add_column(conn, "alarm_ack", "reason", "TEXT NOT NULL DEFAULT ''"),
                   _add_column(conn, "alarm_ack", "note", "TEXT NOT NULL DEFAULT ''")),
+    # 9: what people read, searchable: each push's decoded line (alarm and event names,
+    # card, sub-lock, …) in an FTS5 trigram index, filled by a trigger on push and, here,
+    # for the pushes already journaled (app/journal/search.py).
+    search.create,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

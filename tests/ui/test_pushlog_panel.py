@@ -109,7 +109,8 @@ def apply(panel: PushLogPanel, qtbot, **changes) -> None:
     """Set filter widgets like a user, wait for the debounced query to land."""
     if "device" in changes:
         panel.device_edit.setText(changes["device"])
-    if "text" in changes:
+    if "text" in changes:  # these tests search the raw payloads (the box ticked)
+        panel.raw_check.setChecked(changes.get("raw", True))
         panel.text_edit.setText(changes["text"])
     if "kind" in changes:
         panel.kind_combo.setCurrentIndex(panel.kind_combo.findData(changes["kind"]))

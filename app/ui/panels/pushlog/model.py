@@ -411,7 +411,8 @@ class PushLogModel(BatchedRoles, QAbstractTableModel):
 
     def _busy_text(self) -> str:
         if self._filter.text:
-            return f"searching raw payloads for “{self._filter.text}”…"
+            where = "names, ids and raw payloads" if self._filter.raw else "names and ids"
+            return f"searching {where} for “{self._filter.text}”…"
         return "searching…" if self._filter.slow else "loading…"
 
     def _busy(self, text: str) -> None:

@@ -1,6 +1,7 @@
 """Push log panel: every push, newest first, from the journal; raw and decoded side by side.
 
-Keys (while the panel has focus): Ctrl+F search the raw payloads, F5 run the query again,
+Keys (while the panel has focus): Ctrl+F search (what the Summary says: names, ids, cards —
+and, ticked, the raw payloads), F5 run the query again,
 Home jump to the newest push and follow live again, Esc stop a running search.
 """
 
@@ -106,6 +107,7 @@ class PushLogPanel(Panel):
         for dt in (self.from_edit, self.to_edit):
             dt.dateTimeChanged.connect(self._filter_edited)
         self.errors_check.toggled.connect(self._filter_edited)
+        self.raw_check.toggled.connect(self._filter_edited)
         self.follow_check.toggled.connect(self._follow_toggled)
 
         # Ctrl+F inside this panel is ours even though another panel holds a window-wide
@@ -171,14 +173,19 @@ class PushLogPanel(Panel):
         # search, live, status, export
         line = FlowLayout()
         line.setSpacing(6)
-        self.text_edit = QLineEdit(placeholderText="Search raw payloads  (Ctrl+F)",
+        self.text_edit = QLineEdit(placeholderText="Search names, ids, cards…  (Ctrl+F)",
                                    clearButtonEnabled=True)
         self.text_edit.setToolTip(
-            "Text anywhere in the raw payload (not case-sensitive for ASCII letters). On a big "
-            "journal this is slow: it runs in the background, Esc stops it, and it keeps the "
-            "first matches only.")
+            "What the Summary says and the decoded fields people read — alarm and event names "
+            "(“SOS”), unlock types, card numbers, device and sub-lock ids, command types — "
+            "anywhere in them, not case-sensitive. Indexed: fast on any journal.")
         self.text_edit.setMinimumWidth(180)
         self.text_edit.setMaximumWidth(320)
+        self.raw_check = QCheckBox("raw payloads too")
+        self.raw_check.setToolTip(
+            "Also search the bytes of every raw payload (field names, numbers, garbage). Not "
+            "indexed: on a big journal this takes seconds; it runs in the background, Esc "
+            "stops it, and it keeps the first matches only.")
         self.follow_check = QCheckBox("Follow live")
         self.follow_check.setChecked(True)
         self.follow_check.setToolTip("Show new pushes at the top as they arrive (Home)")
@@ -216,6 +223,7 @@ class PushLogPanel(Panel):
         menu.addAction("JSONL (everything, one push per line)…", lambda: self._ask_export("jsonl"))
         self.export_button.setMenu(menu)
         line.addWidget(self.text_edit, 1)
+        line.addWidget(self.raw_check)
         line.addWidget(self.follow_check)
         line.addWidget(self.new_button)
         line.addWidget(self.status_label, 1)
@@ -283,11 +291,13 @@ class PushLogPanel(Panel):
             dt = edit.dateTime()
             return None if dt <= _ANY else float(dt.toSecsSinceEpoch())
 
+        text = self.text_edit.text().strip()
         return PushFilter(
             device=self.device_edit.text().strip(),
             kind=self.kind_combo.currentData() or "",
             source=self.source_combo.currentData() or "",
-            text=self.text_edit.text().strip(),
+            text=text,
+            raw=self.raw_check.isChecked() if text else True,  # no text: it means nothing
             since=stamp(self.from_edit),
             until=stamp(self.to_edit),
             errors_only=self.errors_check.isChecked(),
