@@ -55,21 +55,21 @@ class Held:
 
 
 # The bounds, one place for their keys and defaults; each panel shows its own.
-ALARM_ROWS = Bound("alarms/max_rows", "Alarms in the table", 10_000, 500, 200_000, 4.5,
+ALARM_ROWS = Bound("alarms/max_rows", "Alarms in the table", 10_000, 100, 200_000, 4.5,
                    "older alarms stay in the journal: the push log shows them (kind alarm)")
 UNACKNOWLEDGED = Bound("alarms/unacknowledged_in_memory", "Unacknowledged alarms in memory",
-                       DEFAULT_MAX_UNACKNOWLEDGED, 500, 500_000, 0.3,
+                       DEFAULT_MAX_UNACKNOWLEDGED, 100, 500_000, 0.3,
                        "older ones stay unacknowledged in the journal and come back at the "
                        "next start within this bound")
-EVENT_ROWS = Bound("events/max_rows", "Events in the table", 10_000, 500, 200_000, 4.5,
+EVENT_ROWS = Bound("events/max_rows", "Events in the table", 10_000, 100, 200_000, 4.5,
                    "older events stay in the journal: the push log shows them (kind event)")
-PUSHLOG_ROWS = Bound("pushlog/max_rows", "Pushes held in the list", 50_000, 2_000, 500_000,
+PUSHLOG_ROWS = Bound("pushlog/max_rows", "Pushes held in the list", 50_000, 1_000, 500_000,
                      0.8, "scrolling past them pages older ones in from the journal")
-TRACK_POINTS = Bound("map/track_points", "Points per track", 20_000, 1_000, 1_000_000, 0.15,
+TRACK_POINTS = Bound("map/track_points", "Points per track", 20_000, 100, 1_000_000, 0.15,
                      "a longer track is thinned evenly (first and last point kept); the "
                      "journal holds every fix")
 CHART_POINTS = Bound("charts/points_per_series", "Points per device and stream",
-                     DEFAULT_CHART_POINTS, 2_000, 2_000_000, 0.16,
+                     DEFAULT_CHART_POINTS, 500, 2_000_000, 0.16,
                      "older points are read again from the journal (downsampled) when the "
                      "chart is scrolled or zoomed to them, or 'all' is chosen")
 COMMAND_HISTORY = Bound("commands/history_rows", "Commands in the history", 5_000, 100,

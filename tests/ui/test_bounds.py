@@ -1,0 +1,115 @@
+"""Issue 26: everything the window keeps in memory has a bound, and holds to it.
+
+50 000 pushes go through the real path — the recording process journals them, the live feed
+hands them to the window's real panels in batches — with small bounds set in the settings,
+as a dispatcher would set them. Every bounded structure (`bounds.census`: each panel's
+`bounds()`, the fleet's unacknowledged alarms, the feed's backlog) ends at or under its
+bound, the views say they show a window, and what fell off is still in the journal.
+Speed and memory figures are the soak benchmark's (`python main.py bench --soak`), not this.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.journal.queries import newest_page
+from app.journal.store import Journal
+from app.protocol.push import RawPush
+from app.sim.fleet import Fleet
+from app.ui import bounds
+from app.ui.session import Session
+
+PUSHES = 50_000
+PIECE = 5_000
+SMALL = {  # every bound at (or near) its minimum, so 50 000 pushes pass each of them
+    bounds.ALARM_ROWS: 200,
+    bounds.EVENT_ROWS: 200,
+    bounds.UNACKNOWLEDGED: 150,
+    bounds.PUSHLOG_ROWS: 1_000,
+    bounds.TRACK_POINTS: 100,
+    bounds.CHART_POINTS: 500,
+    bounds.COMMAND_HISTORY: 100,
+}
+
+
+@pytest.fixture
+def session(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    for bound, value in SMALL.items():
+        settings.setValue(bound.key, value)
+    s = Session(tmp_path / "journal.sqlite", settings)
+    window = s.open_window()
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    yield s
+    window.close()
+    s.feed.stop()
+    s.recording.stop()
+
+
+def test_fifty_thousand_pushes_leave_every_structure_within_its_bound(qtbot, session):
+    window, fleet_state, feed = session.window, session.fleet, session.feed
+    for key in ("map", "charts", "pushlog"):  # on screen: they take every batch
+        window.show_panel(key)
+    fleet = Fleet("BOUNDS", devices=15, seed=26)  # ~3 300 pushes a device
+    watched = fleet.device_ids[0]
+    session.selection.select(watched)  # its track and its charts fill too
+    charts, map_panel = window.panels["charts"], window.panels["map"]
+    qtbot.waitUntil(lambda: charts.is_loaded() and not map_panel.track_loading,
+                    timeout=10_000)
+
+    # In pieces the window takes whole (a flood would be coalesced: fewer positions reach
+    # the views, every one still reaches the journal).
+    for sent in range(PIECE, PUSHES + 1, PIECE):
+        now = time.time()
+        for _ in range(PIECE):
+            topic, payload = fleet.next_push()
+            session.recording.submit(RawPush("mqtt", topic, payload, now, "bounds"))
+        assert session.recording.flush(60)
+        qtbot.waitUntil(lambda n=sent: feed.delivered + feed.dropped >= n, timeout=30_000)
+    assert feed.dropped == 0
+    alarms, events = window.panels["alarms"], window.panels["events"]
+    qtbot.waitUntil(lambda: not alarms._waiting_rows and not events._waiting_rows
+                    and not feed._handing_out, timeout=30_000)
+
+    held = bounds.census(window, fleet_state, feed)
+    assert len(held) >= 8  # tables, waiting rows, track, charts, commands, fleet, feed
+    over = [h for h in held if h.held > h.bound]
+    assert not over, over
+    full = {h.what: h.held for h in held if h.held == h.bound}
+    # Not vacuous: the bounds were reached, and what went is said and kept.
+    assert "alarms: rows in the table" in full and "events: rows in the table" in full
+    assert "fleet: unacknowledged alarms in memory" in full
+    assert fleet_state.dropped_unacknowledged > 0
+    assert "showing newest 200" in alarms.drop_label.text()
+    assert "showing newest 200" in events.drop_label.text()
+    assert "newest 150 unacknowledged kept" in alarms.status_label.text()
+
+    track = map_panel.model.track
+    assert track is not None and len(track.points) <= 100 < track.fixes
+    assert "thinned" in map_panel.track_note.text()
+    series = charts.series[watched]
+    assert series.held() <= 500 and series.window_from is not None
+    assert "in memory since" in charts.status.text()
+
+    # Older data stays reachable: the journal has every alarm and event the tables let go.
+    oldest_alarm = min(r.push_id for r in alarms.model.rows)
+    oldest_event = min(r.push_id for r in events.model.rows)
+    with Journal(session.journal_path, readonly=True) as journal:
+        older_alarms = newest_page(journal, "alarm", oldest_alarm, PUSHES)
+        older_events = newest_page(journal, "event", oldest_event, PUSHES)
+        assert len(older_alarms) == alarms.model.dropped > 0
+        assert len(older_events) == events.model.dropped > 0
+
+    # ... and the chart reads what memory let go from the journal when all of it is asked.
+    first = series.time_span()[0]
+    charts.set_range("all")
+    qtbot.waitUntil(lambda: charts.is_loaded() and watched in charts.series
+                    and charts.series[watched].window_from is None, timeout=15_000)
+    assert charts.series[watched].time_span()[0] < first
+    assert charts.series[watched].held() <= 500
