@@ -113,3 +113,40 @@ def test_fifty_thousand_pushes_leave_every_structure_within_its_bound(qtbot, ses
                     and charts.series[watched].window_from is None, timeout=15_000)
     assert charts.series[watched].time_span()[0] < first
     assert charts.series[watched].held() <= 500
+
+
+def test_each_bound_is_seen_and_set_in_file_settings_and_applies_at_once(qtbot, session):
+    from PySide6.QtWidgets import QSpinBox
+
+    from app.ui.settings_dialog import SettingsDialog
+
+    window = session.window
+    dialog = SettingsDialog(session.ctx, list(window.panels.values()), window)
+    qtbot.addWidget(dialog)
+    boxes = {box.toolTip().split(":")[0]: box for box in dialog.findChildren(QSpinBox)}
+    for bound, value in SMALL.items():
+        if bound is bounds.PUSHLOG_ROWS and bound.label not in boxes:
+            continue  # the push log's page comes with its own change
+        assert boxes[bound.label].value() == value, bound.label
+
+    events = window.panels["events"]
+    fleet = Fleet("SET", devices=3, seed=1)
+    now = time.time()
+    sent = 0
+    for device in fleet.device_ids:
+        for _ in range(20):  # unlock and lock: events (and positions)
+            for topic, payload in fleet.lock_cycle(device):
+                session.recording.submit(RawPush("mqtt", topic, payload, now, "set"))
+                sent += topic.endswith("/event")
+    assert session.recording.flush(30)
+    assert 120 < sent <= 200
+    qtbot.waitUntil(lambda: events.model.rowCount() == sent, timeout=15_000)
+    boxes[bounds.EVENT_ROWS.label].setValue(120)  # lowered: the oldest go at once
+    assert int(session.settings.value(bounds.EVENT_ROWS.key)) == 120
+    assert events.max_rows == 120 and events.model.rowCount() == 120
+    assert events.model.dropped == sent - 120
+    assert "showing newest 120" in events.drop_label.text()
+    boxes[bounds.UNACKNOWLEDGED.label].setValue(300)
+    assert session.fleet.max_unacknowledged == 300
+    boxes[bounds.TRACK_POINTS.label].setValue(250)
+    assert window.panels["map"].track_points == 250
