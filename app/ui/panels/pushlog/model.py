@@ -153,6 +153,7 @@ class PushLogModel(BatchedRoles, QAbstractTableModel):
     sig_top_trimmed = Signal(int)  # rows removed above the view (to keep its position)
     sig_status_changed = Signal(str)  # a line for the panel: rows loaded, end reached, errors
     _sig_request = Signal(object)
+    """A query for the worker thread (a Request): queued, so it runs there, not here."""
 
     def __init__(
         self,
