@@ -264,8 +264,10 @@ class AlarmsPanel(LiveTablePanel):
             "#criticalBanner { background: #b3261e; border-radius: 3px; }"
             " #criticalBanner QLabel { color: white; font-weight: bold; }"
         )
-        banner_layout = FlowLayout(self.banner)
-        banner_layout.setContentsMargins(8, 4, 4, 4)
+        banner_box = QVBoxLayout(self.banner)
+        banner_box.setContentsMargins(8, 4, 4, 4)
+        banner_box.setSpacing(2)
+        banner_layout = FlowLayout()
         self.banner_label = QLabel()
         self.banner_label.setWordWrap(True)
         self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -283,10 +285,11 @@ class AlarmsPanel(LiveTablePanel):
         self.mute_label = QLabel("")
         dismiss = QPushButton("Dismiss")
         dismiss.clicked.connect(self.banner.hide)
-        banner_layout.addWidget(self.banner_label)
+        banner_box.addWidget(self.banner_label)  # the whole width: read at a glance
         banner_layout.addStretch(1)
         for w in (self.mute_label, self.mute_button, show_button, dismiss):
             banner_layout.addWidget(w)
+        banner_box.addLayout(banner_layout)
         self.banner.hide()
         layout.addWidget(self.banner)
         self.sound.sig_mute_changed.connect(self._update_mute)
