@@ -55,13 +55,17 @@ def bench_soak(broker, minutes: float, rate: int, devices: int, tmp: Path,
     journal, report = tmp / "soak.sqlite", tmp / "soak.json"
     key = "SOAK"
     seconds = int(minutes * 60)
+    # The window's log to a file, not a pipe read at the end: an hour of Qt's warnings
+    # would fill a pipe's buffer and block the window on a write.
+    log_path = tmp / "window.log"
+    log_file = log_path.open("w")
     window = subprocess.Popen(
         [*main, "--host", broker.host, "--port", str(broker.port), "--access-key", key,
          "--journal", str(journal), "--report", str(report), "--report-slices", str(SLICE_S),
          "--client-id", "soak-window", "--clean-session",
          "--quit-after", str(SETTLE_S + seconds + 20),
          "--settings-file", str(tmp / "soak-settings.ini")],  # a new user's defaults
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=log_file, text=True,
     )
     started = time.monotonic()
     with ProcessMemory(window.pid, SAMPLE_S) as memory, JournalGrowth(journal, 10.0) as growth:
@@ -78,7 +82,9 @@ def bench_soak(broker, minutes: float, rate: int, devices: int, tmp: Path,
         )
         flow_to = time.monotonic()
         published = int(sim.stdout.split()[1]) if sim.stdout.startswith("published") else -1
-        _, err = window.communicate(timeout=seconds + 300)
+        window.wait(timeout=seconds + 300)
+    log_file.close()
+    err = log_path.read_text(errors="replace")
     data = json.loads(report.read_text()) if report.exists() else {"error": err[-2000:]}
     half = flow_from + (flow_to - flow_from) / 2
     processes = {}
