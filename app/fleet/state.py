@@ -16,21 +16,12 @@ from enum import Enum
 from typing import Any
 
 from app.fleet.feeds import Doubt, Feeds
+from app.fleet.severity import CRITICAL_CODES
 from app.protocol.push import PushRecord
 
-# Alarm types that need a person now (codes from the seed's alarm table).
-DEFAULT_CRITICAL_ALARMS: frozenset[int] = frozenset(
-    {
-        40,  # Lock rope cut
-        46,  # Back cover opened
-        51,  # SOS
-        204,  # Chain saw off
-        205,  # lock bar missing
-        203,  # Lock bar bent
-        52,  # Towing alarm
-        26,  # Vehicle theft
-    }
-)
+# Alarm types that need a person now: the critical ones of the severity table (severity.py),
+# until the user's own table says otherwise.
+DEFAULT_CRITICAL_ALARMS: frozenset[int] = CRITICAL_CODES
 
 
 MAX_CARDS = 8  # cards remembered per device (for search): the latest few
