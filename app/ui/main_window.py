@@ -348,11 +348,17 @@ class MainWindow(QMainWindow):
             self.conn_label.setText("not connected")
             self.conn_label.setStyleSheet("")
             return
-        parts = [f"{n}: {s.describe()}" for n, s in self._states.items()]
+        parts = [f"{n}: {s.describe()}{self._plain_mark(n)}" for n, s in self._states.items()]
         worst = max(self._states.values(), key=_severity)
         colour = STATUS_COLOURS["refused" if worst.refused else worst.phase.value].name()
         self.conn_label.setText("● " + " | ".join(parts))
         self.conn_label.setStyleSheet(f"color: {colour}; font-weight: bold;")
+
+    def _plain_mark(self, profile: str) -> str:
+        """' · ⚠ not encrypted' for plain MQTT to another machine (the password's MD5 and every
+        push cross the network readable), shown as long as the connection is."""
+        settings = self.ctx.connections.settings.get(profile)
+        return " · ⚠ not encrypted" if settings is not None and not settings.encrypted else ""
 
     def _on_rate(self, rate: float, last_at: float) -> None:
         self.rate_label.setText(f"{rate:,.0f} pushes/s")

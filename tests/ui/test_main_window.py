@@ -154,3 +154,19 @@ def test_panels_behind_a_tab_skip_batches_and_catch_up_when_brought_forward(qtbo
     qtbot.waitUntil(lambda: pushlog.model.rowCount() == len(pushes), timeout=10_000)
     qtbot.waitUntil(lambda: set(map_panel.model.markers) == set(fleet.device_ids),
                     timeout=10_000)
+
+
+def test_plain_mqtt_to_another_machine_is_marked_not_encrypted(qtbot, session, broker):
+    window = session.window
+    session.connections.connect_profile(ConnectionSettings.from_options(
+        host=broker.host, port=broker.port, access_key="K", qos=1, clean_session=True,
+        client_id="win-local", profile="Local"))
+    qtbot.waitUntil(lambda: "Local: connected" in window.conn_label.text(), timeout=15000)
+    assert "not encrypted" not in window.conn_label.text()  # this machine: nothing crosses
+    session.connections.connect_profile(ConnectionSettings.from_options(
+        host="192.0.2.1", port=1883, access_key="K", qos=1, clean_session=True,
+        client_id="win-far", profile="Far"))  # TEST-NET-1: never answers
+    qtbot.waitUntil(lambda: "Far: " in window.conn_label.text(), timeout=15000)
+    text = window.conn_label.text()
+    assert "Far: " in text and "· ⚠ not encrypted" in text.split("Far: ")[1]
+    assert "not encrypted" not in text.split("Far: ")[0]
