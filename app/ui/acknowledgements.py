@@ -76,6 +76,9 @@ class Acknowledgements(QObject):
         entries = self.fleet.acknowledge(ids)
         ack = Acknowledgement(tuple(ids), at, by, reason.strip(), note.strip(), tuple(entries))
         self.last = ack
+        # Only those made less than UNDO_S ago stay: a shift of acknowledgements must not
+        # pile up here (issue 26).
+        self._undoable = [a for a in self._undoable if at - a.at < UNDO_S]
         self._undoable.append(ack)
         self._writes.put(("ack", ack))
         self._ensure_writer()
