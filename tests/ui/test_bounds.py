@@ -150,3 +150,37 @@ def test_each_bound_is_seen_and_set_in_file_settings_and_applies_at_once(qtbot, 
     assert session.fleet.max_unacknowledged == 300
     boxes[bounds.TRACK_POINTS.label].setValue(250)
     assert window.panels["map"].track_points == 250
+
+
+def test_a_track_past_its_bound_is_thinned_evenly_keeping_its_first_and_last_fix():
+    from app.ui.panels.map.model import AlarmPoint, Track, TrackPoint
+
+    track = Track("D1", 0.0, limit=100)
+    for i in range(1_000):
+        track.add(TrackPoint(float(i), 22.0 + i / 1e4, 114.0))
+        track.add_alarm(AlarmPoint(float(i), 22.0, 114.0, "SOS"))
+    assert len(track.points) <= 100 and len(track.alarms) == 100
+    assert track.points[0].at == 0.0 and track.points[-1].at == 999.0
+    gaps = [b.at - a.at for a, b in zip(track.points, track.points[1:], strict=False)]
+    assert len(set(gaps[:-1])) == 1 and gaps[-1] <= gaps[0]  # evenly: no stretch lost
+    assert track.fixes == 1_000 and track.thinned
+    assert track.describe().startswith(f"{len(track.points):,} of 1,000 fixes")
+    assert track.alarms[0].at == 900.0  # the newest alarms
+
+
+def test_a_chart_stream_past_its_bound_keeps_the_newest_and_says_since_when():
+    from app.protocol.decode import decode
+    from app.ui.panels.charts.series import DeviceSeries
+
+    fleet = Fleet("CH", devices=1, seed=3)
+    device = fleet.device_ids[0]
+    series = DeviceSeries(device, limit=200)
+    records = []
+    for i in range(1_000):
+        for topic, payload in fleet.location(device):
+            records.append((i + 1, decode(RawPush("mqtt", topic, payload, 1000.0 + i, "p"))))
+    series.add_records(records)
+    assert series.held() <= 200
+    t = series.location.t.view()
+    assert t[-1] == 1999.0  # the newest kept...
+    assert series.window_from == t[0] > 1000.0  # ...and from when the memory has them

@@ -64,10 +64,10 @@ class AlarmPoint:
 
 @dataclass
 class Track:
-    """The selected device's fixes since `since`, at most `limit` of them in memory: past the
-    bound the track is thinned evenly (its first and last fix kept), so a week of one-second
-    fixes is the same line, drawn from fewer points; every fix stays in the journal. At most
-    `limit` alarms too, the newest."""
+    """The selected device's fixes since `since`, at most `limit` points in memory: past the
+    bound the track keeps every 2nd, then every 4th… fix (its stride doubles), so it stays
+    the same line, evenly drawn from fewer points, plus the newest fix; every fix stays in
+    the journal. At most `limit` alarms too, the newest."""
 
     device_id: str
     since: float
@@ -76,13 +76,26 @@ class Track:
     limit: int = DEFAULT_TRACK_POINTS
     fixes: int = 0  # fixes taken, kept or thinned away
     alarms_dropped: int = 0
+    stride: int = 1  # points[k] is fix k × stride (the last may be the newest fix instead)
+    _tail: bool = False  # points[-1] is the newest fix, off the stride
 
     def add(self, point: TrackPoint) -> None:
+        if self._tail:
+            self.points.pop()
+        index, self.fixes = self.fixes, self.fixes + 1
         self.points.append(point)
-        self.fixes += 1
-        if len(self.points) > self.limit:
-            # To three quarters: the next thinning is a quarter of the bound away.
-            self.points = thin(self.points, max(2, self.limit * 3 // 4))
+        self._tail = index % self.stride != 0
+        if not self._tail and len(self.points) >= self.limit:
+            self._halve()
+
+    def _halve(self) -> None:
+        """Every other point on the stride (the stride doubles); the newest fix stays."""
+        tail = self.points.pop() if self._tail else None
+        while len(self.points) >= self.limit:
+            self.stride *= 2
+            self.points = self.points[::2]
+        if tail is not None:
+            self.points.append(tail)
 
     def add_alarm(self, alarm: AlarmPoint) -> None:
         self.alarms.append(alarm)
@@ -94,7 +107,7 @@ class Track:
     def set_limit(self, limit: int) -> None:
         self.limit = max(2, int(limit))
         if len(self.points) > self.limit:
-            self.points = thin(self.points, self.limit)
+            self._halve()
         if len(self.alarms) > self.limit:
             self.alarms_dropped += len(self.alarms) - self.limit
             del self.alarms[:-self.limit]
