@@ -157,8 +157,9 @@ def test_demo_takes_a_screenshot(packaged: Path, home: Path, tmp_path: Path, qap
 
 
 def test_headless_commands(packaged: Path, home: Path, tmp_path: Path) -> None:
-    """record, simulate, export (and send/bench by name) from the binary, on a private broker."""
-    for command in ("record", "export", "simulate", "send", "bench"):
+    """record, simulate, export and report (and send/bench by name) from the binary, on a
+    private broker."""
+    for command in ("record", "export", "simulate", "send", "bench", "report"):
         res = run(packaged, command, "--help", home=home, timeout=60)
         assert res.returncode == 0 and "usage: sealdesk" in res.stdout, (command, res.stderr)
 
@@ -194,6 +195,14 @@ def test_headless_commands(packaged: Path, home: Path, tmp_path: Path) -> None:
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(rows) == recorded
     assert all(r["source"] == "mqtt" and r["kind"] for r in rows)
+
+    # the shift report, as a PDF: Qt lays it out offscreen in the frozen program too
+    res = run(packaged, "report", "--journal", str(journal), "--since", "2000-01-01",
+              "--out", str(tmp_path / "shift.pdf"), "--note", "handover", home=home,
+              timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "alarms raised" in res.stdout or "alarm raised" in res.stdout
+    assert (tmp_path / "shift.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_module_runner_starts_the_embedded_broker(packaged: Path, home: Path) -> None:
