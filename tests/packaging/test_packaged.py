@@ -108,9 +108,19 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 def run(exe: Path, *args: str, home: Path, timeout: float = 120,
-        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        cwd: Path | None = None, screen: tuple[int, int] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    """`screen`: the offscreen platform's one screen, that size (the window fits its screen;
+    the platform's own default is 800×800)."""
+    env = clean_env(home)
+    if screen is not None:
+        config = home / "screen.json"
+        config.write_text(json.dumps({"screens": [{
+            "name": "test", "x": 0, "y": 0, "width": screen[0], "height": screen[1],
+            "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+        env["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
     return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout,
-                          env=clean_env(home), cwd=cwd or home, stdin=subprocess.DEVNULL)
+                          env=env, cwd=cwd or home, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -131,7 +141,7 @@ def test_demo_takes_a_screenshot(packaged: Path, home: Path, tmp_path: Path, qap
 
     shot = tmp_path / "demo.png"
     res = run(packaged, "--demo", "--show", "map", "--screenshot", str(shot), "--quit-after", "10",
-              home=home, timeout=180)
+              home=home, timeout=180, screen=(1366, 768))
     assert res.returncode == 0, f"exit {res.returncode}\n{res.stdout}\n{res.stderr[-4000:]}"
     assert f"screenshot saved to {shot}" in res.stdout
     assert "Traceback" not in res.stderr, res.stderr[-4000:]
