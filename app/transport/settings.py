@@ -23,9 +23,9 @@ def _host_tag() -> str:
 def default_client_id(access_key: str, role: str) -> str:
     """Stable per machine and role, so a persistent session survives restarts.
 
-    Deprecated for new code: it starts with the access key's first characters, and a client
-    id is printed and logged. The connection profiles' editor still shows this form (its
-    saved profiles keep their sessions); everything else uses `hashed_client_id`."""
+    Deprecated: it starts with the access key's first characters, and a client id is printed
+    and logged. Nothing in SealDesk makes it any more (the commands and the window's profiles
+    use `hashed_client_id`); a profile that stored such an id explicitly keeps it."""
     key = (access_key or "nokey")[:12]
     return f"{key}_sealdesk_{role}_{_host_tag()}"
 

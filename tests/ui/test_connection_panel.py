@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.brokers import BrokerProcess, PortReservation, find_mosquitto, wait_for_port
-from app.transport.settings import ConnectionSettings, md5_hex
+from app.transport.settings import ConnectionSettings, hashed_client_id, md5_hex
 from app.transport.state import ConnectionState, Phase
 from app.ui.panels.connection import secrets
 from app.ui.panels.connection.editor import ProfileEditor
@@ -196,15 +196,22 @@ def test_no_keyring_asks_the_password_and_keeps_it_in_memory(
          password_md5=md5_hex(WEB_PASSWORD))
     secrets.forget_session_secrets()  # as after a restart: the MD5 was never on disk
     assert not panel.connect_profile("Rule", ask=False)
-    assert "needs its password" in panel.info_label.text()
+    assert "needs its password and access key" in panel.info_label.text()
+    panel.refresh()  # as the next start lists it
+    assert "access key not saved on this computer" in panel.model.rows[0].detail
     asked = []
+    monkeypatch.setattr(panel, "_ask_access_key",
+                        lambda name: asked.append(("key", name)) or "AK0001")
     monkeypatch.setattr(panel, "_ask_password",
-                        lambda name: asked.append(name) or md5_hex(WEB_PASSWORD))
+                        lambda name: asked.append(("password", name)) or md5_hex(WEB_PASSWORD))
     assert panel.connect_profile("Rule")
     qtbot.waitUntil(lambda: state_text(panel, "Rule") == "connected", timeout=WAIT_MS)
-    assert asked == ["Rule"]
+    assert asked == [("key", "Rule"), ("password", "Rule")]
     assert panel.store.secret_location("Rule") == "memory"
+    assert panel.store.secrets.access_key_location("Rule") == "memory"
+    assert panel.ctx.connections.settings["Rule"].topics == ("upload/AK0001/#",)
     assert md5_hex(WEB_PASSWORD) not in ini.read_text()
+    assert b"AK0001" not in ini.read_bytes()
     panel.shutdown()
 
 
@@ -293,15 +300,20 @@ def test_editor_saves_md5_to_keyring_not_settings(qtbot, panel, ini, fake_keyrin
     dlg.set_password(WEB_PASSWORD)
     dlg.key_edit.setText("AK777")
     assert dlg.topics_edit.toPlainText() == "upload/AK777/#"
-    assert dlg.client_edit.text().startswith("AK777_sealdesk_console")
+    # Issue 21 changed this: the default client id comes from a hash of the access key, never
+    # its text (it was "AK777_sealdesk_console_<host>").
+    assert dlg.client_edit.text() == hashed_client_id("AK777", "console")
+    assert "AK777" not in dlg.client_edit.text()
     dlg.auto_check.setChecked(True)
     assert dlg.validate() == []
     dlg.accept()
     assert dlg.password_edit.text() == ""  # the plain password is gone with the dialog
     panel.apply_editor(dlg, None)
-    assert fake_keyring.items == {("SealDesk", "profile:North"): md5_hex(WEB_PASSWORD)}
+    assert fake_keyring.items == {("SealDesk", "profile:North"): md5_hex(WEB_PASSWORD),
+                                  ("SealDesk", "access-key:North"): "AK777"}
     text = ini.read_text()
     assert WEB_PASSWORD not in text and md5_hex(WEB_PASSWORD) not in text
+    assert b"AK777" not in ini.read_bytes()
     assert "Password kept in the system keyring" in panel.info_label.text()
     assert panel.autoconnect_names() == ["North"]
     p = panel.store.get("North")
@@ -315,8 +327,11 @@ def test_editor_saves_md5_to_keyring_not_settings(qtbot, panel, ini, fake_keyrin
     dlg.accept()
     panel.apply_editor(dlg, "North")
     assert panel.store.names() == ["North gate"]
-    assert fake_keyring.items == {("SealDesk", "profile:North gate"): md5_hex(WEB_PASSWORD)}
+    assert fake_keyring.items == {("SealDesk", "profile:North gate"): md5_hex(WEB_PASSWORD),
+                                  ("SealDesk", "access-key:North gate"): "AK777"}
     assert panel.autoconnect_names() == ["North gate"]
+    assert panel.store.get("North gate").client_id == ""  # the default: follows the key
+    assert b"AK777" not in ini.read_bytes()
 
 
 def test_editor_warns_without_keyring(qtbot, session, no_keyring):
@@ -339,3 +354,55 @@ def test_delete_asks_and_removes_the_secret(qtbot, panel, fake_keyring, monkeypa
     panel.delete_selected()
     assert panel.store.names() == [] and fake_keyring.items == {}
     assert panel.model.row_of("Old") == -1
+
+
+# -- secrets on screen, plain connections (issue 21) -------------------------------------------
+
+SECRET_KEY = "AKsecret0123456789"
+
+
+def every_text(panel: ConnectionPanel) -> str:
+    """What the table shows and its tooltips say, every row and column, and the info line."""
+    m = panel.model
+    texts = [panel.info_label.text(), panel.keyring_label.text()]
+    for r in range(m.rowCount()):
+        for c in range(m.columnCount()):
+            for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                texts.append(str(m.data(m.index(r, c), role) or ""))
+    return "\n".join(texts)
+
+
+def test_the_panel_never_shows_an_access_key_in_clear(qtbot, panel, ini, broker):
+    panel.store.save(Profile(name="Hashed", host="h", access_key=SECRET_KEY))
+    # an explicit client id an older SealDesk derived from the key's first 12 characters
+    panel.store.save(Profile(name="Old id", host="h", access_key=SECRET_KEY,
+                             client_id=f"{SECRET_KEY[:12]}_sealdesk_console_pc"))
+    live = ConnectionSettings.from_options(host=broker.host, port=broker.port,
+                                           access_key=SECRET_KEY, profile="Live")
+    panel.ctx.connections.connect_profile(live)
+    qtbot.waitUntil(lambda: panel.model.row_of("Live") >= 0, timeout=WAIT_MS)
+    panel.refresh(select="Old id")
+    panel.duplicate_selected()  # its message names the copy's client id
+    assert "client id" in panel.info_label.text()
+    shown = every_text(panel)
+    assert "access key AKse…" in shown  # recognisable, not readable
+    assert SECRET_KEY not in shown and SECRET_KEY[:12] not in shown and SECRET_KEY[4:] not in shown
+    hashed = panel.model.rows[panel.model.row_of("Hashed")].detail
+    assert hashed == f"access key AKse… · client id {hashed_client_id(SECRET_KEY, 'console')}"
+    assert SECRET_KEY.encode() not in ini.read_bytes()
+    panel.ctx.connections.disconnect_profile("Live")
+
+
+def test_an_old_settings_file_without_keyring_says_where_the_key_went(qtbot, session, ini,
+                                                                      no_keyring):
+    session.settings.setValue("profiles/Old/host", "broker.example.net")
+    session.settings.setValue("profiles/Old/access_key", SECRET_KEY)
+    session.settings.sync()
+    panel = ConnectionPanel(session.ctx)
+    qtbot.addWidget(panel)
+    assert SECRET_KEY.encode() not in ini.read_bytes()
+    said = panel.info_label.text()
+    assert "Access key of “Old” removed from the settings file" in said
+    assert "memory only" in said and SECRET_KEY not in said
+    assert panel.store.connection_settings("Old").access_key == SECRET_KEY
+    panel.shutdown()

@@ -1,5 +1,6 @@
-"""A keyring that raises — locked, no backend, access denied — never loses the secret nor
-writes it to disk: the window says what happened and keeps the MD5 in memory."""
+"""A keyring that raises — locked, no backend, access denied — never loses the secrets nor
+writes them to disk: the window says what happened and keeps the MD5 and the access key in
+memory."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.ui.panels.connection.editor import ProfileEditor
 from app.ui.panels.connection.widget import ConnectionPanel
 
 WEB_PASSWORD = "keyring-fails-web-password"
+KEY = "AK42-keyring-fails"
 
 
 class RaisingKeyring(KeyringBackend):
@@ -71,7 +73,7 @@ def test_saving_says_why_keeps_the_secret_in_memory_and_off_disk(qtbot, session,
     dlg.host_edit.setText("broker.example.net")
     dlg.user_edit.setText("rule-account")
     dlg.set_password(WEB_PASSWORD)
-    dlg.key_edit.setText("AK42")
+    dlg.key_edit.setText(KEY)
     assert dlg.validate() == []
     dlg.accept()
     panel.apply_editor(dlg, None)  # the keyring raises inside: no exception reaches here
@@ -83,11 +85,14 @@ def test_saving_says_why_keeps_the_secret_in_memory_and_off_disk(qtbot, session,
     assert panel.store.secret_location("Locked out") == "memory"
     settings = panel.store.connection_settings("Locked out")
     assert settings.password_md5 == md5_hex(WEB_PASSWORD)  # the connection still has it
+    assert settings.access_key == KEY
+    assert panel.store.secrets.access_key_location("Locked out") == "memory"
     session.settings.sync()
     text = ini.read_text(encoding="utf-8")
     assert "broker.example.net" in text  # the profile is saved…
-    assert md5_hex(WEB_PASSWORD) not in text.lower()  # …never its secret
+    assert md5_hex(WEB_PASSWORD) not in text.lower()  # …never its secrets
     assert WEB_PASSWORD not in text
+    assert KEY.encode() not in ini.read_bytes()
     panel.shutdown()
 
 
@@ -98,13 +103,15 @@ def test_after_a_restart_the_window_says_why_it_needs_the_password(qtbot, sessio
     qtbot.addWidget(panel)
     from app.ui.panels.connection.profiles import Profile
 
-    panel.store.save(Profile(name="P", host="127.0.0.1", port=1883, access_key="AK42",
+    panel.store.save(Profile(name="P", host="127.0.0.1", port=1883, access_key=KEY,
                              username="u"), password_md5=md5_hex(WEB_PASSWORD))
     secrets.forget_session_secrets()  # a restart: the memory is gone, the keyring still raises
     assert not panel.connect_profile("P", ask=False)
-    assert panel.info_label.text() == f"“P” not connected: it needs its password ({words})."
+    assert panel.info_label.text() == ("“P” not connected: it needs its password and access "
+                                       f"key ({words}).")
     assert "get" in backend.calls
     assert md5_hex(WEB_PASSWORD) not in ini.read_text(encoding="utf-8").lower()
+    assert KEY.encode() not in ini.read_bytes()
     panel.store.delete("P")
     assert panel.store.names() == []
     panel.shutdown()

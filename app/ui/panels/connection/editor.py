@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.transport.settings import default_client_id, md5_hex
+from app.transport.settings import hashed_client_id, md5_hex
 from app.ui.panels.connection.profiles import (
     DEFAULT_TOPIC,
     PASSWORD_MD5,
@@ -217,9 +217,14 @@ class ProfileEditor(QDialog):
         self.web_radio.toggled.connect(self._update_password_note)
         self.forget_check.toggled.connect(self._update_password_note)
         self.key_edit = QLineEdit(p.access_key)
-        self.key_edit.setPlaceholderText("assigned per push rule")
+        self.key_edit.setPlaceholderText(
+            "not saved on this computer: enter it again" if p.access_key_missing
+            else "assigned per push rule")
+        self.key_edit.setToolTip("Kept with the password in the system keyring (in memory "
+                                 "only without one), never in the settings file.")
         form.addRow("&Access key:", self.key_edit)
-        self.client_edit = QLineEdit(p.effective_client_id)
+        self.client_edit = QLineEdit("" if p.access_key_missing and not p.client_id
+                                     else p.effective_client_id)
         self._client_auto = not p.client_id
         self.client_edit.textEdited.connect(self._on_client_edited)
         self.client_edit.setToolTip(
@@ -308,7 +313,7 @@ class ProfileEditor(QDialog):
     def _on_key_changed(self, key: str) -> None:
         key = key.strip()
         if self._client_auto:
-            self.client_edit.setText(default_client_id(key, "console"))
+            self.client_edit.setText(hashed_client_id(key, "console"))
         old_default = expand_topic(DEFAULT_TOPIC, self._last_key)
         lines = [t.strip() for t in self.topics_edit.toPlainText().splitlines() if t.strip()]
         if not lines or lines == [old_default]:
@@ -437,7 +442,7 @@ class ProfileEditor(QDialog):
                 t = "upload/{access_key}/" + t[len(prefix):]
             topics.append(t)
         client = self.client_edit.text().strip()
-        if self._client_auto or client == default_client_id(key, "console"):
+        if self._client_auto or client == hashed_client_id(key, "console"):
             client = ""
         tls = self.tls_check.isChecked()
         base = self.original or Profile(name="")

@@ -1,21 +1,27 @@
-"""Named connection profiles: fields in QSettings, the password's MD5 in the OS keyring.
+"""Named connection profiles: fields in QSettings; the password's MD5 and the access key in
+the OS keyring.
 
 No widgets here. `ProfileStore(settings).connection_settings(name)` is what the window's
 `--profile NAME` and the panel's Connect both use. QSettings holds, under
-"profiles/<name>/…", everything except the secret: never a password nor its MD5.
+"profiles/<name>/…", everything except the secrets: never a password, its MD5 nor the
+access key. A profile saved by an older SealDesk with its access key in the settings file has
+it moved to the keyring (or this session's memory, without one) when the store first loads.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from app.transport.settings import ConnectionSettings, default_client_id
-from app.ui.panels.connection.secrets import MD5_RE, SecretStore
+from app.transport.settings import ConnectionSettings, hashed_client_id
+from app.ui.panels.connection.secrets import ACCESS_KEY, MD5_RE, PASSWORD, SecretStore
+
+log = logging.getLogger(__name__)
 
 GROUP = "profiles"
 VENDOR_HOST = "mqtt.assetscontrols.com"
@@ -36,14 +42,16 @@ class ProfileNotFound(KeyError):
 
 
 class MissingSecret(LookupError):
-    """The profile needs a password but none is saved (no keyring, and not asked yet)."""
+    """The profile needs a password or its access key but it is not saved (no keyring, and
+    not asked yet). `missing`: secrets.PASSWORD and/or secrets.ACCESS_KEY."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, missing: tuple[str, ...] = (PASSWORD,)) -> None:
         super().__init__(
-            f"profile {name!r} needs its password: none is saved on this computer "
-            "(no system keyring, or it was removed)"
+            f"profile {name!r} needs its {' and '.join(missing)}: none is saved on this "
+            "computer (no system keyring, or it was removed)"
         )
         self.profile = name
+        self.missing = missing
 
 
 def expand_topic(template: str, access_key: str) -> str:
@@ -61,13 +69,16 @@ class Profile:
     keyfile: str = ""
     tls_insecure: bool = False  # only ever set explicitly, with a red warning
     username: str = ""
-    access_key: str = ""
-    client_id: str = ""  # empty: default_client_id(access_key, "console")
+    access_key: str = ""  # kept in the keyring, never in QSettings
+    client_id: str = ""  # empty: hashed_client_id(access_key, "console")
     qos: int = 1
     clean_session: bool = False
     topics: list[str] = field(default_factory=lambda: [DEFAULT_TOPIC])
     password_kind: str = PASSWORD_WEB  # how it was entered; the keyring holds the MD5 either way
     has_password: bool = False  # a secret belongs to this profile (kept in the keyring)
+    # An access key belongs to this profile (kept in the keyring). True with an empty
+    # access_key: it is not available on this computer (no keyring, after a restart).
+    has_access_key: bool = False
     # Seconds with no push at all after which this feed counts as down and its devices as
     # unknown (0: the quiet threshold of Settings › General). A fleet reporting every 10 min
     # and one reporting every 10 s want different values.
@@ -76,7 +87,11 @@ class Profile:
 
     @property
     def effective_client_id(self) -> str:
-        return self.client_id or default_client_id(self.access_key, "console")
+        return self.client_id or hashed_client_id(self.access_key, "console")
+
+    @property
+    def access_key_missing(self) -> bool:
+        return self.has_access_key and not self.access_key
 
     @property
     def expanded_topics(self) -> list[str]:
@@ -90,7 +105,7 @@ class Profile:
 _BOOL_FIELDS = {f.name for f in fields(Profile) if f.type in ("bool", bool)}
 _INT_FIELDS = {"port", "qos", "feed_quiet_after"}
 _JSON_FIELDS = {"topics", "extra"}
-_STORED = [f.name for f in fields(Profile) if f.name != "name"]
+_STORED = [f.name for f in fields(Profile) if f.name not in ("name", "access_key")]
 
 
 def _to_bool(value: Any) -> bool:
@@ -116,6 +131,28 @@ class ProfileStore:
     def __init__(self, settings: QSettings, secrets: SecretStore | None = None) -> None:
         self.settings = settings
         self.secrets = secrets or SecretStore()
+        # Profiles whose access key this store moved out of the settings file, and where it
+        # went ("keyring" or "memory"): the panel says so.
+        self.migrated: dict[str, str] = {}
+        for name in self.names():
+            self._migrate_access_key(name)
+
+    def _migrate_access_key(self, name: str) -> None:
+        """An older SealDesk kept the access key in the settings file: move it to the keyring
+        (this session's memory without one) and remove it from the file."""
+        stored = f"{GROUP}/{name}/access_key"
+        raw = self.settings.value(stored)
+        if raw is None:
+            return
+        key = str(raw).strip()
+        if key:
+            where = self.secrets.set_access_key(name, key)
+            self.settings.setValue(f"{GROUP}/{name}/has_access_key", "true")
+            self.migrated[name] = where
+            log.info("profile %r: access key moved from the settings file to the %s",
+                     name, "system keyring" if where == "keyring" else "session's memory")
+        self.settings.remove(stored)
+        self.settings.sync()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -138,6 +175,7 @@ class ProfileStore:
     def get(self, name: str) -> Profile:
         if not self.exists(name):
             raise ProfileNotFound(self._not_found(name))
+        self._migrate_access_key(name)  # a settings file written by an older SealDesk
         s = self.settings
         values: dict[str, Any] = {}
         defaults = Profile(name=name)
@@ -159,6 +197,8 @@ class ProfileStore:
                     values[key] = getattr(defaults, key)
             else:
                 values[key] = str(raw)
+        if values.get("has_access_key"):
+            values["access_key"] = self.secrets.get_access_key(name) or ""
         return Profile(name=name, **values)
 
     def all(self) -> list[Profile]:
@@ -179,7 +219,9 @@ class ProfileStore:
     _KEEP: Any = object()
 
     def save(self, profile: Profile, *, password_md5: Any = _KEEP) -> str | None:
-        """Write the profile's fields; the secret goes to the keyring, never to QSettings.
+        """Write the profile's fields; the secrets (the password's MD5, the access key) go to
+        the keyring, never to QSettings. An empty access_key with has_access_key set (a key
+        not available on this computer) stays "to be asked"; empty otherwise: none.
 
         password_md5: leave out to keep the saved secret, None to forget it, or the MD5.
         Returns where the secret is ("keyring", "memory") or None if there is none.
@@ -199,6 +241,12 @@ class ProfileStore:
             self.secrets.set(profile.name, password_md5)
         where = self.secrets.location(profile.name)
         profile.has_password = where is not None
+        key = profile.access_key.strip()
+        if key:
+            self.secrets.set_access_key(profile.name, key)
+        elif not profile.has_access_key:
+            self.secrets.delete_access_key(profile.name)
+        profile.has_access_key = bool(key) or profile.has_access_key
         for key in _STORED:
             value = getattr(profile, key)
             if key in _JSON_FIELDS:
@@ -248,7 +296,7 @@ class ProfileStore:
     def delete(self, name: str) -> None:
         self.settings.remove(f"{GROUP}/{name}")
         self.settings.sync()
-        self.secrets.delete(name)
+        self.secrets.delete_all(name)
 
     def unique_name(self, wanted: str) -> str:
         name, n = wanted, 2
@@ -260,15 +308,19 @@ class ProfileStore:
     # -- connecting --------------------------------------------------------------------
 
     def connection_settings(self, name: str) -> ConnectionSettings:
-        """What the transport needs for profile `name`, with the MD5 from the keyring.
+        """What the transport needs for profile `name`, with the MD5 and the access key from
+        the keyring.
 
         Raises ProfileNotFound (a KeyError) for an unknown name, MissingSecret when the
-        profile has a password that is not available here, ValueError for bad fields.
+        profile has a password or an access key that is not available here, ValueError for
+        bad fields.
         """
         profile = self.get(name)
         md5 = self.secrets.get(name) if profile.has_password else None
-        if profile.has_password and md5 is None:
-            raise MissingSecret(name)
+        missing = tuple(what for what, lost in ((PASSWORD, profile.has_password and md5 is None),
+                                               (ACCESS_KEY, profile.access_key_missing)) if lost)
+        if missing:
+            raise MissingSecret(name, missing)
         return settings_for(profile, md5)
 
 

@@ -1,10 +1,11 @@
-"""Profile secrets in the OS keyring — only ever the MD5 the broker wants, never the password.
+"""Profile secrets in the OS keyring: the MD5 the broker wants (never the password) and the
+push rule's access key.
 
-Service "SealDesk", account "profile:<name>". Where no keyring backend exists (a headless
-Linux without Secret Service: keyring picks its `fail` backend) the MD5 is kept in this
-process's memory for the session and asked again after a restart. There is deliberately
-no fallback to a file: a plaintext secret on disk is what the keyring is there to avoid.
-Nothing here logs a secret.
+Service "SealDesk", account "profile:<name>" for the MD5 and "access-key:<name>" for the
+access key. Where no keyring backend exists (a headless Linux without Secret Service: keyring
+picks its `fail` backend) they are kept in this process's memory for the session and asked
+again after a restart. There is deliberately no fallback to a file: a plaintext secret on
+disk is what the keyring is there to avoid. Nothing here logs a secret.
 """
 
 from __future__ import annotations
@@ -22,16 +23,33 @@ SERVICE = "SealDesk"
 MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 NO_KEYRING_NOTE = (
-    "No system keyring on this computer: the password is not saved. It is kept in memory "
-    "only while SealDesk runs and asked again at each connect after a restart."
+    "No system keyring on this computer: the password and the access key are not saved. "
+    "They are kept in memory only while SealDesk runs and asked again at each connect after "
+    "a restart."
 )
 
-# Secrets of this session when there is no keyring (or it failed): process memory only.
+PASSWORD = "password"  # the MD5 of the web password
+ACCESS_KEY = "access key"  # the push rule's access key
+KINDS = (PASSWORD, ACCESS_KEY)
+
+# Secrets of this session when there is no keyring (or it failed): process memory only,
+# keyed by keyring account.
 _SESSION: dict[str, str] = {}
 
 
-def account(profile: str) -> str:
+def account(profile: str, kind: str = PASSWORD) -> str:
+    if kind == ACCESS_KEY:
+        return f"access-key:{profile}"
     return f"profile:{profile}"
+
+
+def mask_access_key(key: str) -> str:
+    """An access key as it may be shown (tables, tooltips, messages): its first 4 characters
+    and "…" — or only "…" for a key too short for 4 characters to leave most of it hidden."""
+    key = (key or "").strip()
+    if not key:
+        return ""
+    return f"{key[:4]}…" if len(key) >= 10 else "…"
 
 
 def forget_session_secrets() -> None:
@@ -82,59 +100,101 @@ class SecretStore:
             return "none"
         return getattr(backend, "name", type(backend).__name__)
 
-    def get(self, profile: str) -> str | None:
-        if profile in _SESSION:
-            return _SESSION[profile]
+    # -- any secret, by keyring account --------------------------------------------------
+
+    def _get(self, acct: str, what: str) -> str | None:
+        if acct in _SESSION:
+            return _SESSION[acct]
         if not self.keyring_available:
             return None
         try:
-            secret = keyring.get_password(self.service, account(profile))
+            secret = keyring.get_password(self.service, acct)
         except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
             self.last_failure = describe_failure(exc)
-            log.warning("keyring read failed for profile %r: %s", profile, type(exc).__name__)
+            log.warning("keyring read failed (%s of a profile): %s", what, type(exc).__name__)
             return None
         self.last_failure = None
         return secret
+
+    def _set(self, acct: str, value: str, what: str) -> str:
+        if self.keyring_available:
+            try:
+                keyring.set_password(self.service, acct, value)
+                _SESSION.pop(acct, None)
+                self.last_failure = None
+                return "keyring"
+            except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
+                self.last_failure = describe_failure(exc)
+                log.warning("keyring write failed (%s of a profile: %s); kept in memory only",
+                            what, type(exc).__name__)
+        _SESSION[acct] = value
+        return "memory"
+
+    def _delete(self, acct: str, what: str) -> None:
+        _SESSION.pop(acct, None)
+        if not self.keyring_available:
+            return
+        try:
+            keyring.delete_password(self.service, acct)
+        except keyring.errors.PasswordDeleteError:
+            pass  # nothing stored
+        except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
+            log.warning("keyring delete failed (%s of a profile): %s", what, type(exc).__name__)
+
+    def _location(self, acct: str, what: str) -> str | None:
+        if acct in _SESSION:
+            return "memory"
+        return "keyring" if self._get(acct, what) is not None else None
+
+    # -- the password's MD5 --------------------------------------------------------------
+
+    def get(self, profile: str) -> str | None:
+        return self._get(account(profile), PASSWORD)
 
     def set(self, profile: str, password_md5: str) -> str:
         """Store the MD5; returns where it went: "keyring" or "memory"."""
         if not MD5_RE.match(password_md5 or ""):
             raise ValueError("the stored secret must be an MD5: 32 hexadecimal characters")
-        value = password_md5.lower()
-        if self.keyring_available:
-            try:
-                keyring.set_password(self.service, account(profile), value)
-                _SESSION.pop(profile, None)
-                self.last_failure = None
-                return "keyring"
-            except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
-                self.last_failure = describe_failure(exc)
-                log.warning("keyring write failed for profile %r (%s); kept in memory only",
-                            profile, type(exc).__name__)
-        _SESSION[profile] = value
-        return "memory"
+        return self._set(account(profile), password_md5.lower(), PASSWORD)
 
     def delete(self, profile: str) -> None:
-        _SESSION.pop(profile, None)
-        if not self.keyring_available:
-            return
-        try:
-            keyring.delete_password(self.service, account(profile))
-        except keyring.errors.PasswordDeleteError:
-            pass  # nothing stored
-        except Exception as exc:  # a backend may raise anything (dbus, OS): not a crash
-            log.warning("keyring delete failed for profile %r: %s", profile, type(exc).__name__)
-
-    def move(self, old: str, new: str) -> None:
-        secret = self.get(old)
-        if secret is None:
-            return
-        # Delete first: some keyrings (Windows) match accounts ignoring case.
-        self.delete(old)
-        self.set(new, secret)
+        """Forget the profile's MD5 (the access key stays: see delete_all)."""
+        self._delete(account(profile), PASSWORD)
 
     def location(self, profile: str) -> str | None:
         """"memory", "keyring" or None (no secret) — for the editor's wording."""
-        if profile in _SESSION:
-            return "memory"
-        return "keyring" if self.get(profile) is not None else None
+        return self._location(account(profile), PASSWORD)
+
+    # -- the access key ------------------------------------------------------------------
+
+    def get_access_key(self, profile: str) -> str | None:
+        return self._get(account(profile, ACCESS_KEY), ACCESS_KEY)
+
+    def set_access_key(self, profile: str, key: str) -> str:
+        """Store the access key; returns where it went: "keyring" or "memory"."""
+        if not key:
+            raise ValueError("an empty access key is not stored: delete it instead")
+        return self._set(account(profile, ACCESS_KEY), key, ACCESS_KEY)
+
+    def delete_access_key(self, profile: str) -> None:
+        self._delete(account(profile, ACCESS_KEY), ACCESS_KEY)
+
+    def access_key_location(self, profile: str) -> str | None:
+        return self._location(account(profile, ACCESS_KEY), ACCESS_KEY)
+
+    # -- both --------------------------------------------------------------------------------
+
+    def delete_all(self, profile: str) -> None:
+        self.delete(profile)
+        self.delete_access_key(profile)
+
+    def move(self, old: str, new: str) -> None:
+        """Both secrets of `old` to `new` (a rename)."""
+        for kind in KINDS:
+            what = kind
+            secret = self._get(account(old, kind), what)
+            if secret is None:
+                continue
+            # Delete first: some keyrings (Windows) match accounts ignoring case.
+            self._delete(account(old, kind), what)
+            self._set(account(new, kind), secret, what)

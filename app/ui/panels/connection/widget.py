@@ -45,10 +45,11 @@ from app.ui.panels.connection.editor import ProfileEditor
 from app.ui.panels.connection.profiles import (
     PASSWORD_MD5,
     MissingSecret,
+    Profile,
     ProfileStore,
     profile_from_settings,
 )
-from app.ui.panels.connection.secrets import MD5_RE
+from app.ui.panels.connection.secrets import ACCESS_KEY, MD5_RE, mask_access_key
 from app.ui.theme import STATUS_COLOURS
 from app.ui.widgets.flow import FlowLayout
 from app.ui.widgets.status_dot import status_dot
@@ -61,6 +62,34 @@ LAST_SELECTED_KEY = "connection/last_selected"
 DEMO_NAME = "Demo"
 
 _Index = QModelIndex | QPersistentModelIndex
+
+def hide_access_key(text: str, key: str) -> str:
+    """`text` (a client id an older SealDesk derived from the key, say) with the access key
+    masked — also the 12 first characters the old default client id embedded."""
+    key = (key or "").strip()
+    if not key:
+        return text
+    for part in (key, key[:12]):
+        if len(part) >= 4:
+            text = text.replace(part, mask_access_key(key) or "…")
+    return text
+
+
+def profile_detail(p: Profile) -> str:
+    """The info line of a saved profile: never its access key in clear."""
+    if p.access_key_missing:
+        key = "not saved on this computer"
+        client = p.client_id or "from the access key"
+    else:
+        key = mask_access_key(p.access_key) or "—"
+        client = p.effective_client_id
+    return f"access key {key} · client id {hide_access_key(client, p.access_key)}"
+
+
+def settings_detail(s: ConnectionSettings) -> str:
+    """The info line of a live connection that is not saved: never its access key in clear."""
+    key = mask_access_key(s.access_key) or "—"
+    return f"access key {key} · client id {hide_access_key(s.client_id, s.access_key)}"
 
 
 @dataclass
@@ -223,6 +252,7 @@ class ConnectionPanel(Panel):
                 self._unsaved[name] = settings
         ctx.connections.sig_state_changed.connect(self._on_state)
         self.refresh(select=str(self.settings.value(LAST_SELECTED_KEY, "") or ""))
+        self._say_migrated()
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.model.tick)
@@ -309,16 +339,26 @@ class ConnectionPanel(Panel):
             sc.activated.connect(slot)
         self._update_keyring_label()
 
+    def _say_migrated(self) -> None:
+        """Access keys an older SealDesk left in the settings file were moved out of it: where
+        there is no keyring they live in memory only, and the user must know it now."""
+        in_memory = sorted(n for n, where in self.store.migrated.items() if where == "memory")
+        if in_memory:
+            names = ", ".join(f"“{n}”" for n in in_memory)
+            self._say(f"Access key of {names} removed from the settings file: with no system "
+                      "keyring it is kept in memory only and asked again after a restart "
+                      "(keep a copy of it).", error=True)
+
     def _update_keyring_label(self) -> None:
         if self.store.secrets.keyring_available:
             self.keyring_label.setText(
-                f"Passwords are kept in the system keyring ({self.store.secrets.backend_name}), "
-                "never in the settings file.")
+                "Passwords and access keys are kept in the system keyring "
+                f"({self.store.secrets.backend_name}), never in the settings file.")
             self.keyring_label.setStyleSheet("color: palette(placeholder-text);")
         else:
             self.keyring_label.setText(
-                "No system keyring on this computer: passwords are kept in memory only "
-                "and asked again after a restart (never written to disk).")
+                "No system keyring on this computer: passwords and access keys are kept in "
+                "memory only and asked again after a restart (never written to disk).")
             self.keyring_label.setStyleSheet(f"color: {STATUS_COLOURS['waiting'].name()};")
 
     # -- rows and selection -------------------------------------------------------------------
@@ -329,14 +369,11 @@ class ConnectionPanel(Panel):
         for name, s in self._unsaved.items():
             if self.store.exists(name):
                 continue
-            rows.append(Row(name, False, f"{s.host}:{s.port}", s.tls,
-                            f"access key {s.access_key} · client id {s.client_id}"))
+            rows.append(Row(name, False, f"{s.host}:{s.port}", s.tls, settings_detail(s)))
         for p in self.store.all():
             # Each profile's own "feed quiet after" (feed down ⇒ its devices unknown).
             self.ctx.feed_health.set_quiet_after(p.name, p.feed_quiet_after or None)
-            rows.append(Row(p.name, True, p.address, p.tls,
-                            f"access key {p.access_key or '—'} · client id "
-                            f"{p.effective_client_id}"))
+            rows.append(Row(p.name, True, p.address, p.tls, profile_detail(p)))
         self.model.set_rows(rows)
         r = self.model.row_of(keep) if keep else -1
         if r < 0 and rows:
@@ -422,15 +459,18 @@ class ConnectionPanel(Panel):
         else:
             try:
                 settings = self.store.connection_settings(name)
-            except MissingSecret:
-                md5 = self._ask_password(name) if ask else None
-                if not md5:
+            except MissingSecret as missing:
+                if not self._supply_secrets(name, missing.missing, ask):
                     why = self.store.secrets.last_failure or "none is saved on this computer"
-                    self._say(f"“{name}” not connected: it needs its password ({why}).",
+                    self._say(f"“{name}” not connected: it needs its "
+                              f"{' and '.join(missing.missing)} ({why}).", error=True)
+                    return False
+                try:
+                    settings = self.store.connection_settings(name)
+                except (KeyError, ValueError) as exc:
+                    self._say(f"Cannot connect “{name}”: {exc}. Edit the profile to fix it.",
                               error=True)
                     return False
-                self.store.secrets.set(name, md5)
-                settings = self.store.connection_settings(name)
             except (KeyError, ValueError) as exc:
                 self._say(f"Cannot connect “{name}”: {exc}. Edit the profile to fix it.",
                           error=True)
@@ -439,6 +479,40 @@ class ConnectionPanel(Panel):
         self.ctx.connections.connect_profile(settings)
         self.settings.setValue(LAST_SELECTED_KEY, name)
         return True
+
+    def _supply_secrets(self, name: str, missing: tuple[str, ...], ask: bool) -> bool:
+        """Ask the user for what `name` is missing (the access key first, then the password)
+        and keep it (keyring, or memory without one). False if not asked or not given."""
+        if not ask:
+            return False
+        given: dict[str, str] = {}
+        for what in sorted(missing, key=lambda w: w != ACCESS_KEY):
+            value = self._ask_access_key(name) if what == ACCESS_KEY else self._ask_password(name)
+            if not value:
+                return False
+            given[what] = value
+        for what, value in given.items():
+            if what == ACCESS_KEY:
+                self.store.secrets.set_access_key(name, value)
+            else:
+                self.store.secrets.set(name, value)
+        self.refresh(select=self.selected_name() or name)
+        return True
+
+    def _ask_access_key(self, name: str) -> str | None:
+        """The access key for `name`, asked of the user (no keyring, or it lost the key)."""
+        text, ok = QInputDialog.getText(
+            self, f"Access key for {name}",
+            f"“{name}” has no saved access key on this computer.\n"
+            "Enter the access key of its push rule.\nIt is kept until SealDesk closes.",
+            QLineEdit.EchoMode.Password)
+        key = text.strip() if ok and text else ""
+        if not key:
+            return None
+        if any(c in key for c in "/+# "):
+            self._say("The access key must not contain /, +, # or spaces.", error=True)
+            return None
+        return key
 
     def _ask_password(self, name: str) -> str | None:
         """The MD5 for `name`, asked of the user (no keyring, or it lost the secret)."""
@@ -516,8 +590,8 @@ class ConnectionPanel(Panel):
                                                          {settings.client_id})
             self.store.save(copy, password_md5=settings.password_md5)
         self.refresh(select=copy.name)
-        self._say(f"Saved “{copy.name}” (client id {copy.effective_client_id}). "
-                  "Edit… to change it.")
+        client = hide_access_key(copy.effective_client_id, copy.access_key)
+        self._say(f"Saved “{copy.name}” (client id {client}). Edit… to change it.")
 
     def delete_selected(self) -> None:
         name = self.selected_name()
