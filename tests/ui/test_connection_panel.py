@@ -393,6 +393,37 @@ def test_the_panel_never_shows_an_access_key_in_clear(qtbot, panel, ini, broker)
     panel.ctx.connections.disconnect_profile("Live")
 
 
+def test_plain_mqtt_to_another_machine_is_marked_on_the_profile(qtbot, panel, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    save(panel, "Remote", "broker.example.net", 1883)
+    save(panel, "Secure", "broker.example.net", 8883, tls=True, cafile=str(ca))
+    save(panel, "Here", "127.0.0.1", 1883)
+    save(panel, "Named here", "localhost", 1883)
+    m = panel.model
+
+    def broker_cell(name: str, role=Qt.ItemDataRole.DisplayRole):
+        return m.data(m.index(m.row_of(name), 1), role)
+
+    assert broker_cell("Remote") == "broker.example.net:1883 ⚠ not encrypted"
+    assert broker_cell("Remote", Qt.ItemDataRole.ForegroundRole) is not None
+    assert "Not encrypted" in m.data(m.index(m.row_of("Remote"), 0), Qt.ItemDataRole.ToolTipRole)
+    for name in ("Secure", "Here", "Named here"):
+        assert "not encrypted" not in broker_cell(name)
+        assert "Not encrypted" not in m.data(m.index(m.row_of(name), 2),
+                                             Qt.ItemDataRole.ToolTipRole)
+    # persistent: whatever the state, for as long as the profile is plain
+    for state in (ConnectionState(Phase.CONNECTING), ConnectionState(Phase.CONNECTED),
+                  ConnectionState(Phase.DISCONNECTED, "by user")):
+        m.set_state("Remote", state)
+        assert broker_cell("Remote").endswith("⚠ not encrypted")
+    # edited to TLS: the mark goes
+    p = panel.store.get("Remote")
+    panel.store.save(Profile(**{**p.__dict__, "tls": True, "port": 8883}))
+    panel.refresh()
+    assert broker_cell("Remote") == "broker.example.net:8883 TLS"
+
+
 def test_an_old_settings_file_without_keyring_says_where_the_key_went(qtbot, session, ini,
                                                                       no_keyring):
     session.settings.setValue("profiles/Old/host", "broker.example.net")

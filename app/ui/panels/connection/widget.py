@@ -63,6 +63,11 @@ DEMO_NAME = "Demo"
 
 _Index = QModelIndex | QPersistentModelIndex
 
+NOT_ENCRYPTED = "⚠ not encrypted"
+NOT_ENCRYPTED_TIP = ("Not encrypted: plain MQTT to another machine. The password's MD5 and "
+                     "every push cross the network readable. Edit the profile and tick TLS.")
+
+
 def hide_access_key(text: str, key: str) -> str:
     """`text` (a client id an older SealDesk derived from the key, say) with the access key
     masked — also the 12 first characters the old default client id embedded."""
@@ -99,6 +104,9 @@ class Row:
     address: str = ""
     tls: bool = False
     detail: str = ""
+    # False for plain MQTT to another machine: the password's MD5 and every push cross the
+    # network readable. Marked on the row for as long as the profile says so.
+    encrypted: bool = True
 
     @property
     def label(self) -> str:
@@ -202,7 +210,8 @@ class ConnectionsModel(RowsTableModel):
             if col == 0:
                 return row.label
             if col == 1:
-                return f"{row.address}{' TLS' if row.tls else ''}"
+                mark = "" if row.encrypted else f" {NOT_ENCRYPTED}"
+                return f"{row.address}{' TLS' if row.tls else ''}{mark}"
             if col == 2:
                 return self.describe(row.name)[0]
         elif role == Qt.ItemDataRole.DecorationRole and col == 2:
@@ -214,6 +223,8 @@ class ConnectionsModel(RowsTableModel):
             key = self.describe(row.name)[1]
             if key in ("waiting", "refused", "connected"):
                 return STATUS_COLOURS[key]
+        elif role == Qt.ItemDataRole.ForegroundRole and col == 1 and not row.encrypted:
+            return STATUS_COLOURS["waiting"]
         elif role == Qt.ItemDataRole.FontRole and col == 0 and not row.stored:
             font = QFont()
             font.setItalic(True)
@@ -222,6 +233,8 @@ class ConnectionsModel(RowsTableModel):
             text = self.describe(row.name)[0]
             parts = [f"<b>{_esc(row.label)}</b>", _esc(row.address), _esc(row.detail),
                      _esc(text)]
+            if not row.encrypted:
+                parts.append(f"<b>{_esc(NOT_ENCRYPTED_TIP)}</b>")
             if not row.stored:
                 parts.append("Not a saved profile: Duplicate saves it as one.")
             return "<br>".join(p for p in parts if p)
@@ -369,11 +382,13 @@ class ConnectionPanel(Panel):
         for name, s in self._unsaved.items():
             if self.store.exists(name):
                 continue
-            rows.append(Row(name, False, f"{s.host}:{s.port}", s.tls, settings_detail(s)))
+            rows.append(Row(name, False, f"{s.host}:{s.port}", s.tls, settings_detail(s),
+                            s.encrypted))
         for p in self.store.all():
             # Each profile's own "feed quiet after" (feed down ⇒ its devices unknown).
             self.ctx.feed_health.set_quiet_after(p.name, p.feed_quiet_after or None)
-            rows.append(Row(p.name, True, p.address, p.tls, profile_detail(p)))
+            plain = ConnectionSettings(host=p.host.strip(), tls=p.tls or bool(p.cafile))
+            rows.append(Row(p.name, True, p.address, p.tls, profile_detail(p), plain.encrypted))
         self.model.set_rows(rows)
         r = self.model.row_of(keep) if keep else -1
         if r < 0 and rows:
