@@ -20,7 +20,12 @@ import time
 from pathlib import Path
 
 from app import APP_NAME, __version__
-from app.cli.common import add_connection_args, settings_from_args
+from app.cli.common import (
+    add_connection_args,
+    resolve_secrets,
+    settings_from_args,
+    webhook_header_from_env,
+)
 from app.gctune import IDLE_FULL_COLLECT_S, collect_all, tune_for_latency
 from app.webhook.options import add_webhook_args, webhook_config
 
@@ -66,6 +71,13 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.screenshot and args.quit_after is None:
         args.quit_after = 10.0
+    # Secrets off the command line, as for `record`: the webhook header from
+    # $SEALDESK_WEBHOOK_HEADER, the access key from $SEALDESK_ACCESS_KEY, the password from
+    # --password-file, --password-stdin, $SEALDESK_PASSWORD or a prompt (each given as an
+    # argument still works, with a one-line warning). Before the window, so a prompt comes first.
+    webhook_header_from_env(args)
+    if not args.demo and not args.profile:
+        resolve_secrets(args)
 
     import qasync
     from PySide6.QtCore import QSettings, QTimer

@@ -123,3 +123,45 @@ def test_the_cli_says_when_a_connection_is_not_encrypted(cli, tmp_path):
                   "--journal", str(tmp_path / "j.sqlite"), "--connect-timeout", "0.5")
     assert res.returncode == 1
     assert "not encrypted: 192.0.2.1" in res.stderr
+
+
+def test_the_window_takes_the_webhook_header_from_the_environment(tmp_path):
+    """`python main.py --webhook-port N` with $SEALDESK_WEBHOOK_HEADER: no secret in `ps` nor
+    in the window's log, no warning, and the receiver wants the header all the same."""
+    import urllib.error
+    import urllib.request
+
+    from app.brokers import wait_for_port
+
+    name, token = "X-Rule-Token", "window-webhook-s3cret-77"
+    port = free_port()
+    state = tmp_path / "state"  # the window's log folder: this test's own
+    env = dict(os.environ, SEALDESK_WEBHOOK_HEADER=f"{name}:{token}", XDG_STATE_HOME=str(state),
+               PYTHONUNBUFFERED="1")
+    proc = _start(["--settings-file", str(tmp_path / "s.ini"), "--journal",
+                   str(tmp_path / "j.sqlite"), "--webhook-port", str(port), "--quit-after", "10"],
+                  env)
+    statuses = []
+    try:
+        assert wait_for_port("127.0.0.1", port, 60), "the window's webhook receiver never listened"
+        cmdlines = _every_command_line(proc)
+        assert "--webhook-port" in cmdlines and token not in cmdlines
+        body = b'{"assetId": "8052400203", "speed": 1}'
+        for headers in ({}, {name: token}):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/", data=body, method="POST",
+                headers={"Content-Type": "application/json", **headers})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    statuses.append(answer.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+    finally:
+        out, err = proc.communicate(timeout=120)  # --quit-after ends it
+    assert proc.returncode == 0, err[-2000:]
+    assert statuses == [401, 200]  # the header from the environment is required
+    assert "warning: --webhook-header" not in err and token not in err + out
+    logs = list(state.rglob("sealdesk.log"))
+    assert logs, f"no log under {state}"
+    text = logs[0].read_text(encoding="utf-8")
+    assert "webhook receiver listening" in text and token not in text
