@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.journal.export import write_csv, write_jsonl
-from app.journal.store import Journal
+from app.journal.store import Journal, JournalRow
 from app.protocol.push import KINDS
+from app.protocol.redact import mask_data, mask_raw, secrets_of
 
 
 def _since(text: str) -> float:
@@ -22,6 +24,13 @@ def _since(text: str) -> float:
     return dt.timestamp()
 
 
+def masked(row: JournalRow) -> JournalRow:
+    """The row with its unlock passwords masked, in the raw bytes and the decoded data."""
+    raw = mask_raw(row.raw, secrets_of(row.kind, row.data))
+    data = mask_data(row.kind, row.data)
+    return row if raw == row.raw and data is row.data else replace(row, raw=raw, data=data)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write journaled pushes to standard output")
     p.add_argument("--journal", required=True)
@@ -30,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", choices=("mqtt", "webhook"))
     p.add_argument("--since", type=_since, help="ISO-8601 time, UTC unless it says otherwise")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--with-secrets", action="store_true",
+                   help="keep unlock passwords in clear (masked by default: the journal "
+                        "keeps them, a file that leaves the desk need not)")
     p.set_defaults(func=run)
 
 
@@ -41,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         journal = Journal(args.journal, readonly=True)
         rows = journal.rows(kind=args.kind, device=args.device, since=args.since,
                             source=args.source)
+        if not args.with_secrets:
+            rows = (masked(r) for r in rows)
         out = sys.stdout
         if args.format == "csv":
             # UTF-8 whatever the locale says (a spreadsheet reads it so); write_csv already

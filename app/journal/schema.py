@@ -185,6 +185,17 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # card, sub-lock, …) in an FTS5 trigram index, filled by a trigger on push and, here,
     # for the pushes already journaled (app/journal/search.py).
     search.create,
+    # 10: secrets shown on purpose, audited: who revealed unlock passwords, when, where.
+    """
+    CREATE TABLE secret_reveal (
+        id       INTEGER PRIMARY KEY,
+        at       REAL    NOT NULL,
+        operator TEXT    NOT NULL DEFAULT '',
+        place    TEXT    NOT NULL DEFAULT '',
+        until    REAL
+    );
+    CREATE INDEX secret_reveal_time ON secret_reveal (at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,6 +17,7 @@ from app.ui.acknowledgements import Acknowledgements
 from app.ui.feed import LiveFeed
 from app.ui.feed_health import FeedHealth
 from app.ui.navigator import Navigator
+from app.ui.reveal import SecretReveal
 from app.ui.sections import DetailSections
 
 
@@ -122,12 +123,14 @@ class AppContext:
     detail_sections: DetailSections = field(default_factory=DetailSections)
     feed_health: FeedHealth = field(init=False)  # feed down ⇒ its devices unknown
     navigator: Navigator = field(init=False)  # "show this device in that panel"
+    reveal: SecretReveal = field(init=False)  # secrets masked unless revealed (audited)
 
     def __post_init__(self) -> None:
         self.acknowledgements = Acknowledgements(self.fleet, self.journal_path,
                                                  lambda: self.operator)
         self.feed_health = FeedHealth(self.fleet, self.connections)
         self.navigator = Navigator(self.selection)
+        self.reveal = SecretReveal(self.journal_path, lambda: self.operator)
 
     def open_journal(self) -> Journal:
         """A read connection for the calling thread (SQLite connections are not shared)."""

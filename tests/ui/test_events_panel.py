@@ -91,7 +91,16 @@ def test_waybill_shown_for_events_13_to_18(rig, panel, qtbot):
     assert m.index(6, EVENT).data() == "leave the starting point (13)"
 
 
-def test_card_and_masked_password(rig, panel, qtbot, tmp_path):
+def test_card_and_masked_password(rig, panel, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.journal import reveals
+    from app.journal.store import Journal
+    from app.ui import reveal as reveal_mod
+
+    asked = []  # "Show passwords" is the window's one reveal: asked, then audited
+    monkeypatch.setattr(reveal_mod.QMessageBox, "question", lambda *a, **k: (
+        asked.append(a[1]), QMessageBox.StandardButton.Yes)[1])
     d = rig.devices[2]
     rig.event(d, 1, unlock_type=1, card="0003116836")
     rig.submit(rig.sim.unlock(rig.devices[3], unlock_type=5, password="654321"))
@@ -114,11 +123,15 @@ def test_card_and_masked_password(rig, panel, qtbot, tmp_path):
     changed = []
     m.dataChanged.connect(lambda a, b, _r: changed.append((a.row(), b.row(), b.column())))
     panel.password_box.setChecked(True)
+    assert asked == ["Reveal secrets"]
+    with Journal(rig.ctx.journal_path) as j:
+        assert [(r.place, r.until) for r in reveals.history(j.conn)] == [("events", None)]
     # one signal, only over the row with a password (its sort key, on the first cell, too)
     assert changed == [(pw_row, pw_row, PASSWORD)]
     assert m.index(pw_row, PASSWORD).data() == "654321"
     panel.password_box.setChecked(False)
     assert m.index(pw_row, PASSWORD).data() == MASK
+    assert not rig.ctx.reveal.shown
 
 
 def test_one_insert_per_batch(rig, panel, qtbot):

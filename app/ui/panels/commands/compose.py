@@ -72,6 +72,7 @@ class ComposeWidget(QWidget):
         self.user_templates: list[CommandTemplate] = []
         self._param_widgets: dict[str, QWidget] = {}
         self._param_errors: dict[str, QLabel] = {}
+        self._secret_widgets: list[QLineEdit] = []
         self.command: Command | None = None
         self.error = ""
 
@@ -154,6 +155,7 @@ class ComposeWidget(QWidget):
         self.device_edit.textChanged.connect(self._device_changed)
         self.profile_combo.currentIndexChanged.connect(lambda _i: self.update_preview())
         self.free_edit.textChanged.connect(lambda _t: self.update_preview())
+        ctx.reveal.sig_reveal_changed.connect(self._on_reveal_changed)
         self._rebuild_form()
 
     # ---- sources ----------------------------------------------------------------------
@@ -264,6 +266,7 @@ class ComposeWidget(QWidget):
             self.form.removeRow(0)
         self.free_edit.setParent(None)
         self._param_widgets.clear()
+        self._secret_widgets.clear()
         self._param_errors.clear()
         tpl = self.template()
         if tpl is None:
@@ -278,6 +281,9 @@ class ComposeWidget(QWidget):
                     w.editTextChanged.connect(lambda _t: self.update_preview())
                 else:
                     w = QLineEdit("" if p.default is None else str(p.default))
+                    if p.secret:  # an unlock password: dots, unless secrets are revealed
+                        w.setEchoMode(self._echo())
+                        self._secret_widgets.append(w)
                     if p.kind == "ids":
                         w.setPlaceholderText("E0171E0365, E0171E0366 …")
                         w.setFont(mono_font())
@@ -297,6 +303,15 @@ class ComposeWidget(QWidget):
                 warn.setWordWrap(True)
                 self.form.addRow(warn)
         self._refresh_sublocks()
+        self.update_preview()
+
+    def _echo(self) -> QLineEdit.EchoMode:
+        return QLineEdit.EchoMode.Normal if self.ctx.reveal.shown else \
+            QLineEdit.EchoMode.Password
+
+    def _on_reveal_changed(self, _shown: bool) -> None:
+        for w in self._secret_widgets:
+            w.setEchoMode(self._echo())
         self.update_preview()
 
     def _error_row(self) -> QLabel:
@@ -367,7 +382,8 @@ class ComposeWidget(QWidget):
                 target.setText(self.error)
                 target.show()
         if self.command is not None:
-            self.preview.setText(self.command.text)
+            # what will be published, its unlock password masked unless revealed
+            self.preview.setText(self.ctx.reveal.command(self.command.text))
             self.preview.setStyleSheet("")
             key = ""
             try:
@@ -404,12 +420,17 @@ class ComposeWidget(QWidget):
             QMessageBox.information(self, "Save as template",
                                     f"Nothing to save: {self.error or 'no command'}")
             return None
-        if label is None:
+        if label is None and not self.command.secret_params:
             label, ok = QInputDialog.getText(self, "Save as template", "Template name:",
                                              text=self.command.text.strip("()"))
             if not ok or not label.strip():
                 return None
         c = self.command
+        if c.secret_params:
+            QMessageBox.information(self, "Save as template",
+                                    "A command with an unlock password is not saved as a "
+                                    "template: the password would be written to disk.")
+            return None
         name = slug(label)
         taken = {t.name for t in self.all_templates()}
         base, n = name, 2

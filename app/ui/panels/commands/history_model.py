@@ -7,7 +7,7 @@ most every 50 ms: one insert for all new commands, one dataChanged over the chan
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +22,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 
 from app.commands.audit import AuditRow
+from app.commands.builder import mask_secrets
 from app.commands.replies import label_reply
 from app.commands.tracker import TrackedCommand, UnsolicitedReply
+from app.protocol.redact import MASK, mask_reply
 from app.ui.widgets.roles import ForwardRoles
 from app.ui.widgets.table_model import AnyIndex, RowsTableModel
 
@@ -149,6 +151,9 @@ class HistoryModel(RowsTableModel):
         super().__init__(parent)
         self.max_rows = max_rows
         self._rows: list[HistoryRow] = []  # oldest first; display row r = _rows[-1 - r]
+        # Command text as shown: its unlock password masked (the panel hands the context's
+        # reveal here; masked when nobody does).
+        self.shown_text: Callable[[str], str] = lambda text: mask_secrets(text, mask=MASK)
         self._pos: dict[str, int] = {}
         self._pending: dict[str, HistoryRow] = {}
         self.dropped = 0
@@ -198,7 +203,7 @@ class HistoryModel(RowsTableModel):
         if c == self.DEVICE:
             return row.device
         if c == self.TEXT:
-            return ("⚠ " if row.dangerous else "") + row.text
+            return ("⚠ " if row.dangerous else "") + self.shown_text(row.text)
         if c == self.SERIAL:
             return row.serial or "—"
         if c == self.STATE:
@@ -304,7 +309,8 @@ class HistoryFilter(ForwardRoles, QSortFilterProxyModel):
         row = model.row_at(source_row) if isinstance(model, HistoryModel) else None
         if row is None:
             return False
-        hay = f"{row.device}\n{row.text}\n{row.state}\n{row.outcome()}".lower()
+        text = model.shown_text(row.text)  # a masked password is not searched for either
+        hay = f"{row.device}\n{text}\n{row.state}\n{row.outcome()}".lower()
         return self._needle in hay
 
 
@@ -315,6 +321,8 @@ class UnsolicitedModel(RowsTableModel):
         super().__init__(parent)
         self.max_rows = max_rows
         self._rows: list[UnsolicitedReply] = []  # newest first
+        # A reply's content as shown: an echoed unlock password masked (see HistoryModel).
+        self.shown_reply: Callable[[str | None, Any], Any] = mask_reply
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -333,8 +341,9 @@ class UnsolicitedModel(RowsTableModel):
             if c == 3:
                 if u.platform_error:
                     return str(u.platform_error)
-                return ",".join(map(str, u.content)) if isinstance(u.content, list) else str(
-                    u.content)
+                content = self.shown_reply(u.command_type, u.content)
+                return ",".join(map(str, content)) if isinstance(content, list) else str(
+                    content)
             if c == 4:
                 return u.profile
         return None

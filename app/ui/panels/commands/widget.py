@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -34,10 +35,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.commands import audit
-from app.commands.builder import Command, CommandError
+from app.commands.builder import Command, CommandError, mask_secrets
 from app.commands.replies import label_reply
 from app.commands.tracker import PRUNE_EVERY, TrackedCommand, UnsolicitedReply
 from app.fleet.state import FleetChange
+from app.protocol.redact import MASK, mask_reply
 from app.ui.bounds import COMMAND_HISTORY, Held, bounds_page
 from app.ui.command_history import make_provider
 from app.ui.context import AppContext
@@ -68,6 +70,13 @@ HISTORY_WIDTHS = (64, 100, 104, 230, 240, 80, 48, 70, 70)
 NARROW = 1000  # below this width the reply pane goes under the table
 
 
+def masked_audit_row(row):
+    """An audit row as an export writes it: the command text and the reply without the
+    unlock password (the journal keeps both as they were)."""
+    return replace(row, text=mask_secrets(row.text, mask=MASK),
+                   reply=mask_reply(row.name, row.reply))
+
+
 class CommandsPanel(Panel):
     KEY = "commands"
     TITLE = "Commands"
@@ -81,7 +90,8 @@ class CommandsPanel(Panel):
         self.ctx = ctx
         self.console = CommandConsole(ctx, self)
         # The detail pane shows the selected lock's last commands (from the audit table).
-        ctx.detail_sections.add("commands", make_provider(ctx.journal_path))
+        ctx.detail_sections.add("commands", make_provider(
+            ctx.journal_path, shown_text=ctx.reveal.command, shown_reply=ctx.reveal.reply))
         self.confirm_dialog: ConfirmDialog | None = None
         self.bulk_dialog: BulkDialog | None = None
         self._follow: str | None = None  # history key to select once it appears
@@ -147,6 +157,7 @@ class CommandsPanel(Panel):
 
         # Commands kept in the history: a bound (Settings › Commands); the audit has them all.
         self.model = HistoryModel(COMMAND_HISTORY.value(ctx.settings), parent=self)
+        self.model.shown_text = ctx.reveal.command  # unlock passwords masked unless revealed
         self.proxy = HistoryFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
@@ -242,6 +253,8 @@ class CommandsPanel(Panel):
         self.sig_export_finished.connect(self._export_done)
         ctx.selection.sig_device_selected.connect(self._on_device_selected)
         ctx.navigator.sig_show_device_requested.connect(self._on_show_device)
+        ctx.reveal.sig_reveal_changed.connect(self._on_reveal_changed)
+        self.unsolicited_model.shown_reply = ctx.reveal.reply
         self._batches = ctx.feed.view_batches()  # this view's turn
         self._batches.connect(self._on_batch)
         self._devices_timer = QTimer(self, interval=1000, singleShot=True,
@@ -260,6 +273,15 @@ class CommandsPanel(Panel):
     def _on_device_selected(self, device_id: str) -> None:
         if device_id:
             self.compose.set_device(device_id)
+
+    def _on_reveal_changed(self, _shown: bool) -> None:
+        """Secrets shown or masked again: the history's text and the reply pane follow."""
+        for model in (self.model, self.unsolicited_model):
+            n = model.rowCount()
+            if n:
+                model.dataChanged.emit(model.index(0, 0), model.index(n - 1,
+                                                                     model.columnCount() - 1))
+        self._show_selected()
 
     def _on_show_device(self, panel: str, device_id: str) -> None:
         """'Send a command…' from anywhere: this device, the command to choose next."""
@@ -316,7 +338,8 @@ class CommandsPanel(Panel):
     def _confirm(self, c: Command, then: Callable[[], None]) -> None:
         if self.confirm_dialog is not None:
             self.confirm_dialog.deleteLater()
-        dlg = ConfirmDialog(expected=c.device, reason=c.reason, texts=[c.text],
+        dlg = ConfirmDialog(expected=c.device, reason=c.reason,
+                            texts=[self.ctx.reveal.command(c.text)],
                             target=f"device {c.device}", parent=self)
         self.confirm_dialog = dlg
         dlg.accepted.connect(then)
@@ -333,7 +356,8 @@ class CommandsPanel(Panel):
         if tc.state.value == "failed":
             self._say(f"Not sent: {tc.reason}", error=True)
         else:
-            self._say(f"Sent {c.text} to {c.device} via {profile}; waiting for {c.name} "
+            self._say(f"Sent {self.ctx.reveal.command(c.text)} to {c.device} via {profile}; "
+                      f"waiting for {c.name} "
                       f"(up to {self.console.tracker.timeout_s:g} s).")
         self._follow = self._last_sent = f"t{cid}"
         self.compose.update_preview()  # the next serial
@@ -370,7 +394,7 @@ class CommandsPanel(Panel):
             return
         word = STATE_WORDS.get(row.state, row.state)
         colour = STATE_COLOURS.get(row.state)
-        text = f"{row.text} → {row.device}: {word.upper()}"
+        text = f"{self.ctx.reveal.command(row.text)} → {row.device}: {word.upper()}"
         if row.state == "answered" and row.answered_in is not None:
             text += f" in {row.answered_in:.2f} s — {row.outcome()}"
         elif row.reason:
@@ -431,16 +455,18 @@ class CommandsPanel(Panel):
             return
         colour = STATE_COLOURS.get(row.state)
         word = STATE_WORDS.get(row.state, row.state)
+        text = self.ctx.reveal.command(row.text)
         head = (f"<span style='color:{colour.name() if colour else ''}; font-weight:bold'>"
-                f"{word.upper()}</span> &nbsp;<code>{row.text}</code> → <b>{row.device}</b>")
+                f"{word.upper()}</span> &nbsp;<code>{text}</code> → <b>{row.device}</b>")
+        reply = self.ctx.reveal.reply(row.reply_type or row.name, row.reply)
         if row.state == "answered":
             t = row.answered_in
             note = f"{row.reply_type or row.name} reply" + (f" in {t:.2f} s" if t is not None
                                                              else "")
-            fields = label_reply(row.reply_type or row.name, row.reply)
+            fields = label_reply(row.reply_type or row.name, reply)
         elif row.state == "failed":
             note = f"Failed: {row.reason}"
-            fields = label_reply("", row.reply) if row.reply is not None else []
+            fields = label_reply("", reply) if reply is not None else []
         elif row.state == "timed_out":
             why = row.reason or "no reply"
             note = (f"{why[:1].upper() + why[1:]}. The device may be asleep or out of coverage "
@@ -466,7 +492,8 @@ class CommandsPanel(Panel):
         self.reply_title.setText(f"<b>UNSOLICITED</b> {u.command_type or ''} from "
                                  f"<b>{u.device}</b>")
         self.reply_note.setText("Matched no open command.")
-        self._fill_fields(label_reply(u.command_type or "", u.content))
+        self._fill_fields(label_reply(u.command_type or "",
+                                      self.ctx.reveal.reply(u.command_type, u.content)))
 
     # ---- retry -----------------------------------------------------------------------------
 
@@ -501,7 +528,8 @@ class CommandsPanel(Panel):
         retry.triggered.connect(self.retry_selected)
         menu.addAction(retry)
         copy = QAction("Copy command text", menu)
-        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(row.text))
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(
+            self.ctx.reveal.command(row.text)))
         menu.addAction(copy)
         show = QAction(f"Select {row.device} in the tree", menu)
         show.triggered.connect(lambda: self.ctx.selection.select(row.device))
@@ -513,7 +541,7 @@ class CommandsPanel(Panel):
 
     def _edit_as_text(self, row: HistoryRow) -> None:
         self.compose.set_device(row.device)
-        text = row.text
+        text = self.ctx.reveal.command(row.text)  # a masked password is typed again
         if row.serial is not None:  # drop the old serial: a new one is put in when sent
             parts = text.strip("()").split(",")
             text = ",".join(parts[3:]) if len(parts) >= 5 else text
@@ -547,6 +575,7 @@ class CommandsPanel(Panel):
         needle = self.search_edit.text().strip() if needle is None else needle
         is_device = needle in self.ctx.fleet.devices
         journal = self.ctx.journal_path
+        mask = not self.ctx.reveal.shown
 
         def run() -> None:
             try:
@@ -555,6 +584,8 @@ class CommandsPanel(Panel):
                     rows = audit.search(conn, device=needle if is_device else None,
                                         text=None if is_device or not needle else needle,
                                         limit=10_000_000)
+                    if mask:  # the file leaves the desk: no unlock password in it
+                        rows = [masked_audit_row(r) for r in rows]
                     n = audit.export_csv(rows, path)
                 finally:
                     conn.close()

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.fleet.state import DeviceState, FleetState
 from app.protocol.normalize import parse_time
+from app.protocol.redact import mask_data
 from app.ui.format import DASH, ago
 from app.ui.format import date_time as local_time
 from app.ui.sections import Row, Section, SectionProvider
@@ -503,10 +504,13 @@ def event_section(dev: DeviceState, now: float) -> Section | None:
     return Section("event", "Last event", received(dev, "event", now), rows)
 
 
-def command_section(dev: DeviceState, now: float) -> Section | None:
+def command_section(dev: DeviceState, now: float, secrets_shown: bool = False
+                    ) -> Section | None:
     d = dev.latest.get("command")
     if not d:
         return None
+    if not secrets_shown:  # a P43 reply echoes the unlock password
+        d = mask_data("command", d)
     first = []
     content = d.get("content")
     if isinstance(content, list):
@@ -519,15 +523,17 @@ def command_section(dev: DeviceState, now: float) -> Section | None:
 
 
 def device_sections(dev: DeviceState, fleet: FleetState, now: float | None = None,
-                    extra: Iterable[SectionProvider] = ()) -> list[Section]:
-    """The built-in sections, then those other panels add (`AppContext.detail_sections`)."""
+                    extra: Iterable[SectionProvider] = (), secrets_shown: bool = False
+                    ) -> list[Section]:
+    """The built-in sections, then those other panels add (`AppContext.detail_sections`);
+    unlock passwords masked unless `secrets_shown` (the context's audited reveal)."""
     now = time.time() if now is None else now
     out = location_sections(dev, now)
     for section in (
         sublock_section(dev, now),
         alarm_section(dev, fleet, now),
         event_section(dev, now),
-        command_section(dev, now),
+        command_section(dev, now, secrets_shown),
     ):
         if section is not None:
             out.append(section)

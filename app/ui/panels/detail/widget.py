@@ -109,6 +109,7 @@ class DetailPanel(Panel):
         self._alert = QBrush(STATUS_COLOURS["critical"])
 
         ctx.selection.sig_device_selected.connect(self.show_device)
+        ctx.reveal.sig_reveal_changed.connect(lambda _shown: self.refresh())
         self._batches = ctx.feed.view_batches()  # this view's turn
         self._batches.connect(self._on_batch)
         self._clock = QTimer(self, interval=CLOCK_MS, timeout=self.refresh)
@@ -180,7 +181,8 @@ class DetailPanel(Panel):
             f" ({ago(now - dev.last_seen)}) · {dev.pushes:,} pushes"
         )
         self._sections = device_sections(dev, self.ctx.fleet, now,
-                                         self.ctx.detail_sections.providers())
+                                         self.ctx.detail_sections.providers(),
+                                         secrets_shown=self.ctx.reveal.shown)
         bar = self.tree.verticalScrollBar()
         scroll = bar.value()
         self.tree.setUpdatesEnabled(False)

@@ -73,12 +73,28 @@ class EventsPanel(LiveTablePanel):
     def _build(self) -> None:
         layout = self._new_layout()
         self.password_box = QCheckBox("Show passwords")
-        self.password_box.setToolTip("Passwords used to unlock are hidden unless this is on")
-        self.password_box.toggled.connect(self.model.set_show_passwords)
+        self.password_box.setToolTip("Passwords used to unlock are hidden unless this is on "
+                                     "(in every panel, for a while; recorded in the journal)")
+        self.password_box.toggled.connect(self._on_password_box)
+        self.ctx.reveal.sig_reveal_changed.connect(self._on_reveal_changed)
+        self._on_reveal_changed(self.ctx.reveal.shown)
         layout.addLayout(self._filter_bar(extra=[self.password_box]))
         layout.addWidget(self._table_view(), 1)
         layout.addLayout(self._footer())
         self.steps = DeviceSteps(self.ctx, self.view, self._current_device)  # keys and menu
+
+    def _on_password_box(self, on: bool) -> None:
+        """The one reveal of the window (audited), asked for from here."""
+        if on and not self.ctx.reveal.reveal("events", self):
+            self._on_reveal_changed(False)  # declined, or not recorded: stays masked
+        elif not on:
+            self.ctx.reveal.hide()
+
+    def _on_reveal_changed(self, shown: bool) -> None:
+        self.password_box.blockSignals(True)
+        self.password_box.setChecked(shown)
+        self.password_box.blockSignals(False)
+        self.model.set_show_passwords(shown)
 
     # -- live data ----------------------------------------------------------------------------
 

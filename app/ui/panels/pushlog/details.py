@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.journal.store import JournalRow
+from app.protocol.redact import has_secrets, mask_data, mask_raw, secrets_of
 
 MAX_SHOWN = 256 * 1024  # bytes of a payload shown; copy always takes everything
 
@@ -91,18 +92,30 @@ class _Pane(QWidget):
 
 
 class DetailsPane(QWidget):
-    """Header (id, time, topic), raw | decoded side by side, and the errors."""
+    """Header (id, time, topic), raw | decoded side by side, and the errors. Unlock
+    passwords are masked in both, and in what is copied, unless `reveal` shows them."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, reveal=None) -> None:
         super().__init__(parent)
         self.row: JournalRow | None = None
+        self.reveal = reveal  # app/ui/reveal.py's SecretReveal; None: always masked
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 0, 0, 0)
         lay.setSpacing(4)
+        top = QHBoxLayout()
         self.header = QLabel("Select a push to see it raw and decoded.")
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header.setWordWrap(True)
-        lay.addWidget(self.header)
+        self.reveal_button = QPushButton("Reveal secrets…")
+        self.reveal_button.setToolTip("This push holds an unlock password, masked here. "
+                                      "Revealing it is recorded in the journal.")
+        self.reveal_button.setVisible(False)
+        self.reveal_button.clicked.connect(self._toggle_reveal)
+        top.addWidget(self.header, 1)
+        top.addWidget(self.reveal_button)
+        lay.addLayout(top)
+        if reveal is not None:
+            reveal.sig_reveal_changed.connect(self._on_reveal_changed)
         self.errors = QListWidget()
         self.errors.setVisible(False)
         self.errors.setToolTip("What the decoder found wrong (⚠) or odd (note) with this push")
@@ -127,6 +140,7 @@ class DetailsPane(QWidget):
                 pane.copy.setEnabled(False)
             self.errors.clear()
             self.errors.setVisible(False)
+            self.reveal_button.setVisible(False)
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row.received_at))
         ms = min(999, round((row.received_at % 1) * 1000))
@@ -138,10 +152,15 @@ class DetailsPane(QWidget):
             f"<b>#{row.id}</b> · {stamp}.{ms:03d} · <b>{row.kind}</b> · {dev} · {where}"
             f"<br><span style='font-family:monospace'>{_html(row.topic)}</span>"
         )
-        text, note = format_raw(row.raw)
+        raw, data = self.shown_raw(), self.shown_data()
+        secret = has_secrets(row.kind, row.data) or raw != row.raw
+        shown = self.reveal is not None and self.reveal.shown
+        self.reveal_button.setVisible(secret)
+        self.reveal_button.setText("Hide secrets" if shown else "Reveal secrets…")
+        text, note = format_raw(raw)
         self.raw.text.setPlainText(text)
-        self.raw.note.setText(note)
-        self.decoded.text.setPlainText(format_decoded(row.data) if row.data else "")
+        self.raw.note.setText(note + (" · password masked" if secret and not shown else ""))
+        self.decoded.text.setPlainText(format_decoded(data) if data else "")
         self.decoded.note.setText("" if row.data else "nothing decoded")
         self.raw.copy.setEnabled(True)
         self.decoded.copy.setEnabled(bool(row.data))
@@ -158,16 +177,45 @@ class DetailsPane(QWidget):
             self.errors.setStyleSheet(f"color: {red};" if row.errors else "")
         self.errors.setVisible(bool(notes))
 
+    def shown_raw(self) -> bytes:
+        """The row's raw bytes as shown and copied: its secrets masked unless revealed."""
+        row = self.row
+        if row is None:
+            return b""
+        if self.reveal is not None:
+            return self.reveal.raw(row.raw, row.kind, row.data)
+        return mask_raw(row.raw, secrets_of(row.kind, row.data))
+
+    def shown_data(self):
+        row = self.row
+        if row is None:
+            return {}
+        if self.reveal is not None:
+            return self.reveal.data(row.kind, row.data)
+        return mask_data(row.kind, row.data)
+
+    def _on_reveal_changed(self, _shown: bool) -> None:
+        self.show_row(self.row)
+
+    def _toggle_reveal(self) -> None:
+        if self.reveal is None:
+            return
+        if self.reveal.shown:
+            self.reveal.hide()
+        else:
+            self.reveal.reveal("push log", self)
+
     def raw_for_copy(self) -> str:
         if self.row is None:
             return ""
+        raw = self.shown_raw()
         try:
-            return self.row.raw.decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
-            return escaped(self.row.raw)
+            return escaped(raw)
 
     def decoded_for_copy(self) -> str:
-        return format_decoded(self.row.data) if self.row is not None else ""
+        return format_decoded(self.shown_data()) if self.row is not None else ""
 
     def copy_raw(self) -> None:
         QGuiApplication.clipboard().setText(self.raw_for_copy())

@@ -14,14 +14,27 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.journal.export import write_csv, write_jsonl
 from app.journal.push_query import Cancelled, PushFilter, count_rows, iter_rows, max_id
 from app.journal.store import Journal, JournalRow
+from app.protocol.redact import mask_data, mask_raw, secrets_of
 
 log = logging.getLogger(__name__)
+
+
+def masked(row: JournalRow) -> JournalRow:
+    """The row as an export shows it: raw bytes and decoded data without their secrets
+    (the journal keeps them; a file that leaves the desk does not)."""
+    secrets = secrets_of(row.kind, row.data)
+    raw = mask_raw(row.raw, secrets)
+    data = mask_data(row.kind, row.data)
+    if raw is row.raw and data is row.data:
+        return row
+    return replace(row, raw=raw, data=data)
 
 FORMATS = {"csv": write_csv, "jsonl": write_jsonl}
 
@@ -37,8 +50,11 @@ class ExportJob(QThread):
         path: str,
         fmt: str,
         parent: QObject | None = None,
+        *,
+        mask: bool = True,
     ) -> None:
         super().__init__(parent)
+        self.mask = mask  # unlock passwords masked in the file (app/protocol/redact.py)
         if fmt not in FORMATS:
             raise ValueError(f"unknown export format {fmt!r}")
         self.journal_path = journal_path
@@ -61,7 +77,7 @@ class ExportJob(QThread):
         for row in rows:
             if self._cancel:
                 raise Cancelled()
-            yield row
+            yield masked(row) if self.mask else row
             self.written += 1
             now = time.monotonic()
             if now - last >= 0.1:

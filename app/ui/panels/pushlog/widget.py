@@ -254,7 +254,7 @@ class PushLogPanel(Panel):
         hh.setHighlightSections(False)
         for col, width in _WIDTHS.items():
             hh.resizeSection(col, width)
-        self.details = DetailsPane()
+        self.details = DetailsPane(reveal=self.ctx.reveal)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.setChildrenCollapsible(False)
         self.split.addWidget(self.table)
@@ -539,7 +539,8 @@ class PushLogPanel(Panel):
         `start=False` lets a caller connect to the job before it runs."""
         if self._export is not None:
             raise RuntimeError("an export is already running")
-        job = ExportJob(self.ctx.journal_path, self.model.filter, path, fmt, parent=self)
+        job = ExportJob(self.ctx.journal_path, self.model.filter, path, fmt, parent=self,
+                        mask=not self.ctx.reveal.shown)  # passwords only when revealed
         job.sig_progress_changed.connect(self._on_export_progress)
         job.sig_export_finished.connect(self._on_export_finished)
         self._export = job
