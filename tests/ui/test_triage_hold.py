@@ -88,3 +88,16 @@ def test_j_k_move_and_f_follows_live_again(alarm_rig, alarms_panel, stream, qtbo
     qtbot.keyClick(view, Qt.Key.Key_F)
     assert not view.selectionModel().hasSelection()
     assert alarms_panel.proxy.held_count() == 0 and not alarms_panel.hold.held
+
+
+def test_an_empty_table_has_nothing_to_hold(alarm_rig, alarms_panel, qtbot):
+    """A pointer resting over an empty table must not keep the first alarms out of it."""
+    view = alarms_panel.view
+    qtbot.mouseMove(view.viewport(), QPoint(30, 30))
+    qtbot.waitUntil(lambda: alarms_panel.hold.pointer_over)
+    alarm_rig.one_alarm()
+    qtbot.waitUntil(lambda: alarms_panel.proxy.rowCount() == 1, timeout=10_000)
+    assert alarms_panel.hold.held  # now there is a row under the hand: the next one waits
+    alarm_rig.one_alarm()
+    qtbot.waitUntil(lambda: alarms_panel.proxy.held_count() == 1, timeout=10_000)
+    assert alarms_panel.proxy.rowCount() == 1

@@ -101,8 +101,9 @@ class HoldStill(QObject):
         return self.proxy.hold_mark is not None
 
     def update(self) -> None:
-        """Hold or let go as the operator's hand says; call after rows were added too."""
-        if self.wanted():
+        """Hold or let go as the operator's hand says; call after rows were added too.
+        An empty table has nothing to keep still: what arrives comes in."""
+        if self.wanted() and self.proxy.rowCount() > 0:  # held rows are not counted
             if not self.held:
                 self.proxy.hold_at(self._newest_id())
         elif self.held:
@@ -113,7 +114,7 @@ class HoldStill(QObject):
         """Bring the waiting rows in (asked for), then hold again if the hand is still there."""
         self.proxy.release()
         self.view.scrollToTop()
-        if self.wanted():
+        if self.wanted() and self.proxy.rowCount() > 0:
             self.proxy.hold_at(self._newest_id())
         self.sig_held_changed.emit(self.proxy.held_count())
 
