@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QToolBar
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QMainWindow, QToolBar
 
 from app.ui.feed_health import FeedHealth, Outage
 from app.ui.format import ago
@@ -52,9 +52,9 @@ class FeedBanner(QFrame):
         self.setObjectName("feed-banner")
         self.health = health
         self.setStyleSheet(_STYLE)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # One line per feed, elided (the whole text on hover): a wrapped label made the
+        # tool bar several lines tall.
+        self.label = ElidedLabel()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(self.label, 1)
@@ -64,7 +64,7 @@ class FeedBanner(QFrame):
         return self.label.text() if self.wanted else ""
 
     def show_outages(self, lines: list[str]) -> None:
-        self.label.setText("\n".join(lines))
+        self.label.setText("   ·   ".join(lines))
         self.wanted = bool(lines)
         bar = self.parentWidget()
         (bar if isinstance(bar, QToolBar) else self).setVisible(self.wanted)

@@ -34,6 +34,17 @@ class Outage:
     quiet_after: float
 
 
+def outage_reason(state: ConnectionState) -> str:
+    """Why a feed is down, in the transport's words, without the retry countdown (a banner
+    that says "retrying in 4 s" for a minute would be wrong the rest of the time)."""
+    why = state.reason or state.phase.value
+    if state.refused or state.phase is Phase.REFUSED:
+        return f"refused: {why}"
+    if state.phase is Phase.DISCONNECTED:
+        return f"disconnected: {why}" if state.reason else "disconnected"
+    return why
+
+
 class FeedHealth(QObject):
     sig_feeds_changed = Signal()
     """A feed went down or came back (statuses of its devices changed): redraw them."""
@@ -59,7 +70,7 @@ class FeedHealth(QObject):
             feeds.went_up(profile, at)
         else:
             by_user = state.phase is Phase.DISCONNECTED and state.reason == "by user"
-            feeds.went_down(profile, at, state.describe(), by_user=by_user)
+            feeds.went_down(profile, at, outage_reason(state), by_user=by_user)
         self.check(at)
 
     def set_quiet_after(self, profile: str, seconds: float | None) -> None:

@@ -75,7 +75,8 @@ COLUMNS: tuple[str, ...] = (
  COL_PROFILE) = range(len(COLUMNS))
 _NCOL = len(COLUMNS)
 _COLOURED = frozenset({COL_STATUS, COL_BATTERY, COL_ALARM})
-DEFAULT_WIDTHS: tuple[int, ...] = (165, 74, 74, 80, 82, 86, 96, 210, 80)
+# The status column has room for "unknown — feed…" (the whole text on hover).
+DEFAULT_WIDTHS: tuple[int, ...] = (165, 118, 74, 80, 82, 86, 96, 210, 80)
 
 STATUS_RANK = {Status.ONLINE: 0, Status.QUIET: 1, Status.OFFLINE: 2, Status.UNKNOWN: 3}
 LOCK_TEXT = {0: "Locked", 1: "Unlocked"}

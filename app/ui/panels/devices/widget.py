@@ -57,6 +57,7 @@ COUNTS_REFRESH_MS = 1_000
 RESORT_MS = 2_000
 RESORT_MS_PER_ROW = 0.5
 REFILTER_MS = 1_000  # the chips re-asked after a batch, at most this often
+CHIP_STYLE = "QToolButton { padding: 1px 5px; }"  # seven of them share a narrow column
 # The chips above the tree: key (a Status value, or a condition), text, tooltip.
 CHIPS: tuple[tuple[str, str, str], ...] = (
     ("online", "online", "Devices that pushed within the quiet threshold"),
@@ -131,6 +132,7 @@ class DevicesPanel(Panel):
 
         top = FlowLayout()
         top.setContentsMargins(0, 0, 0, 0)
+        self.search.setMinimumWidth(190)  # the chips wrap below rather than squeeze it
         top.addWidget(self.search, 1)
         for chip in self.chips.values():
             top.addWidget(chip)
@@ -248,6 +250,7 @@ class DevicesPanel(Panel):
         for key, text, tip in CHIPS:
             chip = QToolButton(self, text=text, checkable=True, autoRaise=False)
             chip.setObjectName(f"chip_{key}")
+            chip.setStyleSheet(CHIP_STYLE)
             chip.setToolTip(tip)
             chip.toggled.connect(self._on_chips)
             self.chips[key] = chip
