@@ -24,10 +24,12 @@ class DeviceFilter:
     open_alarms: bool = False
     low_battery: bool = False
     unlocked: bool = False
+    group: frozenset[str] | None = None  # only these ids (a saved group)
 
     @property
     def empty(self) -> bool:
-        return not (self.statuses or self.open_alarms or self.low_battery or self.unlocked)
+        return not (self.statuses or self.open_alarms or self.low_battery or self.unlocked
+                    or self.group is not None)
 
     def describe(self) -> str:
         parts = [" or ".join(s.value for s in Status if s in self.statuses)] \
@@ -38,6 +40,8 @@ class DeviceFilter:
             parts.append("low battery")
         if self.unlocked:
             parts.append("unlocked")
+        if self.group is not None:
+            parts.append(f"in a group of {len(self.group)}")
         return ", ".join(parts) or "all devices"
 
 
@@ -74,8 +78,11 @@ def matcher(fleet: FleetState, flt: DeviceFilter,
     devices = fleet.devices
     alarmed = devices_with_open_alarms(fleet) if flt.open_alarms else set()
     statuses = flt.statuses
+    group = flt.group
 
     def accepts(device_id: str) -> bool:
+        if group is not None and device_id not in group:
+            return False
         dev = devices.get(device_id)
         if dev is None:
             return False

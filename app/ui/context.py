@@ -16,6 +16,7 @@ from app.transport.state import ConnectionState, Phase
 from app.ui.acknowledgements import Acknowledgements
 from app.ui.feed import LiveFeed
 from app.ui.feed_health import FeedHealth
+from app.ui.groups import DeviceGroups
 from app.ui.navigator import Navigator
 from app.ui.reveal import SecretReveal
 from app.ui.sections import DetailSections
@@ -124,6 +125,7 @@ class AppContext:
     feed_health: FeedHealth = field(init=False)  # feed down ⇒ its devices unknown
     navigator: Navigator = field(init=False)  # "show this device in that panel"
     reveal: SecretReveal = field(init=False)  # secrets masked unless revealed (audited)
+    groups: DeviceGroups = field(init=False)  # saved device groups, a filter for any panel
 
     def __post_init__(self) -> None:
         self.acknowledgements = Acknowledgements(self.fleet, self.journal_path,
@@ -131,6 +133,7 @@ class AppContext:
         self.feed_health = FeedHealth(self.fleet, self.connections)
         self.navigator = Navigator(self.selection)
         self.reveal = SecretReveal(self.journal_path, lambda: self.operator)
+        self.groups = DeviceGroups(self.settings)
 
     def open_journal(self) -> Journal:
         """A read connection for the calling thread (SQLite connections are not shared)."""

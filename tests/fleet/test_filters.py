@@ -87,3 +87,11 @@ def test_cards_used_on_a_device_are_remembered_for_search():
         feed(f, "OPEN", "event", eventType=1, unLockType=1, card=f"C{n:04d}")
     feed(f, "OPEN", "event", eventType=1, unLockType=1, card="C0011")  # seen: not again
     assert f.devices["OPEN"].cards == [f"C{n:04d}" for n in range(4, 12)]
+
+
+def test_a_group_narrows_too():
+    f = fleet()
+    group = frozenset({"OPEN1", "GONE", "OPEN"})
+    assert shown(f, DeviceFilter(group=group)) == {"GONE", "OPEN"}  # unknown ids: nothing
+    assert shown(f, DeviceFilter(group=group, low_battery=True, unlocked=True)) == {"OPEN"}
+    assert not DeviceFilter(group=frozenset()).empty  # an empty group shows no one

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from live_rig import LiveRig, opened
+from PySide6.QtWidgets import QMessageBox
 
 from app.ui.panels.devices.model import ID_ROLE
 from app.ui.panels.devices.widget import CHIPS, DevicesPanel
@@ -148,3 +149,32 @@ def _state(phase: str):
     from app.transport.state import ConnectionState, Phase
 
     return ConnectionState(Phase(phase), "connection lost", retry_in=5)
+
+
+def test_a_saved_group_is_a_filter(panel, rig, qtbot, monkeypatch):
+    """Select devices, save them as a group (kept in the settings), show only them — with
+    the chips too; another panel of the same context sees the same groups."""
+    view = panel.view
+    for d in ("OPEN1", "GONE1"):
+        view.selectionModel().select(
+            panel.model.index_of(d),
+            view.selectionModel().SelectionFlag.Select | view.selectionModel().SelectionFlag.Rows)
+    assert panel.save_selection_as_group("Customer A") == "Customer A"
+    assert shown(panel) == {"OPEN1", "GONE1"}
+    assert panel.group_box.currentText() == "Group: Customer A"
+    assert rig.ctx.groups.ids("Customer A") == {"OPEN1", "GONE1"}
+    assert "Customer A" in str(rig.settings.value("groups/all"))
+    panel.chips["battery"].click()
+    panel.chips["offline"].click()
+    assert shown(panel) == {"GONE1"}
+    panel.set_chips()
+    panel.set_group("")
+    assert shown(panel) == EVERYONE
+    from app.ui.groups import DeviceGroups
+
+    assert DeviceGroups(rig.settings).ids("Customer A") == {"OPEN1", "GONE1"}  # saved
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    panel.set_group("Customer A")
+    panel._on_group_chosen(panel.group_box.findText("Delete group Customer A"))
+    assert rig.ctx.groups.names() == [] and shown(panel) == EVERYONE

@@ -18,10 +18,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -58,6 +61,7 @@ RESORT_MS = 2_000
 RESORT_MS_PER_ROW = 0.5
 REFILTER_MS = 1_000  # the chips re-asked after a batch, at most this often
 CHIP_STYLE = "QToolButton { padding: 1px 5px; }"  # seven of them share a narrow column
+_SAVE_GROUP, _DELETE_GROUP = "\x00save", "\x00delete"  # the group box's two actions
 # The chips above the tree: key (a Status value, or a condition), text, tooltip.
 CHIPS: tuple[tuple[str, str, str], ...] = (
     ("online", "online", "Devices that pushed within the quiet threshold"),
@@ -136,6 +140,7 @@ class DevicesPanel(Panel):
         top.addWidget(self.search, 1)
         for chip in self.chips.values():
             top.addWidget(chip)
+        top.addWidget(self.group_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
@@ -255,6 +260,17 @@ class DevicesPanel(Panel):
             chip.toggled.connect(self._on_chips)
             self.chips[key] = chip
         self._label_chips()
+        self.group = ""  # the saved group shown ("": every device)
+        self.group_box = QComboBox(self)
+        self.group_box.setObjectName("devicesGroup")
+        self.group_box.setToolTip("Only the devices of a saved group (a named list of ids, "
+                                  "e.g. a customer's locks); save the selected devices as one")
+        self.group_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.group_box.setMinimumContentsLength(10)
+        self.group_box.activated.connect(self._on_group_chosen)
+        self.ctx.groups.sig_groups_changed.connect(self._fill_groups)
+        self._fill_groups()
 
     def _label_chips(self) -> None:
         c = self._conditions
@@ -271,7 +287,62 @@ class DevicesPanel(Panel):
             open_alarms=chips["alarms"].isChecked(),
             low_battery=chips["battery"].isChecked(),
             unlocked=chips["unlocked"].isChecked(),
+            group=self.ctx.groups.ids(self.group) if self.group else None,
         )
+
+    # -- saved groups ---------------------------------------------------------------------
+
+    def _fill_groups(self) -> None:
+        box = self.group_box
+        box.blockSignals(True)
+        box.clear()
+        box.addItem("All devices", "")
+        for name in self.ctx.groups.names():
+            box.addItem(f"Group: {name}", name)
+        box.insertSeparator(box.count())
+        box.addItem("Save selection as group…", _SAVE_GROUP)
+        if self.group:
+            box.addItem(f"Delete group {self.group}", _DELETE_GROUP)
+        if self.group and self.group not in self.ctx.groups.names():
+            self.group = ""  # deleted
+        box.setCurrentIndex(max(0, box.findData(self.group)))
+        box.blockSignals(False)
+
+    def _on_group_chosen(self, index: int) -> None:
+        what = self.group_box.itemData(index)
+        if what == _SAVE_GROUP:
+            self.save_selection_as_group()
+        elif what == _DELETE_GROUP:
+            answer = QMessageBox.question(self, "Delete group",
+                                          f"Delete the group “{self.group}”? Its devices stay.")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.ctx.groups.delete(self.group)
+                self.set_group("")
+        else:
+            self.set_group(str(what or ""))
+        self._fill_groups()
+
+    def set_group(self, name: str) -> None:
+        """Show only this saved group's devices ("": every device)."""
+        self.group = name
+        self._fill_groups()
+        self._on_chips()
+
+    def save_selection_as_group(self, name: str | None = None) -> str:
+        ids = self._selected_ids()
+        if not ids:
+            QMessageBox.information(self, "Save group", "Select the devices of the group "
+                                    "first (Ctrl or Shift and click).")
+            return ""
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Save group",
+                                            f"Name of the group of {len(ids)} device(s):",
+                                            text=self.group)
+            if not ok or not name.strip():
+                return ""
+        self.ctx.groups.save(name, ids)
+        self.set_group(name.strip())
+        return name.strip()
 
     def set_chips(self, *keys: str) -> None:
         """Exactly these chips on (none: every device)."""
