@@ -187,14 +187,14 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     search.create,
     # 10: secrets shown on purpose, audited: who revealed unlock passwords, when, where.
     """
-    CREATE TABLE secret_reveal (
+    CREATE TABLE IF NOT EXISTS secret_reveal (
         id       INTEGER PRIMARY KEY,
         at       REAL    NOT NULL,
         operator TEXT    NOT NULL DEFAULT '',
         place    TEXT    NOT NULL DEFAULT '',
         until    REAL
     );
-    CREATE INDEX secret_reveal_time ON secret_reveal (at);
+    CREATE INDEX IF NOT EXISTS secret_reveal_time ON secret_reveal (at);
     """,
 ]
 

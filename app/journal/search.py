@@ -95,6 +95,10 @@ def create(conn) -> None:
     (seconds for a million pushes, once, when an older journal is first opened). Where
     SQLite has no FTS5 trigram tokenizer (older than 3.34) there is no index: the search
     then makes each row's line as it scans (slow, but it answers)."""
+    # A journal set back to an older version (restored from a copy, by hand) may have them:
+    # made again from its pushes, so the index holds exactly what the journal holds.
+    conn.execute("DROP TRIGGER IF EXISTS push_text_index")
+    conn.execute("DROP TABLE IF EXISTS push_text")
     try:
         conn.execute(TABLE_SQL)
     except Exception:
