@@ -85,6 +85,7 @@ def test_fifty_thousand_pushes_leave_every_structure_within_its_bound(qtbot, ses
     # Not vacuous: the bounds were reached, and what went is said and kept.
     assert "alarms: rows in the table" in full and "events: rows in the table" in full
     assert "fleet: unacknowledged alarms in memory" in full
+    assert "push log: rows held" in {h.what for h in held}  # (big batches: its newest page)
     assert fleet_state.dropped_unacknowledged > 0
     assert "showing newest 200" in alarms.drop_label.text()
     assert "showing newest 200" in events.drop_label.text()
@@ -125,8 +126,6 @@ def test_each_bound_is_seen_and_set_in_file_settings_and_applies_at_once(qtbot, 
     qtbot.addWidget(dialog)
     boxes = {box.toolTip().split(":")[0]: box for box in dialog.findChildren(QSpinBox)}
     for bound, value in SMALL.items():
-        if bound is bounds.PUSHLOG_ROWS and bound.label not in boxes:
-            continue  # the push log's page comes with its own change
         assert boxes[bound.label].value() == value, bound.label
 
     events = window.panels["events"]
@@ -150,6 +149,12 @@ def test_each_bound_is_seen_and_set_in_file_settings_and_applies_at_once(qtbot, 
     assert session.fleet.max_unacknowledged == 300
     boxes[bounds.TRACK_POINTS.label].setValue(250)
     assert window.panels["map"].track_points == 250
+    boxes[bounds.PUSHLOG_ROWS.label].setValue(2_000)
+    assert window.panels["pushlog"].model.max_rows == 2_000
+    boxes[bounds.CHART_POINTS.label].setValue(800)
+    assert window.panels["charts"].chart_points == 800
+    boxes[bounds.COMMAND_HISTORY.label].setValue(300)
+    assert window.panels["commands"].model.max_rows == 300
 
 
 def test_a_track_past_its_bound_is_thinned_evenly_keeping_its_first_and_last_fix():

@@ -34,6 +34,7 @@ from PySide6.QtGui import QColor, QFont
 from app.journal.push_query import Cancelled, PushFilter
 from app.journal.store import Journal
 from app.protocol.push import PushRecord
+from app.ui.bounds import PUSHLOG_ROWS
 from app.ui.panels.pushlog.query import (
     COL_ERRORS,
     COL_SUMMARY,
@@ -50,7 +51,8 @@ from app.ui.widgets.roles import BatchedRoles
 
 log = logging.getLogger(__name__)
 
-MAX_ROWS = 50_000  # rows held in memory; the rest stay in the journal
+MAX_ROWS = PUSHLOG_ROWS.default  # rows held in memory (Settings › Push log); the journal
+# keeps the rest, paged back in as the list is scrolled
 LIVE_ROWS = 200  # a live batch bigger than this replaces the rows with its newest ones
 TEXT_CAP = 5_000  # a raw-text search stops loading after this many matches
 
@@ -306,6 +308,22 @@ class PushLogModel(BatchedRoles, QAbstractTableModel):
                 hi = mid
         return lo if lo < len(self._rows) and self._rows[lo].id == push_id else -1
 
+    def set_max_rows(self, n: int) -> None:
+        """Rows held in memory (File › Settings › Push log), applied at once: past it the
+        oldest go (scrolling pages them in again from the journal)."""
+        self.max_rows = max(int(n), self.page_size)
+        extra = len(self._rows) - self.max_rows
+        if extra > 0:
+            self._mutating = True
+            try:
+                self.beginRemoveRows(QModelIndex(), self.max_rows, len(self._rows) - 1)
+                del self._rows[self.max_rows:]
+                self.endRemoveRows()
+                self._exhausted = False
+            finally:
+                self._mutating = False
+        self._emit_status()
+
     def set_filter(self, flt: PushFilter) -> None:
         """Remember the filter; `reload()` applies it."""
         self._filter = flt
@@ -556,6 +574,8 @@ class PushLogModel(BatchedRoles, QAbstractTableModel):
                 text += " · end of journal"
             else:
                 text += " · scroll for older"
+            if n >= self.max_rows:  # the bound on rows held: older ones are paged in
+                text += f" · the newest {self.max_rows:,} held in memory"
             if self._detached:
                 text += f" · newest not shown (window of {self.max_rows:,} rows)"
         self.sig_status_changed.emit(text)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from app.journal.store import Journal
 from app.protocol.push import KINDS
+from app.ui.bounds import PUSHLOG_ROWS, Held, bounds_page
 from app.ui.context import AppContext
 from app.ui.device_menu import DeviceSteps
 from app.ui.panel import Panel
@@ -93,7 +94,9 @@ class PushLogPanel(Panel):
         self.last_export_message = ""
         self._shut = False
 
-        self.model = PushLogModel(ctx.journal_path, parent=self)
+        # Rows held in memory: a bound (Settings › Push log); the journal pages in the rest.
+        self.model = PushLogModel(ctx.journal_path, max_rows=PUSHLOG_ROWS.value(ctx.settings),
+                                  parent=self)
         self._build()
         self._update_theme()
         self._restore()
@@ -643,6 +646,15 @@ class PushLogPanel(Panel):
         jsonl_action = QAction("Export pushes as JSONL…", self)
         jsonl_action.triggered.connect(lambda: self._ask_export("jsonl"))
         return [csv_action, jsonl_action]
+
+    def settings_page(self) -> QWidget:
+        """File › Settings › Push log: the rows held in memory (issue 26)."""
+        return bounds_page(self.ctx.settings, [(PUSHLOG_ROWS, self.model.set_max_rows)],
+                           "The push log holds the newest pushes of its list in memory; "
+                           "scrolling past them pages older ones in from the journal.")
+
+    def bounds(self) -> list[Held]:
+        return [Held("push log: rows held", self.model.rowCount(), self.model.max_rows)]
 
     def shutdown(self) -> None:
         if self._shut:
