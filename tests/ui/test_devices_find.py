@@ -8,6 +8,8 @@ import time
 
 import pytest
 from live_rig import LiveRig, opened
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from app.ui.panels.devices.model import ID_ROLE
@@ -44,6 +46,10 @@ def rig(tmp_path, qtbot):
 @pytest.fixture
 def panel(rig, qtbot):
     with opened(qtbot, DevicesPanel(rig.ctx), (900, 500), show=True) as p:
+        # A button an earlier test left pressed would hold the re-filter after a batch
+        # (never under a press): let it go.
+        if QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            qtbot.mouseRelease(p.view.viewport(), QGuiApplication.mouseButtons())
         qtbot.waitUntil(lambda: p.model.rowCount() == len(rig.fleet.devices), timeout=3000)
         p.refresh_status()
         yield p

@@ -361,14 +361,15 @@ class DevicesPanel(Panel):
             self.set_chips(key)
 
     def _on_chips(self, *_args: object) -> None:
-        self._refilter()
+        self._refilter(asked=True)
         self._show_wanted_model()
         self.update_counts()
 
-    def _refilter(self) -> None:
+    def _refilter(self, asked: bool = False) -> None:
         """The chips' question asked again of every device (statuses move with the clock,
-        locks and batteries with every batch)."""
-        if QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+        locks and batteries with every batch). `asked`: the dispatcher changed the chips,
+        now; otherwise (a batch, the clock) it waits while a mouse button is down."""
+        if not asked and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
             self._refilter_soon.start()  # never take rows away under a press
             return
         flt = self.device_filter
