@@ -568,9 +568,9 @@ def load_panel_classes() -> list[type[Panel]]:
 
 
 def fitted_geometry(avail: QRect) -> QRect:
-    """All of a small screen; 90 % of a large one (up to 2 400 × 1 500), centred."""
-    width = avail.width() if avail.width() < ROOMY[0] else min(int(avail.width() * 0.9), 2400)
-    height = avail.height() if avail.height() < ROOMY[1] else min(int(avail.height() * 0.9), 1500)
+    """All of a small screen; 90 % of a large one (a control-room wall too), centred."""
+    width = avail.width() if avail.width() < ROOMY[0] else int(avail.width() * 0.9)
+    height = avail.height() if avail.height() < ROOMY[1] else int(avail.height() * 0.9)
     return QRect(avail.x() + (avail.width() - width) // 2,
                  avail.y() + (avail.height() - height) // 2, width, height)
 

@@ -47,4 +47,4 @@ def test_every_workspace_fits_the_screen(tmp_path, width, height, dpr):
         screen_w, screen_h = facts["screen"][2], facts["screen"][3]
         frame_w, frame_h = facts["frame"][2], facts["frame"][3]
         # it uses the screen: all of a laptop, most of a large one
-        assert frame_w >= 0.8 * min(screen_w, 2400) and frame_h >= 0.8 * min(screen_h, 1500)
+        assert frame_w >= 0.85 * screen_w and frame_h >= 0.85 * screen_h
