@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from app import csvsafe
-from app.commands.builder import Command, CommandError, check_device
+from app.commands.builder import Command, CommandError, check_device, mask_secrets
 from app.commands.replies import label_reply
 from app.commands.tracker import TrackedCommand
+from app.protocol.redact import MASK
 from app.ui.panels.commands.confirm import ConfirmDialog, mono_font
 from app.ui.panels.commands.console import CommandConsole, SendRefused
 from app.ui.panels.commands.history_model import STATE_COLOURS, STATE_WORDS
@@ -147,7 +148,7 @@ def write_summary(path: str, rows: list[BulkRow]) -> int:
                 r.device, r.state, r.outcome(), f.get("firmware", ""), f.get("IMEI", ""),
                 f.get("ICCID", ""), "" if r.answered_in is None else f"{r.answered_in:.3f}",
                 r.command.serial if r.command and r.command.serial else "",
-                r.command.text if r.command else "", r.profile,
+                mask_secrets(r.command.text, mask=MASK) if r.command else "", r.profile,
             ))
     return len(rows)
 
@@ -280,7 +281,8 @@ class BulkDialog(QDialog):
         if first is not None and first.dangerous:
             self.confirm_dialog = ConfirmDialog(
                 expected=f"ALL {len(rows)}", reason=first.reason,
-                texts=[r.command.text for r in rows if r.command is not None],
+                texts=[mask_secrets(r.command.text, mask=MASK)  # an unlock password: ••••
+                       for r in rows if r.command is not None],
                 target=f"{len(rows)} devices", parent=self,
             )
             self.confirm_dialog.accepted.connect(lambda: self._run(rows))
