@@ -108,6 +108,12 @@ class BrokerProcess:
     kind: str = "auto"  # "mosquitto", "amqtt" or "auto"
     host: str = "127.0.0.1"
     port: int = 0  # 0: a port bound now and held until stop(); see PortReservation
+    # mosquitto's windows: QoS 1 messages sent to a client before it acknowledges (the
+    # broker's own default is 20), and messages queued for a client beyond those (its
+    # default is 1000, past which it drops; 0 is no limit). None writes no line: the
+    # broker's default. The test broker's: wide, and never dropping.
+    max_inflight: int | None = 1000
+    max_queued: int | None = 0
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _dir: str = field(default="", repr=False)
     _hold: PortReservation | None = field(default=None, repr=False)
@@ -129,9 +135,10 @@ class BrokerProcess:
                 "allow_anonymous true\n"
                 "persistence false\n"
                 # A private test broker must not drop QoS 1 pushes for a slow subscriber.
-                "max_queued_messages 0\n"
-                "max_inflight_messages 1000\n"
-                "log_dest none\n"
+                + ("" if self.max_queued is None else f"max_queued_messages {self.max_queued}\n")
+                + ("" if self.max_inflight is None
+                   else f"max_inflight_messages {self.max_inflight}\n")
+                + "log_dest none\n"
             )
             cmd = [find_mosquitto() or "mosquitto", "-c", str(conf)]
         else:
@@ -169,6 +176,10 @@ class BrokerProcess:
         self.stop()
         if self._hold is not None:
             self._hold.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def running(self) -> bool:

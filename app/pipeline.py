@@ -33,6 +33,11 @@ class Recorder:
         self._listeners: list[BatchListener] = []
         self._health_listeners: list[HealthListener] = []
 
+    @classmethod
+    def for_record(cls, journal_path: str | Path) -> Recorder:
+        """The pipeline of the `record` command (and of the benchmark that measures it)."""
+        return cls(journal_path)
+
     def _new_writer(self) -> JournalWriter | ProcessJournalWriter:
         if self._in_process:
             return JournalWriter(self.journal_path)

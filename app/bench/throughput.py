@@ -1,26 +1,37 @@
-"""How fast can we take pushes off a broker: a bare paho subscriber vs the record pipeline.
+"""Draining a backlog: mosquitto_sub, a bare paho subscriber and `record`, side by side.
 
-Both subscribe with persistent sessions first; then one publisher queues the same N
-pushes for both; then each drains its queue alone, timed from connect to the N-th
-push (record: to the N-th commit). The publisher's speed is thus out of the figure,
-and the two are measured on the same stream, in the same run, one after the other.
+What users meet after a console was closed overnight, or when the platform bursts: the
+broker already holds the pushes, and the consumer takes them as fast as it can. So each
+consumer has a persistent QoS 1 session, subscribed once and then away while one publisher
+fills all the sessions with the same N seed-shaped pushes; then each drains its session
+alone, timed from connect to the N-th push (`record`: to the N-th commit, whose
+acknowledgement goes out with it). The publisher's speed is out of the figure.
+
+The broker is mosquitto with its default in-flight window (`max_inflight_messages` 20: no
+more than 20 pushes on their way before the consumer acknowledges), its queue unlimited so
+that the fill is not dropped. `mosquitto_sub` (C, where installed) is the machine's
+ceiling; paho counting only (acknowledging as each push arrives, as paho does by default) is
+the bar `record` is held to. The CPU each process used during each drain is kept too.
 """
 
 from __future__ import annotations
 
-import gc
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from app.gctune import tune_for_throughput
-from app.pipeline import Recorder
+from app.brokers import BrokerProcess
 from app.sim.fleet import Fleet
 from app.transport.settings import ConnectionSettings
+
+# mosquitto's own default: what a consumer meets on a broker nobody tuned.
+DEFAULT_INFLIGHT = 20
 
 
 @dataclass
@@ -28,10 +39,53 @@ class DrainResult:
     name: str
     messages: int
     seconds: float
+    # CPU seconds used during the drain, per process: "broker", "consumer", "journal"…
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    journaled: int | None = None  # record: rows in its journal afterwards
 
     @property
     def rate(self) -> float:
         return self.messages / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {"messages": self.messages, "seconds": self.seconds, "rate": self.rate,
+                "cpu_s": self.cpu_s,
+                "cpu_us_per_push": {k: v / self.messages * 1e6 for k, v in self.cpu_s.items()}
+                if self.messages else {},
+                **({"journaled": self.journaled} if self.journaled is not None else {})}
+
+
+class _Cpu:
+    """CPU seconds (user + system) of some processes between `start()` and `stop()`."""
+
+    def __init__(self, **pids: int) -> None:
+        import psutil
+
+        self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._t0: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    @staticmethod
+    def _of(proc, children: bool) -> float:
+        import psutil
+
+        total = 0.0
+        for p in [proc, *(proc.children(recursive=True) if children else [])]:
+            try:
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system
+        return total
+
+    def start(self) -> _Cpu:
+        self._t0 = {name: self._of(p, False) for name, p in self._procs.items()}
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self.used = {name: self._of(p, False) - self._t0[name]
+                     for name, p in self._procs.items()}
+        return self.used
 
 
 def _client(client_id: str, clean: bool) -> mqtt.Client:
@@ -67,7 +121,47 @@ def _publish(host: str, port: int, key: str, n: int, seed: int = 1) -> None:
     c.loop_stop()
 
 
-def _drain_raw(host: str, port: int, client_id: str, n: int) -> DrainResult:
+def find_mosquitto_sub() -> str | None:
+    return shutil.which("mosquitto_sub")
+
+
+def _drain_mosquitto_sub(broker: BrokerProcess, client_id: str, topic: str,
+                         n: int) -> DrainResult:
+    """The C client, as the machine's ceiling: it exits at the N-th message."""
+    cpu = _Cpu(broker=broker.pid).start()
+    before = _children_cpu()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [find_mosquitto_sub() or "mosquitto_sub", "-h", broker.host, "-p", str(broker.port),
+         "-i", client_id, "-c", "-q", "1", "-t", topic, "-C", str(n)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("mosquitto_sub did not get its messages") from None
+    seconds = time.perf_counter() - t0
+    used = cpu.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"mosquitto_sub failed: {err.decode(errors='replace')[-300:]}")
+    if before is not None:  # the kernel's account of the children waited for
+        used["consumer"] = _children_cpu() - before
+    return DrainResult("mosquitto_sub (C)", n, seconds, used)
+
+
+def _children_cpu() -> float | None:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _drain_raw(broker: BrokerProcess, client_id: str, n: int) -> DrainResult:
+    import os
+
     c = _client(client_id, clean=False)
     count = 0
     done = threading.Event()
@@ -79,50 +173,82 @@ def _drain_raw(host: str, port: int, client_id: str, n: int) -> DrainResult:
             done.set()
 
     c.on_message = on_message
+    cpu = _Cpu(broker=broker.pid, consumer=os.getpid()).start()
     t0 = time.perf_counter()
-    c.connect(host, port)
+    c.connect(broker.host, broker.port)
     c.loop_start()
     done.wait(600)
     seconds = time.perf_counter() - t0
+    used = cpu.stop()
     c.disconnect()
     c.loop_stop()
-    return DrainResult("raw paho subscriber", count, seconds)
+    return DrainResult("paho, counting only", count, seconds, used)
 
 
-def _drain_record(host: str, port: int, client_id: str, key: str, n: int,
-                  journal: Path, in_process: bool = True) -> DrainResult:
-    """The pipeline `record` runs (in-process writer thread; in_process=False measures the
-    child-process writer the window uses)."""
+def _drain_record(broker: BrokerProcess, client_id: str, key: str, n: int,
+                  journal: Path) -> DrainResult:
+    """The pipeline the `record` command runs, made the way it makes it."""
+    import gc
+    import os
+
+    from app.gctune import tune_for_throughput
+    from app.journal.store import Journal
+    from app.pipeline import Recorder
+
     defaults = gc.get_threshold()
     tune_for_throughput()  # as the record command does
-    recorder = Recorder(journal, in_process=in_process).start()
+    recorder = Recorder.for_record(journal).start()
     done = threading.Event()
     stats = recorder.writer.stats
     recorder.writer.add_commit_listener(
         lambda count: done.set() if stats.written + count >= n else None)
-    settings = ConnectionSettings(host=host, port=port, access_key=key, qos=1,
+    settings = ConnectionSettings(host=broker.host, port=broker.port, access_key=key, qos=1,
                                   client_id=client_id, clean_session=False,
                                   topics=(f"upload/{key}/#",))
+    pids = {"broker": broker.pid, "consumer": os.getpid()}
+    journal_pid = getattr(recorder.writer, "pid", None)
+    if journal_pid:
+        pids["journal"] = journal_pid
+    cpu = _Cpu(**pids).start()
     t0 = time.perf_counter()
     recorder.connect(settings)
     done.wait(600)
     seconds = time.perf_counter() - t0
+    used = cpu.stop()
     written = stats.written
     recorder.stop()
     gc.unfreeze()
     gc.set_threshold(*defaults)
-    return DrainResult("record (decode + journal + ack)", max(written, n if done.is_set() else 0),
-                       seconds)
+    with Journal(journal, readonly=True) as db:
+        journaled = db.count()
+    return DrainResult("record (decode + journal + ack)",
+                       min(written, n) if done.is_set() else written, seconds, used, journaled)
 
 
-def measure(host: str, port: int, n: int) -> dict[str, DrainResult]:
+def measure(n: int, *, kind: str = "auto", inflight: int | None = DEFAULT_INFLIGHT,
+            with_mosquitto_sub: bool = True) -> dict:
+    """Fill a persistent session per consumer with the same N pushes, then drain each in
+    turn; the figures of each, with the broker's kind and window."""
     key = f"BENCH{time.monotonic_ns() % 100000}"
     topic = f"upload/{key}/#"
-    raw_id, rec_id = f"{key}-raw", f"{key}-rec"
-    _subscribe_persistent(host, port, raw_id, topic)
-    _subscribe_persistent(host, port, rec_id, topic)
-    _publish(host, port, key, n)
-    raw = _drain_raw(host, port, raw_id, n)
-    with tempfile.TemporaryDirectory() as tmp:
-        rec = _drain_record(host, port, rec_id, key, n, Path(tmp) / "bench.sqlite")
-    return {"raw": raw, "record": rec}
+    out: dict = {}
+    with BrokerProcess(kind, max_inflight=inflight, max_queued=0) as broker, \
+            tempfile.TemporaryDirectory(prefix="sealdesk-drain-") as tmp:
+        out["broker"] = broker.kind
+        out["inflight"] = inflight if broker.kind == "mosquitto" else None
+        consumers = ["paho", "record"]
+        if with_mosquitto_sub and broker.kind == "mosquitto" and find_mosquitto_sub():
+            consumers.insert(0, "mosquitto_sub")
+        for name in consumers:
+            _subscribe_persistent(broker.host, broker.port, f"{key}-{name}", topic)
+        _publish(broker.host, broker.port, key, n)
+        for name in consumers:
+            client_id = f"{key}-{name}"
+            if name == "mosquitto_sub":
+                out[name] = _drain_mosquitto_sub(broker, client_id, topic, n)
+            elif name == "paho":
+                out[name] = _drain_raw(broker, client_id, n)
+            else:
+                out[name] = _drain_record(broker, client_id, key, n,
+                                          Path(tmp) / "record.sqlite")
+    return out

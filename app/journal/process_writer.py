@@ -298,6 +298,11 @@ class ProcessJournalWriter:
             except Exception:
                 log.exception("acknowledgement failed")
 
+    @property
+    def pid(self) -> int | None:
+        """The journal process's id (the benchmark reads its CPU)."""
+        return self._proc.pid if self._proc is not None else None
+
     flush = JournalWriter.flush  # same bookkeeping: stats.written vs _submitted under _idle
 
     def stop(self, timeout: float = 30.0) -> None:
