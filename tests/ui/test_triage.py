@@ -176,3 +176,14 @@ def test_quit_asks_while_critical_alarms_wait(qtbot, tmp_path, monkeypatch):
         window.close()
         session.feed.stop()
         session.recording.stop()
+
+
+def test_its_alarms_from_another_panel_shows_that_device_here(alarm_rig, alarms_panel, qtbot):
+    d = alarm_rig.sim.device_ids
+    alarm_rig.alarm(d[0], 51)
+    alarm_rig.alarm(d[1], 45)
+    qtbot.waitUntil(lambda: alarms_panel.model.rowCount() == 2)
+    alarm_rig.ctx.navigator.show_device("alarms", d[1])  # e.g. the device tree's "Its alarms"
+    assert [r.device for r in alarms_panel.proxy.visible_rows()] == [d[1]]
+    # and an alarm row's keys reach the device's next steps, as everywhere
+    assert "alarms" in alarms_panel.steps.actions and "map" in alarms_panel.steps.actions

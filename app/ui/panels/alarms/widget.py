@@ -39,6 +39,7 @@ from app.protocol.codes import ALARM_TYPES
 from app.ui.acknowledgements import UNDO_S
 from app.ui.bounds import ALARM_ROWS, UNACKNOWLEDGED, Bound, bounds_page
 from app.ui.context import AppContext
+from app.ui.device_menu import DeviceSteps
 from app.ui.panels.alarms.dialogs import AcknowledgeDialog, SeverityEditor, severity_dialog
 from app.ui.panels.alarms.model import (
     ACK,
@@ -239,6 +240,7 @@ class AlarmsPanel(LiveTablePanel):
         ), always=True)  # the restored alarms come through the loader even with no history
         ctx.acknowledgements.sig_alarms_acknowledged.connect(self._on_acknowledged)
         ctx.acknowledgements.sig_acknowledgement_undone.connect(self._on_undone)
+        ctx.navigator.sig_show_device_requested.connect(self._on_show_device)
         self._escalation = QTimer(self, interval=ESCALATION_CHECK_MS,
                                   timeout=self.check_overdue)
         self._escalation.start()
@@ -314,6 +316,8 @@ class AlarmsPanel(LiveTablePanel):
         self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.undo_action.triggered.connect(self.undo_acknowledge)
         self.addAction(self.undo_action)
+
+        self.steps = DeviceSteps(self.ctx, self.view, self._current_device)  # keys and menu
 
         self.ack_button = QPushButton("Acknowledge selected")
         self.ack_button.setToolTip("Space or Ctrl+Shift+A; N to add a reason or a note")
@@ -424,10 +428,13 @@ class AlarmsPanel(LiveTablePanel):
     def _context_menu(self, pos: QPoint) -> None:
         index = self.view.indexAt(pos)
         menu = QMenu(self)
+        row = self.model.row_at(self.proxy.mapToSource(index).row()) if index.isValid() else None
+        if row is not None and row.device:
+            self.steps.add_to(menu, row.device)  # the device's next steps, as everywhere
+            menu.addSeparator()
         menu.addAction(self.ack_action)
         menu.addAction(self.note_action)
-        if index.isValid():
-            row = self.model.row_at(self.proxy.mapToSource(index).row())
+        if row is not None:
             n = len(self._device_unacked(row.device))
             act = menu.addAction(f"Acknowledge all alarms of {row.device} ({n})")
             act.setEnabled(n > 0)
@@ -446,6 +453,18 @@ class AlarmsPanel(LiveTablePanel):
             menu.addSeparator()
             menu.addAction(self.undo_action)
         menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def _current_device(self) -> str:
+        index = self.view.currentIndex()
+        if not index.isValid():
+            return ""
+        return self.model.row_at(self.proxy.mapToSource(index).row()).device
+
+    def _on_show_device(self, panel_key: str, device_id: str) -> None:
+        """"Its alarms" from another panel: this table shows that device's alarms."""
+        if panel_key == self.KEY:
+            self.device_edit.setText(device_id)
+            self.proxy.set_device_text(device_id)  # at once, not after the typing pause
 
     # -- acknowledging ---------------------------------------------------------------------
 
