@@ -286,18 +286,31 @@ class MainWindow(QMainWindow):
         self.ctx.settings.setValue("ui/theme", mode)
         apply_theme(QApplication.instance(), mode)
 
+    def shortcut_rows(self) -> list[tuple[str, str, str]]:
+        """(group, keys, what) of every shortcut, for F1."""
+        from app.ui.device_menu import COPY_KEYS, STEPS
+
+        rows = [("Window", w.shortcut, f"{w.title} workspace") for w in WORKSPACES]
+        rows += [("Window", p.SHORTCUT, f"Go to {p.TITLE}") for p in self.panels.values()
+                 if p.SHORTCUT]
+        rows += [("Window", "Ctrl+,", "Settings"), ("Window", "Ctrl+F", "Search devices"),
+                 ("Window", "Ctrl+Q", "Quit"), ("Window", "F1", "This list")]
+        rows += [("On a device (tree, tables, push log)", s.keys, s.text) for s in STEPS]
+        rows += [("On a device (tree, tables, push log)", COPY_KEYS, "Copy device id")]
+        rows += [("On the alarm and event tables", keys, what) for keys, what in (
+            ("J / K", "Next / previous row"), ("Space", "Acknowledge the selected alarms"),
+            ("N", "Acknowledge with a reason and a note"), ("Ctrl+Z", "Undo acknowledge"),
+            ("F", "Follow live again (new rows in, selection cleared)"))]
+        return rows
+
     def _show_shortcuts(self) -> None:
-        lines = [f"<tr><td><b>{w.shortcut}</b></td><td>{w.title} workspace</td></tr>"
-                 for w in WORKSPACES]
-        lines += [f"<tr><td><b>{p.SHORTCUT}</b></td><td>{p.TITLE}</td></tr>"
-                  for p in self.panels.values() if p.SHORTCUT]
-        lines += [
-            "<tr><td><b>Ctrl+,</b></td><td>Settings</td></tr>",
-            "<tr><td><b>Ctrl+F</b></td><td>Search devices</td></tr>",
-            "<tr><td><b>Ctrl+Q</b></td><td>Quit</td></tr>",
-            "<tr><td><b>F1</b></td><td>This list</td></tr>",
-        ]
-        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(lines) + "</table>")
+        html, group = [], ""
+        for g, keys, what in self.shortcut_rows():
+            if g != group:
+                group = g
+                html.append(f"<tr><td colspan=2><br><i>{g}</i></td></tr>")
+            html.append(f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>")
+        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(html) + "</table>")
 
     def _show_about(self) -> None:
         import platform

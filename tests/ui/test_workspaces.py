@@ -141,3 +141,11 @@ def test_settings_are_saved_as_they_are_made(qtbot, window, tmp_path):
     saved = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     assert saved.value("alarms/sound") == "false"
     assert int(saved.value("alarms/escalate_after_min")) == 12
+
+
+def test_f1_lists_every_shortcut(window):
+    rows = window.shortcut_rows()
+    keys = {k for _g, k, _w in rows}
+    assert {"Ctrl+Shift+1", "Ctrl+Shift+2", "Ctrl+Shift+3", "Ctrl+4", "Ctrl+,", "Space", "N",
+            "Ctrl+Shift+M"} <= keys
+    assert len(keys) == len(rows)  # no key listed twice
