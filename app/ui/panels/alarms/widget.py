@@ -37,7 +37,7 @@ from app.fleet.severity import CRITICAL_CODES, Severity, SeverityTable
 from app.fleet.state import FleetChange
 from app.protocol.codes import ALARM_TYPES
 from app.ui.acknowledgements import UNDO_S
-from app.ui.bounds import ALARM_ROWS, UNACKNOWLEDGED, Bound, bounds_page
+from app.ui.bounds import ALARM_ROWS, UNACKNOWLEDGED, Bound, Held, bounds_page
 from app.ui.context import AppContext
 from app.ui.device_menu import DeviceSteps
 from app.ui.panels.alarms.dialogs import AcknowledgeDialog, SeverityEditor, severity_dialog
@@ -592,6 +592,10 @@ class AlarmsPanel(LiveTablePanel):
         after = self.escalate_after_min() * 60
         self.overdue = [r for r in self.model.critical_unacked() if now - r.at >= after]
         due = [r for r in self.overdue if now - self._escalated_at.get(r.push_id, r.at) >= after]
+        # Only the alarms overdue now are remembered: one that left the table (its bound) or
+        # was acknowledged elsewhere must not stay here for the rest of the shift (issue 26).
+        waiting = {r.push_id for r in self.overdue}
+        self._escalated_at = {k: t for k, t in self._escalated_at.items() if k in waiting}
         for r in due:
             self._escalated_at[r.push_id] = now
         if due:
@@ -681,6 +685,10 @@ class AlarmsPanel(LiveTablePanel):
 
     def bound_settings(self) -> list[tuple[Bound, Any]]:
         return [*super().bound_settings(), (UNACKNOWLEDGED, self.set_unacknowledged_kept)]
+
+    def bounds(self) -> list[Held]:
+        return [*super().bounds(), Held("alarms: overdue ones remembered (escalation)",
+                                        len(self._escalated_at), self.max_rows)]
 
     def set_unacknowledged_kept(self, n: int) -> None:
         """Unacknowledged alarms kept in memory (Settings › Alarms), applied at once."""
