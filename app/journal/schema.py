@@ -196,6 +196,9 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     );
     CREATE INDEX IF NOT EXISTS secret_reveal_time ON secret_reveal (at);
     """,
+    # 11: the journal's writer supplies the decoded lines of the pushes it writes (made from
+    # the record it has in hand); the trigger indexes every other push (app/journal/search.py).
+    search.let_writers_supply_lines,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

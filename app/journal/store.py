@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.journal import search
 from app.journal.schema import migrate
 from app.protocol.push import PushRecord, RawPush
 
@@ -181,12 +182,67 @@ def _readings(records: list[PushRecord], first_id: int) -> list[tuple]:
     return out
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A batch made storable, ready for `Journal.write_prepared` — plain tuples of text,
+    bytes and numbers, so it crosses a pipe to the journal process cheaply. `readings`
+    rows start with the index of their push in `rows` where the stored row has its id;
+    `lines` are the pushes' decoded lines for the search index (None: SQL makes it)."""
+
+    rows: list[tuple]
+    readings: list[tuple]
+    lines: list[str | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def extend(self, other: Prepared) -> None:
+        offset = len(self.rows)
+        if self.lines is None:
+            self.lines = [None] * offset
+        self.lines.extend(other.lines if other.lines is not None else [None] * len(other))
+        self.rows.extend(other.rows)
+        self.readings.extend((i + offset, *rest) for i, *rest in other.readings)
+
+
+def prepare(records: list[PushRecord]) -> Prepared:
+    """Every value of a batch made storable, without the journal: the Python half of
+    `Journal.write` (the journal process's parent does it, beside its network thread)."""
+    # Every value is made storable here, row by row, so that nothing in one push can make
+    # SQLite refuse the batch: what executemany raises is about the journal, not a push.
+    rows = [_push_row(r) for r in records]
+    line = search.supplied_line
+    # The line of the row as stored: its kind, device and sub-lock columns (rows[5:7]).
+    lines = [line(row[4], row[5], row[6], r.data) for row, r in zip(rows, records, strict=True)]
+    return Prepared(rows, _readings(records, 0), lines)
+
+
+def bare_row(row: tuple, exc: BaseException) -> tuple:
+    """A prepared push row that could not be stored, as raw bytes with safe text columns and
+    no decoded form (JournalWriter's `_bare` for a record, for a row)."""
+    at, *texts, raw, _data, errors, warnings = row
+    safe = [_safe(t) for t in texts]
+    kept = json.loads(errors) if isinstance(errors, str) else []
+    kept.append(f"decoded form could not be stored: {type(exc).__name__}: {exc}")
+    return (at if isinstance(at, float | int) else 0.0, *safe,
+            raw if isinstance(raw, bytes) else b"", "{}", _dumps([_safe(e) for e in kept]),
+            warnings if isinstance(warnings, str) else None)
+
+
+def _safe(text: object) -> str | None:
+    if text is None:
+        return None
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
 class Journal:
     """A SQLite journal in WAL mode. Writes come in batches, one transaction each."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
         self._copy_dir: str | None = None
+        self._schema_seen: int | None = None
+        self._supplies = False
         if readonly:
             self.conn = self._open_readonly()
         else:
@@ -249,26 +305,50 @@ class Journal:
         """
         if not isinstance(records, list):
             records = list(records)
-        # Every value is made storable here, row by row, so that nothing in one push can make
-        # SQLite refuse the batch: what executemany raises is about the journal, not a push.
-        rows = [_push_row(r) for r in records]
+        first, last = self.write_prepared(prepare(records))
+        return list(range(first, last + 1))
+
+    def write_prepared(self, batch: Prepared) -> tuple[int, int]:
+        """Store a prepared batch in one transaction; returns its first and last row id
+        (first > last for an empty batch)."""
+        rows = batch.rows
         if not rows:
-            return []
+            return 1, 0
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
+            lines = batch.lines if self._supplies_lines(cur) else None
+            if lines is not None:
+                cur.execute(search.SUPPLY_BEGIN_SQL)  # the trigger stands aside
             cur.executemany(_INSERT, rows)
             last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
             # One transaction, one writer, INTEGER PRIMARY KEY: the new ids are consecutive.
             first = last - len(rows) + 1
-            readings = _readings(records, first)
-            if readings:
-                cur.executemany(_INSERT_READING, readings)
+            if batch.readings:
+                cur.executemany(_INSERT_READING,
+                                [(i + first, *rest) for i, *rest in batch.readings])
+            if lines is not None:
+                cur.executemany(search.SUPPLY_LINE_SQL,
+                                [(i, line) for i, line in enumerate(lines, first)
+                                 if line is not None])
+                for i, line in enumerate(lines, first):
+                    if line is None:
+                        cur.execute(search.SQL_LINE_SQL, (i,))
+                cur.execute(search.SUPPLY_END_SQL)
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
-        return list(range(first, last + 1))
+        return first, last
+
+    def _supplies_lines(self, cur: sqlite3.Cursor) -> bool:
+        """Whether this journal lets its writer supply the search lines (migration 11, and
+        the index there); asked again whenever the schema changed."""
+        version = cur.execute("PRAGMA schema_version").fetchone()[0]
+        if version != self._schema_seen:
+            self._supplies = search.writers_supply_lines(cur)
+            self._schema_seen = version
+        return self._supplies
 
     # -- reading -------------------------------------------------------------
 
