@@ -35,8 +35,9 @@ class Recorder:
 
     @classmethod
     def for_record(cls, journal_path: str | Path) -> Recorder:
-        """The pipeline of the `record` command (and of the benchmark that measures it)."""
-        return cls(journal_path)
+        """The pipeline of the `record` command (and of the benchmark that measures it):
+        decoding beside the network thread, storing in a journal process — both cores."""
+        return cls(journal_path, in_process=False, records=False)
 
     def _new_writer(self) -> JournalWriter | ProcessJournalWriter:
         if self._in_process:
@@ -90,7 +91,8 @@ class Recorder:
         name = settings.profile or settings.client_id
         if name in self.transports:
             self.transports.pop(name).stop()
-        transport = MqttTransport(settings, self.submit, on_state=on_state)
+        transport = MqttTransport(settings, self.submit, on_state=on_state,
+                                  sink_many=self.submit_many)
         self.transports[name] = transport
         transport.start()
         return transport
@@ -129,6 +131,10 @@ class Recorder:
 
     def submit(self, push: RawPush, kind_hint: str | None = None) -> None:
         self.writer.submit(push, kind_hint)
+
+    def submit_many(self, pushes: list[RawPush]) -> None:
+        """The pushes of one read of a transport's socket, at once."""
+        self.writer.submit_many(pushes)
 
     def flush(self, timeout: float = 30.0) -> bool:
         return self.writer.flush(timeout)

@@ -114,9 +114,10 @@ def _publish(host: str, port: int, key: str, n: int, seed: int = 1) -> None:
     c.max_queued_messages_set(0)
     c.connect(host, port)
     c.loop_start()
-    infos = [c.publish(t, p, qos=1) for t, p in pushes]
-    for info in infos:
-        info.wait_for_publish(120)
+    for start in range(0, n, 20_000):  # paho holds at most 65 535 unacknowledged (their ids)
+        infos = [c.publish(t, p, qos=1) for t, p in pushes[start:start + 20_000]]
+        for info in infos:
+            info.wait_for_publish(120)
     c.disconnect()
     c.loop_stop()
 

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     tune_for_throughput()
     try:
-        recorder = Recorder(args.journal).start()
+        recorder = Recorder.for_record(args.journal).start()
     except Exception as exc:
         print(f"sealdesk: error: cannot open journal {args.journal}: {exc}", file=sys.stderr)
         return 1
@@ -162,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
     if recorder.health.stopped:
         on_health(recorder.health)
     if args.count:
-        recorder.add_listener(lambda records, ids: done.set() if stats.written + len(records)
-                              >= args.count else None)
+        recorder.writer.add_commit_listener(
+            lambda n: done.set() if stats.written + n >= args.count else None)
         if stats.written >= args.count:  # a resumed session's pushes may already be in
             done.set()
     try:
