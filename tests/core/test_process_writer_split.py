@@ -1,0 +1,85 @@
+"""The journal writer split across two processes (issue 22): this side decodes and prepares,
+the journal process stores. Listeners get the decoded records with the ids the journal gave
+them, in order; acknowledgements come after the commit; a record that cannot be prepared is
+journaled bare rather than holding up (or killing) the rest."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app.journal import store
+from app.journal.process_writer import ProcessJournalWriter
+from app.journal.store import Journal
+from app.protocol.push import RawPush
+
+
+def _push(i: int, token=None) -> RawPush:
+    payload = b'{"assetId":"D%d","alarmType":46,"n":%d}' % (i % 5, i)
+    return RawPush("mqtt", f"upload/K/D{i % 5}/alarm", payload, 1000.0 + i, "p", token)
+
+
+def test_listeners_get_the_records_with_their_journal_ids_in_order(tmp_path):
+    path = tmp_path / "j.sqlite"
+    writer = ProcessJournalWriter(path)
+    got: list[tuple[int, int]] = []  # (id, n)
+    acked: list[int] = []
+    lock = threading.Lock()
+    writer.add_listener(lambda records, ids: got.extend(
+        (i, r.data["n"]) for r, i in zip(records, ids, strict=True)))
+    writer.start()
+    try:
+        n = 2500
+        for start in range(0, n, 250):  # as a transport hands them over: a read at a time
+            writer.submit_many([_push(i, lambda i=i: (lock.acquire(), acked.append(i),
+                                                      lock.release()))
+                                for i in range(start, start + 250)])
+        assert writer.flush(60)
+    finally:
+        writer.stop()
+    assert [n for _, n in got] == list(range(2500))
+    assert acked == list(range(2500))  # in the order they came
+    assert writer.stats.written == 2500 and writer.stats.by_kind == {"alarm": 2500}
+    with Journal(path, readonly=True) as j:
+        assert {row.id: row.data["n"] for row in j.rows()} == dict(got)
+
+
+def test_a_record_that_cannot_be_prepared_is_journaled_bare(tmp_path, monkeypatch):
+    real = store._push_row
+
+    def fragile(record):
+        if b"poison" in record.raw.payload:
+            raise RuntimeError("cannot prepare this one")
+        return real(record)
+
+    monkeypatch.setattr(store, "_push_row", fragile)
+    path = tmp_path / "j.sqlite"
+    writer = ProcessJournalWriter(path).start()
+    acked: list[int] = []
+    try:
+        pushes = [_push(i, lambda i=i: acked.append(i)) for i in range(10)]
+        pushes[4] = RawPush("mqtt", "upload/K/D4/alarm", b'{"poison":1}', 5.0, "p",
+                            lambda: acked.append(4))
+        writer.submit_many(pushes)
+        assert writer.flush(30)
+    finally:
+        writer.stop()
+    assert sorted(acked) == list(range(10))
+    with Journal(path, readonly=True) as j:
+        rows = list(j.rows())
+    assert len(rows) == 10
+    bare = rows[4]
+    assert bare.raw == b'{"poison":1}' and bare.data == {}
+    assert any("cannot prepare this one" in e for e in bare.errors)
+    assert all(r.errors == [] for i, r in enumerate(rows) if i != 4)
+
+
+@pytest.mark.parametrize("records", [False, True])
+def test_stop_commits_what_was_submitted(tmp_path, records):
+    path = tmp_path / "j.sqlite"
+    writer = ProcessJournalWriter(path, send_records=records).start()
+    writer.submit_many([_push(i) for i in range(1200)])
+    writer.stop()
+    with Journal(path, readonly=True) as j:
+        assert j.count() == 1200
