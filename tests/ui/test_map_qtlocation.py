@@ -6,13 +6,12 @@ unreachable one shows how the map looks and says it offline.
 
 from __future__ import annotations
 
-import http.server
 import re
-import threading
 import time
 
 import pytest
 from live_rig import decoded, fed, opened
+from loopback_tiles import TileServer
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -29,39 +28,6 @@ from app.ui.panels.map.widget import (
 from app.ui.theme import STATUS_COLOURS
 
 KEY = "QMLKEY"
-TILE = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
-        b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe"
-        b"\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82")  # a 1x1 PNG
-
-
-class TileServer:
-    """Serves a PNG for any /z/x/y.png and remembers what was asked."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        paths = self.paths
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                paths.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(TILE)))
-                self.end_headers()
-                self.wfile.write(TILE)
-
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/%z/%x/%y.png"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def sim():
     return Fleet(KEY, devices=10, seed=21)
