@@ -33,6 +33,22 @@ MAX_CARDS = 8  # cards remembered per device (for search): the latest few
 DEFAULT_MAX_UNACKNOWLEDGED = 10_000
 
 
+# The decoded data of these kinds is kept as a device's latest for as long as nothing newer of
+# its kind comes, often an hour or more (an alarm, an event, a sub-lock's reading): its keys
+# are shared strings, not the copies each decoded push brings (half of such a dict's ~2 KB;
+# 10 000 devices fill these slowly, so this was most of the window's growth after its
+# tables were full). Positions, most of the pushes, are replaced within a minute: not worth
+# the 9 µs each under a flood.
+KEPT_KINDS = frozenset({"alarm", "event", "sublock", "command"})
+
+
+def _kept(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with its keys (and its nested dicts' keys) interned."""
+    intern = sys.intern
+    return {intern(k) if type(k) is str else k: (_kept(v) if type(v) is dict else v)
+            for k, v in data.items()}
+
+
 class Status(Enum):
     ONLINE = "online"
     QUIET = "quiet"
@@ -198,6 +214,8 @@ class FleetState:
             if kind == "unknown":
                 continue
             data = record.data
+            if kind in KEPT_KINDS:  # kept for long: its keys shared (see _kept)
+                data = _kept(data)
             if kind == "sublock":
                 sub_id = record.sublock or str(data.get("subAssetID") or "?")
                 sub = dev.sublocks.get(sub_id)
@@ -210,7 +228,7 @@ class FleetState:
             dev.latest[kind] = data
             dev.latest_at[kind] = at
             if kind == "alarm":
-                entry = self._alarm_entry(push_id, record)
+                entry = self._alarm_entry(push_id, record, data)
                 if dev.last_alarm is not None:
                     self._release_next.append(dev.last_alarm)
                 dev.last_alarm = entry
@@ -227,8 +245,9 @@ class FleetState:
                 change.commands.append((push_id, record))
         return change
 
-    def _alarm_entry(self, push_id: int, record: PushRecord) -> AlarmEntry:
-        data = record.data
+    def _alarm_entry(self, push_id: int, record: PushRecord,
+                     data: dict[str, Any] | None = None) -> AlarmEntry:
+        data = record.data if data is None else data
         code = data.get("alarmType")
         code = code if isinstance(code, int) else None
         return AlarmEntry(
