@@ -66,15 +66,16 @@ EVENT_ROWS = Bound("events/max_rows", "Events in the table", 10_000, 100, 200_00
 PUSHLOG_ROWS = Bound("pushlog/max_rows", "Pushes held in the list", 50_000, 1_000, 500_000,
                      0.8, "scrolling past them pages older ones in from the journal")
 TRACK_POINTS = Bound("map/track_points", "Points per track", 20_000, 100, 1_000_000, 0.15,
-                     "a longer track is thinned evenly (first and last point kept); the "
-                     "journal holds every fix")
+                     "a longer track keeps every 2nd, then every 4th… fix (evenly, the "
+                     "newest too); the journal holds every fix")
 CHART_POINTS = Bound("charts/points_per_series", "Points per device and stream",
                      DEFAULT_CHART_POINTS, 500, 2_000_000, 0.16,
                      "older points are read again from the journal (downsampled) when the "
                      "chart is scrolled or zoomed to them, or 'all' is chosen")
 COMMAND_HISTORY = Bound("commands/history_rows", "Commands in the history", 5_000, 100,
                         200_000, 1.0,
-                        "older commands stay in the journal's audit (Commands › Export audit)")
+                        "older commands stay in the journal's audit (the history's Export "
+                        "CSV… writes them all)")
 
 
 def bound_box(settings, bound: Bound, apply=None) -> QSpinBox:
