@@ -96,12 +96,15 @@ def bound_box(settings, bound: Bound, apply=None) -> QSpinBox:
     return box
 
 
-def bounds_page(settings, rows: list[tuple[Bound, object]], intro: str = "") -> QWidget:
+def bounds_page(settings, rows: list[tuple[Bound, object]], intro: str = "", *,
+                embedded: bool = False) -> QWidget:
     """A settings page of bounds: one spin box per bound, with what it costs and where the
     rest is; `rows` pairs each bound with the function that applies a new value at once
-    (None: from the next start)."""
+    (None: from the next start). `embedded`: part of a panel's own page (no margins)."""
     page = QWidget()
     form = QFormLayout(page)
+    if embedded:
+        form.setContentsMargins(0, 0, 0, 0)
     if intro:
         note = QLabel(intro)
         note.setWordWrap(True)

@@ -679,7 +679,7 @@ class AlarmsPanel(LiveTablePanel):
         lay.addLayout(form)
         lay.addWidget(bounds_page(self.ctx.settings, self.bound_settings(),
                                   "Memory: the newest alarms are kept; the journal keeps every "
-                                  "one."))
+                                  "one.", embedded=True))
         page.editor, page.escalate, page.sound_on, page.volume = editor, escalate, sound_on, volume
         return page
 

@@ -767,7 +767,8 @@ class MapPanel(Panel):
         form.addRow("Tile server", edit)
         form.addRow("", default)
         form.addRow("", note)
-        limits = bounds_page(self.ctx.settings, [(TRACK_POINTS, self.set_track_points)])
+        limits = bounds_page(self.ctx.settings, [(TRACK_POINTS, self.set_track_points)],
+                             embedded=True)
         form.addRow(limits)
         return page
 
