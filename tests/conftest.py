@@ -237,3 +237,43 @@ def _map_tiles_from_loopback(monkeypatch):
         _loopback_tiles = TileServer()
     monkeypatch.setattr(widget, "DEFAULT_TILE_URL", _loopback_tiles.url)
     yield _loopback_tiles
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A private PostgreSQL for the session (tests/pgserver.py), stopped and removed at the
+    end. Skipped only where PostgreSQL is not installed (`.ci/run` installs it)."""
+    from pgserver import PgServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl: pg_config --bindir, "
+                    "/usr/lib/postgresql/*/bin, PATH); .ci/run installs it with apt")
+    server = PgServer(bindir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> Iterator[str]:
+    """postgresql://… of a fresh empty database, dropped after the test."""
+    url = pg_server.new_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_target(request, tmp_path) -> str:
+    """Where a journal test opens its journal, once per implementation: a SQLite file, then
+    a PostgreSQL URL (`app.journal.url.open_journal` takes either)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "journal.sqlite")
+    return request.getfixturevalue("pg_url")

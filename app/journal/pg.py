@@ -1,0 +1,267 @@
+"""The shared journal on PostgreSQL (team mode, issue 23): `PgJournal`, the same interface
+as the SQLite `Journal`, for several recorders and desks on one record.
+
+Open it with `app.journal.url.open_journal("postgresql://user@host/db")`. Its `.conn` is a
+`PgConnection` (pgconn.py) with the sqlite3 surface the journal's other modules use, so the
+command audit, commissioning, readings, the push log's queries, the shift report and the
+exports run on either journal.
+
+**Stored once.** The broker delivers a QoS 1 push at least once: after a recorder dies, or
+a PUBACK is lost, the same push (same topic, same bytes) comes again — seconds to minutes
+later, possibly to another recorder of the shared subscription — with nothing that says so
+and no broker id that survives the redelivery. A push's key is therefore made from what it
+is, not how it came: `content_key = sha256(topic ‖ 0x00 ‖ payload)`. The vendor's payloads
+carry the device's and the platform's own times (gpsTime, dateTime, recvTime to the
+millisecond), so identical bytes are the same push; but a device without a clock could send
+the same bytes twice on purpose, so the key holds only within a window of receipt time:
+two unique indexes, on (content_key, ⌊t / W⌋) and on (content_key, ⌊t / W + ½⌋), W =
+`pg_schema.DUPLICATE_WINDOW_S` (one hour). Any two receipts less than W/2 apart share a
+window in one of the two grids (their boundaries alternate every W/2), so a redelivery
+within 30 minutes is always refused by `INSERT … ON CONFLICT DO NOTHING`; receipts W or more
+apart never are. Unique indexes make it safe under concurrent writers: a second writer's
+insert waits for the first's commit, then does nothing. Such a push is answered with the id
+it was stored with (`write_prepared_ids`), so its recorder acknowledges it as usual.
+`python -m app.bench.false_merge` measures how often distinct pushes of the simulator would
+share a key (issue 23, part 2).
+
+**Notifications** (statement-level triggers, so every writer notifies, whatever it is):
+
+- channel `sealdesk_push`, payload `"<min id>-<max id>"` — the ids a statement inserted
+  into `push`, sent at its commit. Other writers take ids in between (ids are never
+  consecutive across writers), so a listener reads `id BETWEEN min AND max` and skips ids
+  it has; a range may include other writers' rows, which their own notification announces
+  too.
+- channel `sealdesk_change`, payload the table's name: `alarm_ack`, `command` or
+  `commissioning` changed (insert, update or delete).
+
+**Ids.** Several recorders write at once: a batch's ids are increasing but not consecutive.
+`write_prepared_ids(batch)` returns each row's id; `write` returns them too (on both
+journals); `write_prepared` gives (first, last) for callers that only need the span.
+
+**Passwords and TLS.** A URL never needs a password in a settings file or on a command line:
+leave it out (`postgresql://recorder@db.example/sealdesk`) and libpq reads it from
+`PGPASSFILE` (default `~/.pgpass`, mode 0600) or a service file (`PGSERVICEFILE`). Across a
+network, ask for TLS with the server's certificate checked against its name:
+`postgresql://desk@db.example/sealdesk?sslmode=verify-full&sslrootcert=/etc/sealdesk/ca.pem`.
+
+**Roles.** The first connection migrates the schema: give it a role that owns the database
+(`CREATE DATABASE sealdesk OWNER sealdesk_admin`; pg_trgm is a trusted extension). Recorders
+need INSERT on push and reading and SELECT (`GRANT SELECT, INSERT ON push, reading TO
+recorder; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recorder`); desks need SELECT on
+every table and INSERT/UPDATE/DELETE on alarm_ack, command, commissioning, secret_reveal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from app.journal import pgconn, search
+from app.journal.store import _COLUMNS, JournalRow, Prepared, _where, prepare
+from app.journal.url import display
+from app.protocol.push import PushRecord
+
+_PUSH_COLUMNS = ("id, received_at, source, profile, topic, kind, device, sublock, raw, data,"
+                 " errors, warnings, line, content_key")
+_INSERT = (
+    f"INSERT INTO push ({_PUSH_COLUMNS})"
+    " SELECT * FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::text[], %s::text[], %s::bytea[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::bytea[])"
+    " ON CONFLICT DO NOTHING RETURNING id"
+)
+_INSERT_READING = (
+    "INSERT INTO reading (push_id, device, sublock, received_at, charging, battery, voltage,"
+    " temperature, humidity, speed, cell_signal, gnss_signal, rssi, led_voltage, led_current,"
+    " luminance1, luminance2, luminance3, luminance4, vibration)"
+    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    " ON CONFLICT DO NOTHING"
+)
+_NEW_IDS = "SELECT nextval(pg_get_serial_sequence('push', 'id')) FROM generate_series(1, %s)"
+_STORED = "SELECT id, content_key, received_at FROM push WHERE content_key = ANY(%s)"
+
+
+def content_key(topic: str, raw: bytes) -> bytes:
+    """The push's "stored once" key (see the module): sha256(topic ‖ 0x00 ‖ payload)."""
+    return hashlib.sha256(topic.encode("utf-8", "surrogatepass") + b"\0" + raw).digest()
+
+
+def _no_nul(text: str | None) -> str | None:
+    """PostgreSQL's text cannot hold U+0000 (SQLite's can): kept as the escape `\\u0000`."""
+    if text is None or "\0" not in text:
+        return text
+    return text.replace("\0", "\\u0000")
+
+
+def _line(row: tuple, line: str | None) -> str:
+    """The push's search line: the writer's, else made from the stored row."""
+    if line is None:
+        try:
+            data = json.loads(row[8]) if row[8] else {}
+        except ValueError:
+            data = {}
+        line = search.search_text(row[4], row[5], row[6], data if isinstance(data, dict)
+                                  else {})
+    return _no_nul(line) or ""
+
+
+class PgJournal:
+    """A journal in a PostgreSQL database, shared by recorders and desks. Its connection is
+    safe to use from several threads (psycopg serialises it); open one per process."""
+
+    dialect = pgconn.DIALECT
+
+    def __init__(self, url: str, *, readonly: bool = False) -> None:
+        self.url = url
+        self.path = display(url)  # what people and logs see: never a password
+        self.readonly = readonly
+        self.conn = pgconn.connect(url, readonly=readonly)
+
+    def close(self) -> None:
+        if not self.conn.closed:
+            self.conn.close()
+
+    def __enter__(self) -> PgJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------
+
+    def write(self, records: Iterable[PushRecord]) -> list[int]:
+        """Store a batch in one transaction; returns each record's id, in order (a push
+        stored before — delivered twice — has its first id)."""
+        if not isinstance(records, list):
+            records = list(records)
+        return self.write_prepared_ids(prepare(records))
+
+    def write_prepared(self, batch: Prepared) -> tuple[int, int]:
+        """Store a prepared batch; returns (smallest id, largest id) — not a range: other
+        writers take ids in between. `write_prepared_ids` says which."""
+        ids = self.write_prepared_ids(batch)
+        if not ids:
+            return 1, 0
+        return min(ids), max(ids)
+
+    def write_prepared_ids(self, batch: Prepared) -> list[int]:
+        """Store a prepared batch in one transaction; returns the id of each row, in order.
+        A row already stored (the same push within the window: see the module) is not
+        stored again and has the id it was stored with."""
+        rows = batch.rows
+        if not rows:
+            return []
+        lines = batch.lines if batch.lines is not None else [None] * len(rows)
+        keys = [content_key(_no_nul(r[3]) or "", r[7]) for r in rows]
+        raw = self.conn.raw
+        with raw.transaction(), raw.cursor() as cur:
+            ids = [r[0] for r in cur.execute(_NEW_IDS, (len(rows),)).fetchall()]
+            columns: list[list[Any]] = [ids, *([] for _ in range(13))]
+            for row, line, key in zip(rows, lines, keys, strict=True):
+                at, source, profile, topic, kind, device, sublock, payload, data, errors, \
+                    warnings = row
+                for i, value in enumerate((
+                        at, _no_nul(source), _no_nul(profile), _no_nul(topic), _no_nul(kind),
+                        _no_nul(device), _no_nul(sublock), payload, data, errors, warnings,
+                        _line(row, line), key), 1):
+                    columns[i].append(value)
+            cur.execute(_INSERT, columns)
+            stored = {r[0] for r in cur.fetchall()}
+            if len(stored) < len(ids):
+                ids = self._already_stored(cur, ids, stored, rows, keys)
+            readings = [(ids[i], *rest) for i, *rest in batch.readings
+                        if ids[i] in stored]
+            if readings:
+                cur.executemany(_INSERT_READING, [
+                    (push_id, _no_nul(device), _no_nul(sub), *rest)
+                    for push_id, device, sub, *rest in readings])
+        return ids
+
+    @staticmethod
+    def _already_stored(cur: Any, ids: list[int], stored: set[int], rows: list[tuple],
+                        keys: list[bytes]) -> list[int]:
+        """The ids of a batch where the rows not stored have the id of the push they
+        repeat: the one with their key received nearest in time."""
+        missing = [i for i, push_id in enumerate(ids) if push_id not in stored]
+        found: dict[bytes, list[tuple[int, float]]] = {}
+        for push_id, key, at in cur.execute(_STORED, ([keys[i] for i in missing],)):
+            found.setdefault(bytes(key), []).append((push_id, at))
+        out = list(ids)
+        for i in missing:
+            at = rows[i][0]
+            candidates = found.get(keys[i], [])
+            if candidates:
+                out[i] = min(candidates, key=lambda c: (abs(c[1] - at), c[0]))[0]
+        return out
+
+    # -- reading -------------------------------------------------------------
+
+    def count(self, **filters: Any) -> int:
+        where, params = _where(**filters)
+        return int(self.conn.execute(f"SELECT count(*) FROM push{where}", params).fetchone()[0])
+
+    def rows(self, *, newest_first: bool = False, limit: int | None = None,
+             **filters: Any) -> Iterator[JournalRow]:
+        """Stream rows matching the filters, oldest first unless asked: pages by id, so a
+        million rows never sit in memory (psycopg would fetch a whole result at once)."""
+        page, got = 2000, 0
+        bound: int | None = None
+        while limit is None or got < limit:
+            where, params = _where(**filters)
+            if bound is not None:
+                where += (" AND " if where else " WHERE ") + ("id < ?" if newest_first
+                                                              else "id > ?")
+                params.append(bound)
+            n = page if limit is None else min(page, limit - got)
+            order = "DESC" if newest_first else "ASC"
+            batch = self.conn.execute(
+                f"SELECT {_COLUMNS} FROM push{where} ORDER BY id {order} LIMIT {int(n)}",
+                params).fetchall()
+            for row in batch:
+                yield JournalRow.from_sql(row)
+            got += len(batch)
+            if len(batch) < n:
+                return
+            bound = batch[-1][0]
+
+    def get(self, push_id: int) -> JournalRow | None:
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM push WHERE id=?",
+                                (push_id,)).fetchone()
+        return JournalRow.from_sql(row) if row else None
+
+    # -- alarm acknowledgement ----------------------------------------------
+
+    def acknowledge(self, push_ids: Iterable[int], *, at: float, operator: str,
+                    reason: str = "", note: str = "") -> int:
+        """Acknowledge alarms (an alarm acknowledged already keeps its first
+        acknowledgement: two desks at once, the first wins)."""
+        ids = list(push_ids)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO alarm_ack (push_id, acked_at, operator, reason, note)"
+                " VALUES (?,?,?,?,?)",
+                [(i, at, operator, reason, note) for i in ids],
+            )
+        return len(ids)
+
+    def unacknowledge(self, push_ids: Iterable[int], *, acked_at: float) -> int:
+        """Undo an acknowledgement made at `acked_at`; returns how many were undone."""
+        ids = list(push_ids)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            cur = self.conn.executemany(
+                "DELETE FROM alarm_ack WHERE push_id=? AND acked_at=?",
+                [(i, acked_at) for i in ids],
+            )
+        return cur.rowcount
+
+    def unacknowledged_alarms(self, limit: int = 10000) -> list[JournalRow]:
+        sql = (
+            f"SELECT {', '.join('p.' + c.strip() for c in _COLUMNS.split(','))} FROM push p"
+            " LEFT JOIN alarm_ack a ON a.push_id = p.id"
+            " WHERE p.kind='alarm' AND a.push_id IS NULL ORDER BY p.id DESC LIMIT ?"
+        )
+        return [JournalRow.from_sql(r) for r in self.conn.execute(sql, (limit,))]

@@ -1,0 +1,73 @@
+"""Where a journal is: a SQLite file path, or a `postgresql://` URL (team mode, issue 23).
+
+Every place that takes a journal (`record`, `export`, `send`, `commission`, `report`, the
+window) opens it with `open_journal`, so a path and a URL work alike: a path gives the
+SQLite `Journal` (the default, and the demo's), a URL the shared `PgJournal`. Code that
+catches a journal's failures catches `JOURNAL_ERRORS`, which holds both drivers' errors.
+
+A URL carries no password in settings or on the command line: libpq finds it in
+`PGPASSFILE` (default ~/.pgpass) or the service file; see `app/journal/pg.py` for roles and
+TLS (`sslmode=verify-full`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from app.journal.pg import PgJournal
+    from app.journal.store import Journal
+
+try:
+    import psycopg as _psycopg
+
+    JOURNAL_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, _psycopg.Error)
+except ImportError:  # psycopg is a dependency; without it only SQLite journals open
+    JOURNAL_ERRORS = (sqlite3.Error,)
+
+SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_journal_url(target: object) -> bool:
+    """A PostgreSQL URL (postgresql:// or postgres://), not a file path."""
+    return isinstance(target, str) and target.strip().lower().startswith(SCHEMES)
+
+
+def open_journal(target: str | Path, *, readonly: bool = False) -> Journal | PgJournal:
+    """The journal at `target`: `PgJournal` for a URL, the SQLite `Journal` for a path.
+    Both are migrated on open unless `readonly`."""
+    if is_journal_url(target):
+        from app.journal.pg import PgJournal
+
+        return PgJournal(str(target).strip(), readonly=readonly)
+    from app.journal.store import Journal
+
+    return Journal(target, readonly=readonly)
+
+
+def connect(target: str | Path, *, readonly: bool = False) -> Any:
+    """A connection of its own to the journal at `target` (sqlite3-like for a URL too:
+    `app.journal.pgconn.PgConnection`), its schema migrated unless `readonly` — what
+    `commands.connect` and `CommissioningTable` use beside a journal writer."""
+    if is_journal_url(target):
+        from app.journal.pgconn import connect as pg_connect
+
+        return pg_connect(str(target).strip(), readonly=readonly)
+    raise ValueError(f"not a journal URL: {target!r}")
+
+
+def display(target: str | Path) -> str:
+    """The journal's name for people and logs: a URL without any password in it."""
+    if not is_journal_url(target):
+        return str(target)
+    parts = urlsplit(str(target).strip())
+    if parts.password is None:
+        return str(target).strip()
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))

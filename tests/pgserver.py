@@ -1,0 +1,131 @@
+"""A private PostgreSQL for the tests: initdb + pg_ctl in a temporary folder, on a free port.
+
+The journal's PostgreSQL implementation is tested against a real server, never a mock: the
+same server for the whole session (initdb takes seconds), a fresh database per test
+(`PgServer.new_database`, milliseconds). Nothing outside the folder is touched (its own
+socket directory, no system service), and `stop` removes it all.
+
+PostgreSQL refuses to run as root: as root (CI) the folder is given to the `postgres` user
+and initdb/pg_ctl run through `runuser -u postgres --`; as any other user they run directly.
+Speed over durability (fsync off): a test server's data dies with the test session anyway.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+SUPERUSER = "sealdesk"
+
+
+def find_bindir() -> Path | None:
+    """Where initdb and pg_ctl are: `pg_config --bindir`, else the newest Debian-style
+    /usr/lib/postgresql/N/bin, else PATH."""
+    candidates: list[Path] = []
+    try:
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+                             timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            candidates.append(Path(out.stdout.strip()))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
+                      else 0, reverse=True)
+    candidates += [Path(p) for p in versions]
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(initdb).parent)
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+    return None
+
+
+def _as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+class PgServer:
+    """One PostgreSQL cluster, started by `start`, gone after `stop`."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.folder = Path(tempfile.mkdtemp(prefix="sealdesk-pg-"))
+        self.data = self.folder / "data"
+        self.socket_dir = self.folder / "socket"
+        self.log = self.folder / "server.log"
+        self.port = 0
+        self._running = False
+
+    def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if _as_root():
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              cwd=self.folder)
+
+    def _check(self, done: subprocess.CompletedProcess[str], what: str) -> None:
+        if done.returncode != 0:
+            log = self.log.read_text(errors="replace") if self.log.exists() else ""
+            raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stdout}\n"
+                               f"{done.stderr}\n{log[-4000:]}")
+
+    def start(self) -> None:
+        from app.brokers import PortReservation
+
+        self.socket_dir.mkdir()
+        if _as_root():
+            shutil.chown(self.folder, "postgres", "postgres")
+            shutil.chown(self.socket_dir, "postgres", "postgres")
+        self._check(self._run("initdb", "-D", str(self.data), "-U", SUPERUSER,
+                              "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                              "--no-sync"), "initdb")
+        settings = (f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.socket_dir}"
+                    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                    " -c max_connections=200 -c shared_buffers=64MB")
+        # The port is held (SO_REUSEADDR, as PostgreSQL binds) until the server listens on it.
+        hold = PortReservation()
+        try:
+            self.port = hold.port
+            done = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w",
+                             "-t", "60", "-o", f"-p {self.port} {settings}", "start")
+            self._check(done, "pg_ctl start")
+            self._running = True
+        finally:
+            hold.close()
+
+    def stop(self) -> None:
+        try:
+            if self._running:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop",
+                          timeout=60)
+                self._running = False
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self):
+        import psycopg
+
+        return psycopg.connect(self.url(), autocommit=True)
+
+    def new_database(self) -> str:
+        """A new empty database; returns its URL."""
+        name = "t_" + uuid.uuid4().hex[:16]
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Gone, with any connection a test left open to it."""
+        name = url.rsplit("/", 1)[1]
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
