@@ -1,9 +1,10 @@
 """The command audit table (`command`, migration 3): one row per command sent, by whom, and
 what came of it, next to the push that answered it (`reply_push_id`). No Qt.
 
-Its own SQLite connection (`connect`): the journal writer owns its connection on its own
-thread, and WAL lets both write the same file. `app/commands/audit.py` keeps a tracker's
-commands here.
+Its own connection (`connect`): the journal writer owns its connection on its own
+thread, and WAL lets both write the same file; a `postgresql://` journal (team mode) gets a
+connection of its own to the shared database, with the same surface (`pgconn`).
+`app/commands/audit.py` keeps a tracker's commands here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.journal import url
+from app.journal.dialect import is_postgres
 from app.journal.schema import migrate
 
 _COLUMNS = (
@@ -65,7 +68,10 @@ class AuditRow:
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (and migrate) the journal for audit use; safe to share between threads."""
+    """Open (and migrate) the journal for audit use; safe to share between threads. A
+    `postgresql://` URL gives a `PgConnection` with the same surface."""
+    if url.is_journal_url(path):
+        return url.connect(path)
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=30000")
     migrate(conn)
@@ -78,13 +84,12 @@ def insert(conn: sqlite3.Connection, values: tuple[Any, ...]) -> int:
     """A new row: `values` are (profile, device, sublock, operator, text, name, serial,
     dangerous, created_at, sent_at, state, reason, reply_push_id, reply (JSON text),
     answered_at). Returns its id."""
-    cur = conn.execute(
-        "INSERT INTO command (profile, device, sublock, operator, text, name, serial,"
-        " dangerous, created_at, sent_at, state, reason, reply_push_id, reply,"
-        " answered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        values,
-    )
-    return int(cur.lastrowid or 0)
+    sql = ("INSERT INTO command (profile, device, sublock, operator, text, name, serial,"
+           " dangerous, created_at, sent_at, state, reason, reply_push_id, reply,"
+           " answered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    if is_postgres(conn):  # no last_insert_rowid: the row says its id
+        return int(conn.execute(sql + " RETURNING id", values).fetchone()[0])
+    return int(conn.execute(sql, values).lastrowid or 0)
 
 
 def update(conn: sqlite3.Connection, row_id: int, values: tuple[Any, ...]) -> None:

@@ -1,7 +1,8 @@
 """The commissioning sessions' table (`commissioning`, migration 4): one row per device and
 batch, the checklist as JSON text, the verdict, the notes and the PDF report. No Qt.
 
-Its own SQLite connection (WAL lets it write next to the journal writer); one per thread.
+Its own connection (WAL lets it write next to the journal writer); one per thread. A
+`postgresql://` journal gets a connection of its own to the shared database (`pgconn`).
 `app/commissioning/store.py` turns the rows into checklists and sessions.
 """
 
@@ -12,11 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.journal import url
 from app.journal.schema import migrate
 
 
 class CommissioningTable:
     def __init__(self, path: str | Path) -> None:
+        if url.is_journal_url(path):
+            self.conn = url.connect(path)
+            return
         self.conn = sqlite3.connect(
             str(path), timeout=30, check_same_thread=False, isolation_level=None
         )

@@ -35,13 +35,10 @@ import psycopg
 from psycopg import pq
 
 from app.journal import search
+from app.journal.dialect import POSTGRESQL as DIALECT
+from app.journal.dialect import is_postgres
 
-DIALECT = "postgresql"
-
-
-def is_postgres(conn: Any) -> bool:
-    """Whether `conn` (a connection or cursor) is a PostgreSQL journal's."""
-    return getattr(conn, "dialect", "") == DIALECT
+__all__ = ["DIALECT", "PgConnection", "PgCursor", "connect", "is_postgres", "translate"]
 
 
 # -- translation ------------------------------------------------------------------------------

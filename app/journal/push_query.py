@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.journal import search
+from app.journal.dialect import is_postgres
 from app.journal.store import JournalRow
 from app.protocol.push import PushRecord
 
@@ -222,6 +223,8 @@ def _split(flt: PushFilter) -> tuple[PushFilter | None, PushFilter]:
 def keyed_columns(conn: sqlite3.Connection) -> frozenset[str]:
     """Columns c with an index on push (c, id): "newest rows where c = ?" is then one range
     scan in id order (schema 5 adds (kind, id)). Read from the journal, not assumed."""
+    if is_postgres(conn):  # made with both (pg_schema.py)
+        return frozenset(("device", "kind"))
     found = set()
     for row in conn.execute("PRAGMA index_list(push)").fetchall():
         cols = [r[2] for r in conn.execute(f"PRAGMA index_info({row[1]})").fetchall()]

@@ -14,11 +14,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from app.journal import url
 from app.journal.store import Journal, JournalRow
 
 
 def connect_readonly(path: str | Path, timeout: float = 5) -> sqlite3.Connection:
-    """A short-lived read-only connection (no migration: the file may be any version)."""
+    """A short-lived read-only connection (no migration: the file may be any version); a
+    `postgresql://` URL gives a read-only `PgConnection`."""
+    if url.is_journal_url(path):
+        return url.connect(path, readonly=True)
     return sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, timeout=timeout)
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.journal.dialect import is_postgres
+
 Column = tuple[str, bool] | None  # (reading column, 0 is "no reading"), or None: not wanted
 
 
@@ -64,7 +66,7 @@ def _time_range(device: str, since: float | None, until: float | None
 def more_than(conn: sqlite3.Connection, rng: ReadingRange, n: int) -> bool:
     """Whether the range holds more than `n` readings (counts no further than n + 1)."""
     where, params = rng.where()
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM reading WHERE {where} LIMIT {int(n) + 1})"
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM reading WHERE {where} LIMIT {int(n) + 1}) AS r"
     return conn.execute(sql, params).fetchone()[0] > n
 
 
@@ -130,7 +132,11 @@ def sublock_buckets(conn: sqlite3.Connection, rng: ReadingRange, columns: Sequen
     """Sub-lock readings grouped per sub-lock into buckets of `width` s from `t0`, by
     sub-lock then bucket: (sublock, k, count, t_min, t_max, 0, min₁, max₁, …)."""
     where, params = rng.where()
-    sql = (f"SELECT sublock, CAST((received_at - ?) / ? AS INTEGER) AS k, count(*),"
+    # The bucket's number: the quotient truncated (SQLite's CAST truncates, PostgreSQL's
+    # rounds, hence trunc there).
+    k = ("CAST(trunc((received_at - ?) / ?) AS bigint)" if is_postgres(conn)
+         else "CAST((received_at - ?) / ? AS INTEGER)")
+    sql = (f"SELECT sublock, {k} AS k, count(*),"
            f" min(received_at), max(received_at), 0, {_min_max(columns)}"
            f" FROM reading WHERE {where} GROUP BY sublock, k ORDER BY sublock, k")
     return conn.execute(sql, [t0, width, *params]).fetchall()
@@ -167,5 +173,5 @@ def reported(conn: sqlite3.Connection, device: str, columns: Sequence[Column],
     cols = ", ".join(f"count({_expr(c)})" for c in columns)
     row = conn.execute(
         f"SELECT {cols} FROM (SELECT * FROM reading WHERE device=? AND sublock IS NULL"
-        " ORDER BY received_at DESC LIMIT ?)", (device, sample)).fetchone()
+        " ORDER BY received_at DESC LIMIT ?) AS r", (device, sample)).fetchone()
     return list(row)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from app.journal.dialect import is_postgres
+
 
 @dataclass(frozen=True, slots=True)
 class Reveal:
@@ -22,10 +24,13 @@ class Reveal:
 
 def record(conn: sqlite3.Connection, *, at: float, operator: str, place: str) -> int:
     """One reveal, committed before anything secret is shown; returns its id."""
-    cur = conn.execute("INSERT INTO secret_reveal (at, operator, place) VALUES (?, ?, ?)",
-                       (at, operator, place))
+    sql = "INSERT INTO secret_reveal (at, operator, place) VALUES (?, ?, ?)"
+    if is_postgres(conn):  # no last_insert_rowid: the row says its id
+        reveal_id = int(conn.execute(sql + " RETURNING id", (at, operator, place)).fetchone()[0])
+    else:
+        reveal_id = int(conn.execute(sql, (at, operator, place)).lastrowid)
     conn.commit()
-    return int(cur.lastrowid)
+    return reveal_id
 
 
 def close(conn: sqlite3.Connection, reveal_id: int, *, at: float) -> None:

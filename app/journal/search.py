@@ -19,12 +19,18 @@ and migration 9 indexes what an older journal holds. Only numbers and strings of
 decoded document are read (`json_extract`), so the SQL and `search_text` agree (a test
 checks it). Matching is case-insensitive: the index folds case; a row tested on its own
 (`row_clause`) uses LIKE, which folds ASCII letters only (the vendor's names are ASCII).
+
+On PostgreSQL (the shared journal, `pg.py`) the writer stores each push's line in its
+`line` column (`search_text`), a pg_trgm GIN index makes `line ILIKE '%SOS%'` an index
+lookup, and the SQL line (`ROW_TEXT`) is read as that column (`pgconn.translate`).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from app.journal.dialect import is_postgres
 
 
 def _cat(*parts: str) -> str:
@@ -145,6 +151,8 @@ def writers_supply_lines(conn) -> bool:
 
 def indexed(conn) -> bool:
     """The journal has the trigram index of its pushes' lines."""
+    if is_postgres(conn):
+        return conn.execute("SELECT to_regclass('push_line_trgm') IS NOT NULL").fetchone()[0]
     return conn.execute(
         "SELECT 1 FROM sqlite_master WHERE name = 'push_text'").fetchone() is not None
 
@@ -248,7 +256,7 @@ def row_clause(needle: str) -> tuple[str, list[Any]]:
 
 def can_drive(conn, needle: str) -> bool:
     """The trigram index can list the matches itself (3 characters or more)."""
-    return len(needle) >= 3 and indexed(conn)
+    return len(needle) >= 3 and (is_postgres(conn) or indexed(conn))
 
 
 def phrase(needle: str) -> str:
@@ -259,12 +267,18 @@ def phrase(needle: str) -> str:
 def candidates(conn, needle: str, before_id: int | None, limit: int,
                run=None) -> list[int]:
     """Ids of pushes whose line contains `needle`, newest first, below `before_id`."""
-    sql = "SELECT rowid FROM push_text WHERE push_text MATCH ?"
-    params: list[Any] = [phrase(needle)]
+    if is_postgres(conn):  # the stored line, through its pg_trgm index
+        sql = "SELECT id FROM push WHERE line ILIKE ? ESCAPE '\\'"
+        params: list[Any] = ["%" + like_escape(needle) + "%"]
+        column = "id"
+    else:
+        sql = "SELECT rowid FROM push_text WHERE push_text MATCH ?"
+        params = [phrase(needle)]
+        column = "rowid"
     if before_id is not None:
-        sql += " AND rowid < ?"
+        sql += f" AND {column} < ?"
         params.append(before_id)
-    sql += " ORDER BY rowid DESC LIMIT ?"
+    sql += f" ORDER BY {column} DESC LIMIT ?"
     params.append(limit)
     rows = run(conn, sql, params) if run is not None else conn.execute(sql, params).fetchall()
     return [r[0] for r in rows]

@@ -21,14 +21,25 @@ if TYPE_CHECKING:
     from app.journal.pg import PgJournal
     from app.journal.store import Journal
 
-try:
-    import psycopg as _psycopg
-
-    JOURNAL_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, _psycopg.Error)
-except ImportError:  # psycopg is a dependency; without it only SQLite journals open
-    JOURNAL_ERRORS = (sqlite3.Error,)
-
 SCHEMES = ("postgresql://", "postgres://")
+
+
+def _journal_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # psycopg is a dependency; without it only SQLite journals open
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+def __getattr__(name: str) -> Any:
+    """`JOURNAL_ERRORS` — (sqlite3.Error, psycopg.Error), for `except` clauses — made when
+    first imported: psycopg takes ~80 ms to import, which a SQLite-only start never pays."""
+    if name == "JOURNAL_ERRORS":
+        errors = _journal_errors()
+        globals()["JOURNAL_ERRORS"] = errors
+        return errors
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_journal_url(target: object) -> bool:

@@ -10,6 +10,9 @@ Its health is part of the state (`JournalHealth`): a busy or full disk retries w
 ("retrying"), anything else the journal raises stops the writer ("stopped") — nothing is
 acknowledged after that, so the broker keeps the pushes — and every health listener (the
 `record` command, the window's banner) hears of it at once.
+
+The journal is a SQLite file or a `postgresql://` URL (`open_journal`); a shared journal's
+lost connection is retried like a busy disk, on a new connection.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.journal.store import Journal
+from app.journal.url import display, is_journal_url, open_journal
 from app.protocol.decode import decode
 from app.protocol.push import PushRecord, RawPush
 
@@ -69,9 +73,29 @@ def describe_error(exc: BaseException) -> str:
         return "disk full"
     if "locked" in text or "busy" in text:
         return "journal busy (locked by another program)"
-    if isinstance(exc, sqlite3.Error) or not text:
+    if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg") \
+            or not text:
         return text
     return f"{type(exc).__name__}: {text}"
+
+
+def _retryable() -> tuple[type[BaseException], ...]:
+    """What a journal raises that may pass: busy, locked, disk full (sqlite3), the
+    connection lost or the server restarting (psycopg)."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.OperationalError,)
+    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def _fatal() -> tuple[type[BaseException], ...]:
+    """What a journal raises that stops it: damaged, refused, no such table…"""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.DatabaseError,)
+    return (sqlite3.DatabaseError, psycopg.DatabaseError)
 
 
 class JournalStopped(Exception):
@@ -96,7 +120,7 @@ class JournalWriter:
         *,
         max_batch: int = 5000,
     ) -> None:
-        self.path = str(path)
+        self.path = str(path)  # a URL as given: other connections open it too
         self.max_batch = max_batch
         self.stats = WriterStats()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -106,7 +130,7 @@ class JournalWriter:
         self._error: BaseException | None = None
         self._idle = threading.Condition()
         self._submitted = 0
-        self.health = JournalHealth(path=self.path)
+        self.health = JournalHealth(path=display(self.path))  # never a password
         self._health_listeners: list[HealthListener] = []
 
     # -- wiring --------------------------------------------------------------
@@ -124,11 +148,11 @@ class JournalWriter:
         self._health_listeners.append(listener)
 
     def _set_health(self, state: str, cause: str = "", waiting: int = 0) -> None:
-        health = JournalHealth(state, cause, waiting, self.path)
+        health = JournalHealth(state, cause, waiting, display(self.path))
         if health == self.health:
             return
         if state == STOPPED:  # said loudly by the listeners (record's error line, the banner)
-            log.info("journal %s stopped: %s", self.path, cause)
+            log.info("journal %s stopped: %s", display(self.path), cause)
         self.health = health
         for listener in self._health_listeners:
             try:
@@ -192,11 +216,12 @@ class JournalWriter:
 
     def _run(self) -> None:
         try:
-            journal = Journal(self.path)
+            journal = open_journal(self.path)
         except BaseException as exc:  # reported by start()
             self._error = exc
             self._ready.set()
             return
+        self._journal: Journal = journal
         self._ready.set()
         try:
             self._loop(journal)
@@ -204,7 +229,21 @@ class JournalWriter:
             log.debug("journal writer stopped", exc_info=True)  # one line at ERROR below
             self._set_health(STOPPED, describe_error(exc))
         finally:
-            journal.close()
+            self._journal.close()
+
+    def _reopen(self) -> None:
+        """A shared journal after a lost connection: a new one (its old one is dead). A
+        SQLite file stays open: its errors pass with the disk or the lock."""
+        if not is_journal_url(self.path):
+            return
+        try:
+            self._journal.close()
+        except Exception:
+            log.debug("closing a lost journal connection", exc_info=True)
+        try:
+            self._journal = open_journal(self.path)
+        except _retryable():
+            log.debug("journal still unreachable", exc_info=True)
 
     def _loop(self, journal: Journal) -> None:
         get = self._queue.get
@@ -234,16 +273,19 @@ class JournalWriter:
         `sqlite3.DatabaseError` is the journal's, not a push's (Journal.write makes every
         value storable first): it raises JournalStopped."""
         delay = 0.5
+        retryable, fatal = _retryable(), _fatal()
         while True:
+            journal = getattr(self, "_journal", journal)  # a new one after a lost connection
             try:
                 ids = journal.write(records)
-            except sqlite3.OperationalError as exc:  # disk full, locked…: keep them, retry
+            except retryable as exc:  # disk full, locked, connection lost…: keep them, retry
                 log.warning("journal write failed (%s); retrying in %.1f s", exc, delay)
                 self._set_health(RETRYING, describe_error(exc), self._waiting(records))
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+                self._reopen()
                 continue
-            except sqlite3.DatabaseError as exc:
+            except fatal as exc:
                 raise JournalStopped(describe_error(exc)) from exc
             except Exception:  # unforeseen, in one record: store each alone, bare if need be
                 log.exception("journal batch refused; storing records one by one")
@@ -251,10 +293,10 @@ class JournalWriter:
                 for i, record in enumerate(records):
                     try:
                         ids += journal.write([record])
-                    except sqlite3.OperationalError:
+                    except retryable:
                         records = records[i:]
                         return ids + self._write(journal, records)
-                    except sqlite3.DatabaseError as exc:
+                    except fatal as exc:
                         raise JournalStopped(describe_error(exc)) from exc
                     except Exception as exc:
                         bare = _bare(record, exc)
