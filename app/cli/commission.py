@@ -40,6 +40,7 @@ from app.commissioning.templates import (
     default_path,
     load_templates,
 )
+from app.journal.url import display, target_of
 from app.transport.settings import hashed_client_id
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_NO_BROKER = 0, 1, 2, 3
@@ -72,7 +73,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "lock_cycle,alarm_path; checks: " + ", ".join(CHECKS))
     p.add_argument("--notes", default="", help="notes printed on the report")
     p.add_argument("--journal", default=None,
-                   help="journal file (default: $SEALDESK_JOURNAL or the per-user journal)")
+                   help="journal file or a shared journal's postgresql:// URL (default: "
+                   "$SEALDESK_JOURNAL or the per-user journal)")
     p.add_argument("--connect-timeout", type=float, default=15.0,
                    help="give up if the broker cannot be reached for this long (default 15 s)")
     p.set_defaults(func=run)
@@ -119,15 +121,16 @@ def run(args: argparse.Namespace) -> int:
         clean_session=True if not args.client_id else settings.clean_session,
         profile=settings.profile or f"{settings.host}:{settings.port}",
     )
-    journal = Path(args.journal) if args.journal else default_journal_path()
+    journal = target_of(args.journal) if args.journal else default_journal_path()
     try:
-        journal.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(journal, Path):
+            journal.parent.mkdir(parents=True, exist_ok=True)
         from app.pipeline import Recorder
 
         recorder = Recorder(journal).start()
         audit = AuditLog(journal)
     except Exception as exc:
-        _err(f"cannot open journal {journal}: {exc}")
+        _err(f"cannot open journal {display(journal)}: {exc}")
         return EXIT_NO_BROKER
     try:
         return _commission(args, devices, template, skip, settings, recorder, audit, journal)

@@ -1,4 +1,5 @@
-"""`export`: journal rows to standard output as JSONL or CSV."""
+"""`export`: journal rows to standard output as JSONL or CSV, from a journal file or a
+shared journal's `postgresql://` URL."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import argparse
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from app.journal.export import write_csv, write_jsonl
-from app.journal.store import Journal, JournalRow
+from app.journal.store import JournalRow
+from app.journal.url import display, exists, open_journal
 from app.protocol.push import KINDS
 from app.protocol.redact import mask_data, mask_raw, secrets_of
 
@@ -33,7 +34,8 @@ def masked(row: JournalRow) -> JournalRow:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="write journaled pushes to standard output")
-    p.add_argument("--journal", required=True)
+    p.add_argument("--journal", required=True,
+                   help="the journal file, or a shared journal's postgresql:// URL")
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--device")
     p.add_argument("--source", choices=("mqtt", "webhook"))
@@ -46,11 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.journal).is_file():
+    if not exists(args.journal):
         print(f"sealdesk: error: no journal at {args.journal}", file=sys.stderr)
         return 1
+    journal = None
     try:
-        journal = Journal(args.journal, readonly=True)
+        journal = open_journal(args.journal, readonly=True)
         rows = journal.rows(kind=args.kind, device=args.device, since=args.since,
                             source=args.source)
         if not args.with_secrets:
@@ -67,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `export … | head` is normal use
         return 0
     except Exception as exc:
-        print(f"sealdesk: error: cannot read journal {args.journal}: {exc}", file=sys.stderr)
+        print(f"sealdesk: error: cannot read journal {display(args.journal)}: {exc}",
+              file=sys.stderr)
         return 1
+    finally:
+        if journal is not None:
+            journal.close()
     return 0

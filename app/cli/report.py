@@ -61,7 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="exit status: 0 written, 1 journal unreadable or report not written, "
         "2 bad usage",
     )
-    p.add_argument("--journal", required=True, help="the journal file")
+    p.add_argument("--journal", required=True,
+                   help="the journal file, or a shared journal's postgresql:// URL")
     p.add_argument("--since", required=True, type=_time, metavar="ISO",
                    help="start of the period, e.g. 2025-02-07T06:00 (UTC unless it says "
                    "otherwise)")
@@ -102,7 +103,7 @@ def _note(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from app.commands.audit import current_operator
     from app.journal.shift import read_shift
-    from app.journal.store import Journal
+    from app.journal.url import display, exists, is_journal_url, open_journal
     from app.reports.shift import (
         ShiftReportInfo,
         headline,
@@ -123,17 +124,18 @@ def run(args: argparse.Namespace) -> int:
     note = _note(args)
     if note is None:
         return EXIT_USAGE
-    if not Path(args.journal).is_file():
+    if not exists(args.journal):
         _err(f"no journal at {args.journal}")
         return EXIT_FAILED
     try:
-        with Journal(args.journal, readonly=True) as journal:
+        with open_journal(args.journal, readonly=True) as journal:
             summary = read_shift(journal.conn, args.since, until, args.severities)
     except Exception as exc:
-        _err(f"cannot read journal {args.journal}: {exc}")
+        _err(f"cannot read journal {display(args.journal)}: {exc}")
         return EXIT_FAILED
+    name = display(args.journal) if is_journal_url(args.journal) else Path(args.journal).name
     info = ShiftReportInfo(operator=args.operator or current_operator(), note=note,
-                           journal=Path(args.journal).name,
+                           journal=name,
                            severities=severities_text(args.severities))
     try:
         if kind == "csv":

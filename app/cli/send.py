@@ -32,16 +32,18 @@ from app.commands.builder import CommandError, build_text, check_device, parse_c
 from app.commands.replies import label_reply
 from app.commands.serials import SerialCounter
 from app.commands.tracker import CommandState, CommandTracker, TrackedCommand, UnsolicitedReply
+from app.journal.url import display, target_of
 from app.transport.settings import hashed_client_id
 
 EXIT_ANSWERED, EXIT_FAILED, EXIT_USAGE, EXIT_TIMED_OUT = 0, 1, 2, 3
 
 
-def default_journal_path() -> Path:
-    """$SEALDESK_JOURNAL, else the per-user data directory of the platform."""
+def default_journal_path() -> str | Path:
+    """$SEALDESK_JOURNAL (a file or a postgresql:// URL), else the per-user data directory
+    of the platform."""
     env = os.environ.get("SEALDESK_JOURNAL")
     if env:
-        return Path(env)
+        return target_of(env)
     from app import paths  # the window's journal, so its audit shows the command too
 
     return paths.journal_path()
@@ -70,7 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--journal",
         default=None,
-        help="journal file for the reply and the audit row "
+        help="journal file (or a shared journal's postgresql:// URL) for the reply and the "
+        "audit row "
         "(default: $SEALDESK_JOURNAL or the per-user journal)",
     )
     p.add_argument(
@@ -151,15 +154,16 @@ def run(args: argparse.Namespace) -> int:
         profile=settings.profile or f"{settings.host}:{settings.port}",
     )
 
-    journal = Path(args.journal) if args.journal else default_journal_path()
+    journal = target_of(args.journal) if args.journal else default_journal_path()
     try:
-        journal.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(journal, Path):
+            journal.parent.mkdir(parents=True, exist_ok=True)
         from app.pipeline import Recorder
 
         recorder = Recorder(journal).start()  # creates and migrates the journal first
         audit = AuditLog(journal)
     except Exception as exc:
-        _err(f"cannot open journal {journal}: {exc}")
+        _err(f"cannot open journal {display(journal)}: {exc}")
         return EXIT_FAILED
     try:
         return _send(args, parsed, device, settings, recorder, audit)

@@ -50,8 +50,9 @@ class AuditLog:
     """Writes tracker state changes as audit rows: one insert per command, then updates."""
 
     def __init__(self, conn_or_path: sqlite3.Connection | str | Path) -> None:
+        # A connection (sqlite3's, or a shared journal's PgConnection), or where to open one.
         self.conn = (
-            conn_or_path if isinstance(conn_or_path, sqlite3.Connection) else connect(conn_or_path)
+            connect(conn_or_path) if isinstance(conn_or_path, str | Path) else conn_or_path
         )
         self._lock = threading.Lock()
         # tracker id → audit row id, of the newest MAX_IDS commands (a command changes only

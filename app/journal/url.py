@@ -70,6 +70,17 @@ def connect(target: str | Path, *, readonly: bool = False) -> Any:
     raise ValueError(f"not a journal URL: {target!r}")
 
 
+def target_of(text: str | Path) -> str | Path:
+    """A `--journal` argument as a journal target: a URL kept as written (a Path would fold
+    its "//"), anything else a Path."""
+    return str(text).strip() if is_journal_url(text) else Path(text)
+
+
+def exists(target: str | Path) -> bool:
+    """Whether there is a journal to read: a file for a path; a URL is asked when opened."""
+    return is_journal_url(target) or Path(target).is_file()
+
+
 def display(target: str | Path) -> str:
     """The journal's name for people and logs: a URL without any password in it."""
     if not is_journal_url(target):
