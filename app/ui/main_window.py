@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME, __version__
+from app.journal.url import display
 from app.transport.state import ConnectionState, Phase
 from app.ui.context import AppContext
 from app.ui.feed_banner import attach_feed_banner
+from app.ui.operator import window_title
 from app.ui.panel import Panel
 from app.ui.panels import PANELS
 from app.ui.theme import STATUS_COLOURS
@@ -59,8 +61,8 @@ class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.setWindowTitle(f"{APP_NAME} — lock and tracker console")
         self.setObjectName("MainWindow")
+        self._read_only_title = ""
         self.setDockNestingEnabled(True)
         self.panels: dict[str, Panel] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.workspace = self._workspace_states.current
         self._undo_reset: tuple[str, QByteArray] | None = None
         self._arranged_on_show = False
+        self._update_title()
         self._build_panels()
         self._build_workspace_bar()
         self._build_menus()
@@ -172,6 +175,7 @@ class MainWindow(QMainWindow):
         if saved is None or not self.restoreState(saved, LAYOUT_VERSION):
             arrange(self, target, self.docks)
         self.workspace_actions[target.key].setChecked(True)
+        self._update_title()
         self._undo_reset = None
         self.undo_reset_action.setEnabled(False)
         self.sig_workspace_changed.emit(target.key)
@@ -259,10 +263,25 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Open journal", f"Could not start a window for {path}.")
         return bool(ok)
 
+    def _update_title(self) -> None:
+        """'SealDesk — Dispatch — alice': the workspace, and who is at the desk."""
+        if self._read_only_title:
+            self.setWindowTitle(self._read_only_title)
+        else:
+            self.setWindowTitle(window_title(workspace_by_key(self.workspace).title,
+                                             self.ctx.operator))
+
+    def set_operator(self, name: str) -> None:
+        """Someone else is at the desk: their name goes on what is done from now on."""
+        self.ctx.operator = name
+        self._update_title()
+        self.statusBar().showMessage(f"Operator: {name}", 5000)
+
     def show_read_only(self, source: Path, taken_at: float) -> None:
         """This window shows a copy of `source`: say so where it cannot be missed."""
         stamp = time.strftime("%H:%M", time.localtime(taken_at))
-        self.setWindowTitle(f"{source.name} — read-only copy taken {stamp} — {APP_NAME}")
+        self._read_only_title = f"{source.name} — read-only copy taken {stamp} — {APP_NAME}"
+        self._update_title()
         self.conn_label.setText(f"read-only: a copy of {source} taken {stamp}; nothing done "
                                 "here changes it")
 
@@ -271,6 +290,7 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.ctx, self.panels.values(), self)
         dialog.sig_theme_changed.connect(self._on_theme_chosen)
+        dialog.sig_operator_changed.connect(self.set_operator)
         dialog.exec()
 
     def _on_theme_chosen(self, mode: str) -> None:
@@ -326,7 +346,7 @@ class MainWindow(QMainWindow):
             "<p>Console for commissioning and watching electronic locks and GPS trackers.</p>"
             f"<p>Qt {qVersion()} · PySide6 {PySide6.__version__} · "
             f"paho-mqtt {paho.mqtt.__version__} · Python {platform.python_version()}</p>"
-            f"<p>Journal: {self.ctx.journal_path}</p>",
+            f"<p>Journal: {display(self.ctx.journal_path)}</p>",
         )
 
     # -- status bar --------------------------------------------------------------------

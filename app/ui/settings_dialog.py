@@ -1,6 +1,7 @@
 """File › Settings: everything a dispatcher may want to change, in one place, saved at once.
 
-The General page belongs to the window (theme, when a device counts as quiet or offline);
+The General page belongs to the window (who is at the desk, theme, when a device counts as
+quiet or offline);
 every other page is offered by a panel (the alarm panel's severities, escalation and sound)
 (`Panel.settings_page`), so this dialog names no panel.
 """
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QSpinBox,
     QStackedWidget,
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.fleet.state import Thresholds
 from app.ui.context import AppContext
+from app.ui.operator import SETTINGS_OPERATOR, os_user
 
 SETTINGS_QUIET = "devices/quiet_after_s"
 SETTINGS_OFFLINE = "devices/offline_after_s"
@@ -34,12 +37,21 @@ THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 class GeneralPage(QWidget):
     sig_theme_changed = Signal(str)
     """The user picked another theme (its key: system, light, dark)."""
+    sig_operator_changed = Signal(str)
+    """Someone else is at the desk from now on (the name, saved)."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         s = ctx.settings
         form = QFormLayout(self)
+        self.operator = QLineEdit(ctx.operator)
+        self.operator.setPlaceholderText(os_user())
+        self.operator.setToolTip("Your name on the acknowledgements, notes, commands and "
+                                 "commissioning sessions of this desk (the other desks on a "
+                                 "shared journal see it)")
+        self.operator.editingFinished.connect(self._save_operator)
+        form.addRow("Operator", self.operator)
         self.theme = QComboBox()
         for key, label in THEMES:
             self.theme.addItem(label, key)
@@ -68,6 +80,12 @@ class GeneralPage(QWidget):
         apply_theme(QApplication.instance(), mode)
         self.sig_theme_changed.emit(mode)
 
+    def _save_operator(self) -> None:
+        name = self.operator.text().strip() or os_user()
+        self.ctx.settings.setValue(SETTINGS_OPERATOR, self.operator.text().strip())
+        if name != self.ctx.operator:
+            self.sig_operator_changed.emit(name)
+
     def _save_thresholds(self) -> None:
         quiet, offline = self.quiet.value(), self.offline.value()
         if offline <= quiet:
@@ -94,6 +112,8 @@ class SettingsDialog(QDialog):
 
     sig_theme_changed = Signal(str)
     """Forwarded from the General page, so the View › Theme menu follows."""
+    sig_operator_changed = Signal(str)
+    """Forwarded from the General page: the window takes the new name."""
 
     def __init__(self, ctx: AppContext, panels, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +123,7 @@ class SettingsDialog(QDialog):
         self.stack = QStackedWidget()
         general = GeneralPage(ctx)
         general.sig_theme_changed.connect(self.sig_theme_changed)
+        general.sig_operator_changed.connect(self.sig_operator_changed)
         self._add("General", general)
         for panel in panels:
             page = panel.settings_page()
