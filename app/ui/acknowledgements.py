@@ -6,6 +6,11 @@ red cell, the status bar's count). The fleet state changes at once and every vie
 by `sig_alarms_acknowledged`. The journal row, which keeps an acknowledged alarm from coming
 back after a restart, is written in order on a worker thread: during a flood a write can
 wait for the journal writer's lock, and the window must not wait with it.
+
+On a desk (issue 23) the journal is shared: when it says `alarm_ack` changed, the
+acknowledgements other desks made are read on that same thread (`reload`) and applied here
+as if made in this window — the fleet changes, every view is told — and one another desk
+took back is waiting again here too.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from app.desk.queries import AckRow, acks_of, acks_since
 from app.fleet.state import AlarmEntry, FleetState
-from app.journal.store import Journal
+from app.journal.url import open_journal
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +34,9 @@ _DONE = None  # tells the writer thread to end
 
 
 UNDO_S = 60.0  # an acknowledgement can be taken back this long after it was made
+# Acknowledgements read back from a shared journal: those made this long before now (by the
+# acking desk's clock: room for clocks that disagree by a minute or two).
+SHARED_WINDOW_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,9 @@ class Acknowledgements(QObject):
     sig_acknowledgement_refused = Signal(str)
     """The journal refused (disk full, read-only…): what to tell the dispatcher. The alarms
     stay acknowledged in this session but come back after a restart."""
+    sig_shared_read = Signal(list, list)
+    """(writer thread → GUI thread) acknowledgements read from a shared journal, and the ids
+    of alarms another desk acknowledged whose acknowledgement is gone (taken back)."""
 
     def __init__(self, fleet: FleetState, journal_path: str, operator: Callable[[], str],
                  parent: QObject | None = None) -> None:
@@ -65,6 +77,12 @@ class Acknowledgements(QObject):
         self.clock: Callable[[], float] = time.time
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # A shared journal: push id → when its stored acknowledgement was made, for those
+        # this window knows (its own and others'), and the entries others acknowledged.
+        self._known: dict[int, float] = {}
+        self._by_others: dict[int, tuple[float, AlarmEntry | None]] = {}
+        self._reload_queued = False
+        self.sig_shared_read.connect(self._apply_shared)
 
     def acknowledge(self, push_ids: Iterable[int], reason: str = "", note: str = "") -> list[int]:
         """Acknowledge these alarms now, with an optional reason and note; returns the ids
@@ -75,6 +93,8 @@ class Acknowledgements(QObject):
         at, by = self.clock(), self.operator()
         entries = self.fleet.acknowledge(ids)
         ack = Acknowledgement(tuple(ids), at, by, reason.strip(), note.strip(), tuple(entries))
+        for push_id in ids:
+            self._known[push_id] = at
         self.last = ack
         # Only those made less than UNDO_S ago stay: a shift of acknowledgements must not
         # pile up here (issue 26).
@@ -98,6 +118,9 @@ class Acknowledgements(QObject):
         if ack is None:
             return []
         self._undoable.remove(ack)
+        for push_id in ack.push_ids:
+            if self._known.get(push_id) == ack.at:
+                del self._known[push_id]
         self.fleet.restore_unacknowledged(list(ack.entries))
         for entry in ack.entries:
             entry.acknowledged = False
@@ -106,6 +129,65 @@ class Acknowledgements(QObject):
         ids = list(ack.push_ids)
         self.sig_acknowledgement_undone.emit(ids)
         return ids
+
+    # -- a shared journal ---------------------------------------------------------------------
+
+    def reload(self, full: bool = False) -> None:
+        """Read what other desks acknowledged (and took back) since a little before now, on
+        the writer thread, after this window's own writes; `full` also asks about every
+        alarm waiting here (after a reconnect: what was missed may be older). Many calls
+        while one waits are one reload."""
+        if self._reload_queued and not full:
+            return
+        self._reload_queued = True
+        waiting = list(self.fleet.unacknowledged) if full else []
+        since = self.clock() - SHARED_WINDOW_S
+        recent = [i for i, (at, _) in self._by_others.items() if since - UNDO_S <= at]
+        self._writes.put(("reload", (since, waiting, recent)))
+        self._ensure_writer()
+
+    def _read_shared(self, journal, since: float, waiting: list[int],
+                     recent: list[int]) -> None:  # the writer thread
+        rows = acks_since(journal.conn, since)
+        if waiting:
+            rows += acks_of(journal.conn, waiting)
+        still = {r.push_id for r in acks_of(journal.conn, recent)} if recent else set()
+        self.sig_shared_read.emit(rows, [i for i in recent if i not in still])
+
+    def _apply_shared(self, rows: list[AckRow], gone: list[int]) -> None:
+        """GUI thread: others' acknowledgements as if made here, one signal per act."""
+        self._reload_queued = False
+        acts: dict[tuple[float, str, str, str], list[int]] = {}
+        for r in rows:
+            if self._known.get(r.push_id) == r.acked_at:
+                continue
+            self._known[r.push_id] = r.acked_at
+            acts.setdefault((r.acked_at, r.operator, r.reason, r.note), []).append(r.push_id)
+        for (at, by, reason, note), ids in sorted(acts.items()):
+            entries = self.fleet.acknowledge(ids)
+            of = {e.push_id: e for e in entries}
+            for push_id in ids:
+                self._by_others[push_id] = (at, of.get(push_id))
+            self.last = Acknowledgement(tuple(ids), at, by, reason, note, tuple(entries))
+            self.sig_alarms_acknowledged.emit(ids, at, by)
+        back = [i for i in gone if i in self._by_others]
+        if back:
+            entries = [e for i in back if (e := self._by_others.pop(i)[1]) is not None]
+            for push_id in back:
+                self._known.pop(push_id, None)
+            self.fleet.restore_unacknowledged(entries)
+            for entry in entries:
+                entry.acknowledged = False
+            self.sig_acknowledgement_undone.emit(back)
+        self._forget_old()
+
+    def _forget_old(self) -> None:
+        """Bounded: what is older than the shared window and the undo time is not asked
+        about again."""
+        floor = self.clock() - SHARED_WINDOW_S - UNDO_S - 60.0
+        if len(self._known) > 1000:
+            self._known = {i: at for i, at in self._known.items() if at >= floor}
+        self._by_others = {i: v for i, v in self._by_others.items() if v[0] >= floor}
 
     def wait_stored(self, timeout: float = 10.0) -> bool:
         """Wait until every acknowledgement so far is in the journal (or was refused)."""
@@ -132,17 +214,27 @@ class Acknowledgements(QObject):
                 self._thread.start()
 
     def _write_loop(self) -> None:
-        journal: Journal | None = None
+        journal = None
         try:
             while (item := self._writes.get()) is not _DONE:
                 if isinstance(item, threading.Event):
                     item.set()
                     continue
                 what, ack = item
+                if what == "reload":
+                    try:
+                        if journal is None:
+                            journal = open_journal(self.journal_path)
+                        self._read_shared(journal, *ack)
+                    except Exception:
+                        log.exception("could not read the shared acknowledgements")
+                        self.sig_shared_read.emit([], [])  # lets the next reload be queued
+                        journal = _closed(journal)  # a lost connection: a new one next time
+                    continue
                 ids = list(ack.push_ids)
                 try:
                     if journal is None:
-                        journal = Journal(self.journal_path)
+                        journal = open_journal(self.journal_path)
                     if what == "undo":
                         journal.unacknowledge(ids, acked_at=ack.at)
                     else:
@@ -150,6 +242,7 @@ class Acknowledgements(QObject):
                                             note=ack.note)
                 except Exception as exc:
                     log.exception("could not store the acknowledgement of %d alarms", len(ids))
+                    journal = _closed(journal)
                     self.sig_acknowledgement_refused.emit(
                         f"Could not store the acknowledgement of {len(ids):,} alarm"
                         f"{'s' if len(ids) != 1 else ''} in the journal ({exc}). They stay "
@@ -157,3 +250,12 @@ class Acknowledgements(QObject):
         finally:
             if journal is not None:
                 journal.close()
+
+
+def _closed(journal) -> None:
+    """Close a journal whose connection may be broken; the next write opens a new one."""
+    if journal is not None:
+        try:
+            journal.close()
+        except Exception:
+            log.debug("closing a failed journal connection", exc_info=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -10,7 +9,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from app.fleet.state import FleetState
-from app.journal.store import Journal
+from app.journal.url import open_journal
 from app.transport.settings import ConnectionSettings
 from app.transport.state import ConnectionState, Phase
 from app.ui.acknowledgements import Acknowledgements
@@ -18,8 +17,10 @@ from app.ui.feed import LiveFeed
 from app.ui.feed_health import FeedHealth
 from app.ui.groups import DeviceGroups
 from app.ui.navigator import Navigator
+from app.ui.operator import os_user
 from app.ui.reveal import SecretReveal
 from app.ui.sections import DetailSections
+from app.ui.shared_changes import SharedChanges
 
 
 class Selection(QObject):
@@ -117,7 +118,9 @@ class AppContext:
     selection: Selection
     journal_path: str
     settings: QSettings
-    operator: str = field(default_factory=getpass.getuser)
+    operator: str = field(default_factory=os_user)
+    desk: bool = False  # a window on a shared journal, fed by it (issue 23)
+    shared: SharedChanges = field(default_factory=SharedChanges)  # what other desks changed
     webhook: object | None = None  # the running WebhookServer, if any (stats for the status bar)
     started_at: float = field(default_factory=time.time)
     acknowledgements: Acknowledgements = field(init=False)
@@ -134,7 +137,14 @@ class AppContext:
         self.navigator = Navigator(self.selection)
         self.reveal = SecretReveal(self.journal_path, lambda: self.operator)
         self.groups = DeviceGroups(self.settings)
+        self.shared.sig_table_changed.connect(self._on_shared_change)
 
-    def open_journal(self) -> Journal:
-        """A read connection for the calling thread (SQLite connections are not shared)."""
-        return Journal(self.journal_path)
+    def _on_shared_change(self, table: str) -> None:
+        if SharedChanges.concerns(table, "alarm_ack"):
+            self.acknowledgements.reload(full=table != "alarm_ack")
+
+    def open_journal(self):  # -> Journal | PgJournal
+        """A connection for the calling thread (SQLite connections are not shared): the
+        SQLite journal, or the shared PostgreSQL one of a desk. Its failures are
+        `app.journal.url.JOURNAL_ERRORS`."""
+        return open_journal(self.journal_path)

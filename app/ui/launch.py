@@ -44,7 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", type=int, default=30, help="demo fleet size (default 30)")
     p.add_argument("--rate", type=float, default=40.0, help="demo pushes per second (default 40)")
     p.add_argument("--profile", help="connect with a saved connection profile")
-    p.add_argument("--journal", help="journal file (default: in the user data folder)")
+    p.add_argument("--journal", help="journal file (default: in the user data folder), or a "
+                   "postgresql://user@host/db URL: a desk on that shared journal")
+    p.add_argument("--desk", action="store_true",
+                   help="a desk: no recording of its own, the live feed, acknowledgements, "
+                        "notes, commands and commissioning sessions are the journal's (what "
+                        "other desks and recorders write); the default for a postgresql:// "
+                        "journal")
+    p.add_argument("--operator", metavar="NAME",
+                   help="who is at this desk, for this run (default: File › Settings › "
+                        "Operator, else the OS user name)")
     p.add_argument("--read-only", action="store_true",
                    help="with --journal: look at a copy of that journal, taken now; nothing "
                         "done in the window changes it (File › Open journal read-only)")
@@ -101,6 +110,13 @@ def main(argv: list[str]) -> int:
     if args.read_only and not args.journal:
         print("--read-only needs --journal FILE", file=sys.stderr)
         return 2
+    from app.journal.url import JOURNAL_ERRORS, display, is_journal_url
+
+    desk = args.desk or is_journal_url(args.journal)
+    if desk and (args.demo or args.read_only):
+        print("a desk (--desk, or a postgresql:// journal) records nothing: not with --demo "
+              "or --read-only", file=sys.stderr)
+        return 2
     # The demo and the read-only viewer keep their own settings: the user's profiles must not
     # auto-connect into them.
     if args.settings_file:
@@ -129,6 +145,8 @@ def main(argv: list[str]) -> int:
             print(f"cannot read {args.journal}: {exc}", file=sys.stderr)
             return 1
         snapshot_of = (Path(args.journal), time.time())
+    elif args.journal and is_journal_url(args.journal):
+        journal_path = args.journal.strip()
     elif args.journal:
         journal_path = Path(args.journal)
     elif args.demo:
@@ -141,9 +159,13 @@ def main(argv: list[str]) -> int:
     from app.ui.journal_banner import open_checked
     from app.ui.session import Session
 
-    if not open_checked(journal_path):  # a damaged journal: moved aside, or quit
+    if not is_journal_url(journal_path) and not open_checked(journal_path):
+        return 1  # a damaged journal: moved aside, or quit
+    try:
+        session = Session(journal_path, settings, desk=desk, operator=args.operator)
+    except JOURNAL_ERRORS as exc:
+        print(f"cannot open the journal {display(journal_path)}: {exc}", file=sys.stderr)
         return 1
-    session = Session(journal_path, settings)
     window = session.open_window()
     if snapshot_of is not None:
         window.show_read_only(*snapshot_of)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.commands.builder import mask_secrets
 from app.journal import reveals
-from app.journal.store import Journal
+from app.journal.url import open_journal
 from app.protocol.redact import MASK, mask_data, mask_raw, mask_reply, secrets_of
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class SecretReveal(QObject):
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         try:
-            with Journal(self.journal_path) as journal:
+            with open_journal(self.journal_path) as journal:
                 self._row = reveals.record(journal.conn, at=time.time(),
                                            operator=self.operator(), place=place)
         except Exception:
@@ -83,7 +83,7 @@ class SecretReveal(QObject):
         self._timer.stop()
         if self._row is not None:
             try:
-                with Journal(self.journal_path) as journal:
+                with open_journal(self.journal_path) as journal:
                     reveals.close(journal.conn, self._row, at=time.time())
             except Exception:
                 log.exception("the end of a reveal could not be recorded")

@@ -1,4 +1,9 @@
-"""One running console: journal, fleet state, feed, connections and the window, wired once."""
+"""One running console: journal, fleet state, feed, connections and the window, wired once.
+
+Two kinds: a *recording* window (its recording process connects to MQTT and writes the
+journal) and a *desk* (issue 23: a window on a shared journal others write — its feed is the
+journal's new pushes, its profiles only send commands; see `app/desk/`).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from app.desk import queries
+from app.desk.recording import DeskRecording
 from app.fleet.state import AlarmEntry, FleetState, Thresholds
-from app.journal.store import Journal
+from app.journal.url import is_journal_url, open_journal
 from app.recording_process import RecordingProcess
 from app.transport.settings import ConnectionSettings
 from app.transport.state import Phase
 from app.ui.bounds import UNACKNOWLEDGED
 from app.ui.context import AppContext, Connections, Selection
 from app.ui.feed import LiveFeed
+from app.ui.operator import operator_name
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +32,26 @@ DEMO_CONNECT_TIMEOUT_S = 30.0
 
 
 class Session:
-    def __init__(self, journal_path: str | Path, settings: QSettings) -> None:
+    def __init__(self, journal_path: str | Path, settings: QSettings, *,
+                 desk: bool | None = None, operator: str | None = None) -> None:
+        """`desk`: a window fed by the journal (default: when the journal is a PostgreSQL
+        URL); `operator`: who is at the desk for this run (else the saved name, else the OS
+        user). Raises one of `JOURNAL_ERRORS` when a desk's journal cannot be read."""
         self.journal_path = str(journal_path)
         self.settings = settings
-        # Connections, decoding and the journal run in the recording process; the window's
-        # process only draws (no other thread in it competes for the GIL while it paints).
-        self.recording = RecordingProcess(self.journal_path)
+        self.desk = is_journal_url(self.journal_path) if desk is None else bool(desk)
+        if self.desk:
+            # The feed starts after the newest push now in the journal: what is older, the
+            # panels load as history, as a recording window does at start.
+            with open_journal(self.journal_path) as journal:
+                newest = queries.newest_push_id(journal.conn)
+            self.recording: RecordingProcess | DeskRecording = DeskRecording(
+                self.journal_path, start_after=newest)
+        else:
+            # Connections, decoding and the journal run in the recording process; the
+            # window's process only draws (no other thread in it competes for the GIL while
+            # it paints).
+            self.recording = RecordingProcess(self.journal_path)
         thresholds = Thresholds(
             quiet_after=float(settings.value("devices/quiet_after_s", 300)),
             offline_after=float(settings.value("devices/offline_after_s", 1800)),
@@ -40,7 +62,6 @@ class Session:
         self.feed = LiveFeed(self.fleet)
         self.recording.add_listener(self.feed.push)
         self.feed.want_more = self.recording.want_more
-        self.recording.start(wait=False)
         self.connections = Connections(self.recording)
         self.selection = Selection()
         self.ctx = AppContext(
@@ -50,14 +71,20 @@ class Session:
             selection=self.selection,
             journal_path=self.journal_path,
             settings=settings,
+            operator=operator_name(settings, operator),
+            desk=self.desk,
         )
+        if isinstance(self.recording, DeskRecording):
+            self.recording.add_change_listener(self.ctx.shared.table_changed)
+            self.recording.add_state_listener(self.ctx.shared.connection_changed)
+        self.recording.start(wait=False)  # its listeners all in place
         self.window = None
         self.broker = None
         self.simulator = None
         self.webhook = None
 
     def _restore_alarms(self) -> None:
-        with Journal(self.journal_path) as journal:
+        with open_journal(self.journal_path) as journal:
             rows = journal.unacknowledged_alarms(limit=self.fleet.max_unacknowledged)
         self.fleet.restore_unacknowledged(
             [
@@ -79,8 +106,14 @@ class Session:
         from app.ui.main_window import MainWindow
 
         self.window = MainWindow(self.ctx)
-        from app.ui.journal_banner import attach_journal_banner  # journal stopped: say so
-        attach_journal_banner(self.recording, self.window)
+        if self.desk:  # the journal connection, lost or not, in the status bar
+            from app.desk.target import describe
+            from app.ui.desk_status import attach_desk_status
+
+            attach_desk_status(self.ctx.shared, self.window, describe(self.journal_path))
+        else:
+            from app.ui.journal_banner import attach_journal_banner  # journal stopped: say so
+            attach_journal_banner(self.recording, self.window)
         return self.window
 
     # -- demo ----------------------------------------------------------------------------

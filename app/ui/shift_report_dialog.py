@@ -271,9 +271,9 @@ class ShiftReportDialog(QDialog):
         def work() -> None:
             try:
                 from app.journal.shift import read_shift
-                from app.journal.store import Journal
+                from app.journal.url import open_journal
 
-                with Journal(journal_path, readonly=True) as journal:
+                with open_journal(journal_path, readonly=True) as journal:
                     summary = read_shift(journal.conn, since, until, severities)
                 if fmt == "csv":
                     from app.reports.shift import write_csv

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.journal.queries import newest_page
 from app.journal.store import Journal, JournalRow
+from app.journal.url import open_journal
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class HistoryLoader(QObject):
         journal: Journal | None = None
         if self.limit > 0:
             try:
-                journal = Journal(self.journal_path, readonly=True)
+                journal = open_journal(self.journal_path, readonly=True)
             except Exception:
                 log.exception("history: cannot open the journal")
         before: int | None = None

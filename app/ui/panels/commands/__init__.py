@@ -7,13 +7,13 @@ caller needs nothing from this package but the function.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from app.commands.audit import AuditRow, device_history
 from app.commands.replies import label_reply
 from app.journal.queries import connect_readonly
+from app.journal.url import JOURNAL_ERRORS, is_journal_url
 
 STATE_LABELS = {
     "queued": "queued",
@@ -55,13 +55,13 @@ def history_for(journal_path: str | Path, device_id: str, limit: int = 200) -> l
 
     Read-only; a journal without the command table yet (or no file) gives [].
     """
-    p = Path(journal_path)
-    if not device_id or not p.exists():
+    shared = is_journal_url(journal_path)
+    if not device_id or not (shared or Path(journal_path).exists()):
         return []
-    conn = connect_readonly(p)
+    conn = connect_readonly(journal_path)
     try:
         return [row_to_dict(r) for r in device_history(conn, device_id, limit)]
-    except sqlite3.OperationalError:  # no command table yet
+    except JOURNAL_ERRORS:  # no command table yet (or the shared journal is away)
         return []
     finally:
         conn.close()

@@ -12,7 +12,6 @@ listener callbacks are handed to the GUI thread by emitting Qt signals from this
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -20,6 +19,7 @@ from app.commands import audit
 from app.commands.builder import Command, CommandError
 from app.commands.serials import SerialCounter
 from app.commands.tracker import CommandTracker, TrackedCommand, UnsolicitedReply
+from app.journal.url import JOURNAL_ERRORS
 from app.ui.bounds import COMMAND_HISTORY
 from app.ui.context import AppContext
 
@@ -48,8 +48,12 @@ class CommandConsole(QObject):
         # Commands with an outcome kept in memory: the history's bound (Settings › Commands).
         self.tracker = CommandTracker(max(0.1, timeout), operator=ctx.operator,
                                       max_closed=COMMAND_HISTORY.value(ctx.settings))
-        # Audit writes: its own connection (WAL next to the journal writer's).
-        self.audit = audit.AuditLog(ctx.journal_path).attach(self.tracker)
+        # Audit writes: its own connection (WAL next to the journal writer's; a desk's
+        # shared journal). The rows it wrote are this window's: on a desk the others are
+        # read back from the journal (`others`).
+        self.audit = audit.AuditLog(ctx.journal_path)
+        self.own_rows: set[int] = set()
+        self.tracker.add_listener(self._audit_write)
         # GUI-thread reads (history, serial seeds): another connection, never shared.
         self.read_conn = audit.connect(ctx.journal_path)
         self.serials = SerialCounter(seed=self._seed)
@@ -64,6 +68,9 @@ class CommandConsole(QObject):
         self.sig_command_changed.connect(lambda _tc: self._schedule_expiry())
 
     # ---- threads --------------------------------------------------------------------
+
+    def _audit_write(self, tc: TrackedCommand) -> None:  # the changer's thread
+        self.own_rows.add(self.audit.write(tc))
 
     def _on_batch(self, records, ids, _skipped: int = 0) -> None:  # not the GUI thread
         if not self._closed:
@@ -101,7 +108,7 @@ class CommandConsole(QObject):
     def _seed(self, device: str) -> str | None:
         try:
             return audit.last_serial(self.read_conn, device)
-        except sqlite3.Error:
+        except JOURNAL_ERRORS:
             return None
 
     def peek_serial(self, device: str) -> str:
@@ -165,7 +172,7 @@ class CommandConsole(QObject):
                 del self._reserved[command.device]
             elif not issued:
                 self.serials.observe(command.device, command.serial)
-        cid = self.tracker.track(command, profile)
+        cid = self.tracker.track(command, profile, operator=self.ctx.operator)
         try:
             info = self.ctx.connections.publish(profile, command.topic(key), command.text, 1)
             rc = getattr(info, "rc", 0)
@@ -197,10 +204,16 @@ class CommandConsole(QObject):
 
     # ---- life -----------------------------------------------------------------------
 
+    def others(self, conn, since: float, limit: int = 500) -> list[audit.AuditRow]:
+        """Commands other desks sent (or that changed) since `since`, from the shared
+        journal through `conn` (any thread): the audit rows this window did not write."""
+        own = self.own_rows
+        return [r for r in audit.search(conn, since=since, limit=limit) if r.id not in own]
+
     def history(self, limit: int = 1000) -> list[audit.AuditRow]:
         try:
             return audit.search(self.read_conn, limit=limit)
-        except sqlite3.Error:
+        except JOURNAL_ERRORS:
             log.exception("cannot read the command history")
             return []
 

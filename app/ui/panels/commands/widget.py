@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -59,6 +60,7 @@ from app.ui.panels.commands.history_model import (
 )
 from app.ui.widgets.elide import elide_cells
 from app.ui.widgets.flow import FlowLayout
+from app.ui.widgets.reload import Reload
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,9 @@ COMPOSE_MAX_MIN_H = 180
 
 HISTORY_WIDTHS = (64, 100, 104, 230, 240, 80, 48, 70, 70)
 NARROW = 1000  # below this width the reply pane goes under the table
+# Another desk's commands read back when the audit changes: those made this long ago or since
+# (a command is open for its time-out, a minute or so; room for clocks that disagree).
+OTHERS_WINDOW_S = 600.0
 
 
 def masked_audit_row(row):
@@ -263,10 +268,35 @@ class CommandsPanel(Panel):
 
         self.model.load(HistoryRow.from_audit(r)
                         for r in self.console.history(min(1000, self.model.max_rows)))
+        # On a desk, the commands other desks send (and their replies) join the history.
+        self._others_conn = None  # used by one reload at a time
+        self._others = Reload(self._read_others, self._show_others, self)
+        ctx.shared.sig_table_changed.connect(self._on_shared_change)
         if ctx.selection.device_id:
             self.compose.set_device(ctx.selection.device_id)
         self._update_timeout_label()
         self._preview_changed()
+
+    # ---- other desks ---------------------------------------------------------------------
+
+    def _on_shared_change(self, table: str) -> None:
+        if self.ctx.shared.concerns(table, "command"):
+            self._others.request()
+
+    def _read_others(self) -> list[audit.AuditRow]:  # a reload thread
+        try:
+            if self._others_conn is None:
+                self._others_conn = audit.connect(self.ctx.journal_path)
+            return self.console.others(self._others_conn, time.time() - OTHERS_WINDOW_S)
+        except Exception:
+            conn, self._others_conn = self._others_conn, None  # lost: a new one next time
+            if conn is not None:
+                conn.close()
+            raise
+
+    def _show_others(self, rows: list[audit.AuditRow]) -> None:
+        for r in rows:
+            self.model.upsert(HistoryRow.from_audit(r))
 
     # ---- inputs from the app -------------------------------------------------------------
 
@@ -637,6 +667,8 @@ class CommandsPanel(Panel):
             self.bulk_dialog.cancel()
         self.model.flush()
         self.console.close()
+        if self._others_conn is not None and not self._others.running:
+            self._others_conn.close()
 
 
 __all__ = ["CommandsPanel"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +45,7 @@ from app.commands.serials import SerialCounter
 from app.commissioning.checks import DeviceChecklist, State, Verdict
 from app.commissioning.report import COLOURS, ReportInfo
 from app.commissioning.session import CommissioningSession
-from app.commissioning.store import CommissioningStore
+from app.commissioning.store import CommissioningStore, SessionSummary
 from app.commissioning.templates import (
     DEFAULT_TEMPLATE,
     Template,
@@ -58,6 +59,7 @@ from app.ui.commissioning_pdf import render_pdf
 from app.ui.context import AppContext
 from app.ui.panel import Panel
 from app.ui.widgets.flow import FlowLayout
+from app.ui.widgets.reload import Reload
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,11 @@ class CommissioningPanel(Panel):
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
         self._timer.start()
+        # On a desk, sessions other desks start or finish: read again off the GUI thread.
+        self._reader: CommissioningStore | None = None  # used by one reload at a time
+        self._session_audit: audit.AuditLog | None = None  # a shared journal's, per session
+        self._shared = Reload(self._read_sessions, self._show_sessions, self)
+        ctx.shared.sig_table_changed.connect(self._on_shared_change)
         self.reload_sessions()
         self._update_buttons()
 
@@ -337,12 +344,20 @@ class CommissioningPanel(Panel):
         self.session = CommissioningSession(
             t,
             self._publish,
-            technician=self.technician.text().strip(),
+            technician=self._technician(),
             serials=SerialCounter(seed=self._seed_serial),
         )
         self._saved_passed = False
-        # One audit writer per session: the tracker's ids restart with each session.
-        audit.AuditLog(self.audit.conn).attach(self.session.tracker)
+        # One audit writer per session: the tracker's ids restart with each session. It
+        # shares the panel's SQLite connection; a shared journal's connection (not a sqlite3
+        # one, which AuditLog would take for a path) is a new one, closed with the next.
+        if isinstance(self.audit.conn, sqlite3.Connection):
+            audit.AuditLog(self.audit.conn).attach(self.session.tracker)
+        else:
+            if self._session_audit is not None:
+                self._session_audit.close()
+            self._session_audit = audit.AuditLog(self.ctx.journal_path)
+            self._session_audit.attach(self.session.tracker)
         self.session.add_listener(self._on_session_change)
         devices, self.pending = self.pending, []
         for d in devices:
@@ -351,6 +366,7 @@ class CommissioningPanel(Panel):
         self.session.start()
         self._refresh_all()
         self._update_buttons()
+        self.save()  # in the journal from its start: other desks see it, a crash keeps it
 
     def _seed_serial(self, device: str) -> str | None:
         try:
@@ -401,7 +417,7 @@ class CommissioningPanel(Panel):
             self.store.save(
                 self.session.batch,
                 list(self.session.checklists.values()),
-                technician=self.technician.text().strip(),
+                technician=self._technician(),
                 notes=self.notes.toPlainText(),
             )
         except Exception:
@@ -459,6 +475,10 @@ class CommissioningPanel(Panel):
         self._update_progress()
 
     # ---- the technician ----------------------------------------------------------------
+
+    def _technician(self) -> str:
+        """Who commissions: the name typed here, else the desk's operator."""
+        return self.technician.text().strip() or self.ctx.operator
 
     def _selected(self) -> tuple[str | None, str | None]:
         item = self.tree.currentItem()
@@ -670,6 +690,24 @@ class CommissioningPanel(Panel):
         except Exception:
             log.exception("cannot read past sessions")
             return
+        self._show_sessions(sessions)
+
+    def _on_shared_change(self, table: str) -> None:
+        if self.ctx.shared.concerns(table, "commissioning"):
+            self._shared.request()
+
+    def _read_sessions(self) -> list[SessionSummary]:  # a reload thread
+        try:
+            if self._reader is None:
+                self._reader = CommissioningStore(self.ctx.journal_path)
+            return self._reader.sessions(limit=200)
+        except Exception:
+            reader, self._reader = self._reader, None  # a lost connection: a new one next time
+            if reader is not None:
+                reader.close()
+            raise
+
+    def _show_sessions(self, sessions: list[SessionSummary]) -> None:
         self.sessions.clear()
         for s in sessions:
             item = QTreeWidgetItem([
@@ -724,3 +762,7 @@ class CommissioningPanel(Panel):
             self.save()
         self.store.close()
         self.audit.close()
+        if self._session_audit is not None:
+            self._session_audit.close()
+        if self._reader is not None and not self._shared.running:
+            self._reader.close()

@@ -20,7 +20,8 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from app.journal.export import write_csv, write_jsonl
 from app.journal.push_query import Cancelled, PushFilter, count_rows, iter_rows, max_id
-from app.journal.store import Journal, JournalRow
+from app.journal.store import JournalRow
+from app.journal.url import open_journal
 from app.protocol.redact import mask_data, mask_raw, secrets_of
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class ExportJob(QThread):
     def run(self) -> None:
         part = self.path + ".part"
         try:
-            with Journal(self.journal_path) as journal:
+            with open_journal(self.journal_path) as journal:
                 conn = journal.conn
                 top = max_id(conn)
                 if not self.flt.text:  # a text count is as slow as the export itself

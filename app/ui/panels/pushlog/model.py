@@ -33,6 +33,7 @@ from PySide6.QtGui import QColor, QFont
 
 from app.journal.push_query import Cancelled, PushFilter
 from app.journal.store import Journal
+from app.journal.url import open_journal
 from app.protocol.push import PushRecord
 from app.ui.bounds import PUSHLOG_ROWS
 from app.ui.panels.pushlog.query import (
@@ -107,7 +108,7 @@ class QueryWorker(QObject):
             return Result(req, cancelled=True)
         with self._lock:
             if self._journal is None:
-                self._journal = Journal(self.journal_path)
+                self._journal = open_journal(self.journal_path)
             conn = self._journal.conn
 
             def cancelled() -> bool:

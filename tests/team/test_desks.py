@@ -1,0 +1,198 @@
+"""Desks on a shared journal (issue 23): two windows, one PostgreSQL journal.
+
+Real widgets, a real PostgreSQL (`pg_url`: a fresh database per test). What one desk does
+must show on the other within a second; a push a recorder stores must reach both desks'
+tables. Every wait is `qtbot.waitUntil` on what the dispatcher would see — never a sleep.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from app.desk.tail import JournalTail, parse_range
+from app.journal.url import open_journal
+from app.protocol.decode import decode
+from app.protocol.push import RawPush
+from app.sim.fleet import Fleet
+
+KEY = "DESKKEY"
+
+
+def _records(kind: str = "alarm", n_devices: int = 2, seed: int = 3):
+    fleet = Fleet(KEY, devices=n_devices, seed=seed)
+    out = []
+    for d in fleet.device_ids:
+        pairs = fleet.raise_alarm(d, 51) if kind == "alarm" else fleet.location(d)
+        out += [decode(RawPush("mqtt", topic, payload, time.time(), "test"))
+                for topic, payload in pairs]
+    return out
+
+
+def _store(target: str, records) -> list[int]:
+    """As a recorder stores pushes: the journal's write API, in one transaction."""
+    with open_journal(target) as journal:
+        return journal.write(records)
+
+
+def _store_alarm(target: str, seed: int = 3) -> int:
+    """One device's alarm stored as a recorder would; its push id."""
+    records = _records("alarm", 1, seed)
+    ids = _store(target, records)
+    return next(i for i, r in zip(ids, records, strict=True) if r.kind == "alarm")
+
+
+# -- the feed, without a window -----------------------------------------------------------------
+
+
+def test_a_notified_range_is_read_as_such():
+    assert parse_range("120-180") == (120, 180)
+    assert parse_range("7") == (7, 7)
+    assert parse_range("") is None and parse_range("x-y") is None
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+def test_the_tail_hands_over_each_push_committed_after_it_started_once(kind, request, tmp_path):
+    target = request.getfixturevalue("pg_url") if kind == "postgresql" \
+        else str(tmp_path / "j.sqlite")
+    before = _store(target, _records("location"))
+    got: list[int] = []
+    done = threading.Event()
+    expected: list[int] = []
+
+    def listener(records, ids, _skipped):
+        got.extend(ids)
+        if expected and set(expected) <= set(got):
+            done.set()
+
+    tail = JournalTail(target, start_after=max(before))
+    tail.add_listener(listener)
+    tail.start()
+    try:
+        first = _store(target, _records("alarm"))
+        second = _store(target, _records("location", seed=4))
+        expected.extend(first + second)
+        assert done.wait(5), (got, expected)
+        assert sorted(got) == sorted(expected)  # nothing from before, nothing twice
+    finally:
+        tail.stop()
+
+
+# -- two desk windows on one journal ------------------------------------------------------------
+
+
+class Desk:
+    """One desk as a dispatcher opens it: `main.py --journal postgresql://… --operator NAME`."""
+
+    def __init__(self, target: str, name: str, folder, qtbot) -> None:
+        from PySide6.QtCore import QSettings
+
+        from app.ui.session import Session
+
+        settings = QSettings(str(folder / f"{name}.ini"), QSettings.Format.IniFormat)
+        self.session = Session(target, settings, operator=name)
+        self.window = self.session.open_window()
+        qtbot.addWidget(self.window)
+        self.window.show()
+        self.alarms = self.window.panels["alarms"]
+        self.events = self.window.panels["events"]
+        self.commissioning = self.window.panels["commissioning"]
+
+    def alarm_row(self, push_id: int):
+        model = self.alarms.model
+        slot = model.row_of(push_id)
+        return model.row_at(slot) if slot >= 0 else None
+
+    def event_shown(self, push_id: int) -> bool:
+        return self.events.model.row_of(push_id) >= 0
+
+    def batches(self) -> set[str]:
+        tree = self.commissioning.sessions
+        return {tree.topLevelItem(i).text(1) for i in range(tree.topLevelItemCount())}
+
+    def close(self) -> None:
+        self.window.close()
+        self.session.feed.stop()
+        self.session.ctx.acknowledgements.close()
+        self.session.recording.stop()
+
+
+@pytest.fixture
+def desks(pg_url, tmp_path, qtbot):
+    a = Desk(pg_url, "alice", tmp_path, qtbot)
+    b = Desk(pg_url, "bob", tmp_path, qtbot)
+    for desk in (a, b):  # listening before anything is done
+        qtbot.waitUntil(lambda d=desk: d.session.ctx.shared.state is not None
+                        and d.session.ctx.shared.state.connected, timeout=10000)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_a_desk_is_named_for_its_journal_and_operator(desks):
+    a, b = desks
+    assert a.session.desk and b.session.desk
+    assert a.window.windowTitle().endswith(" — alice")
+    assert b.window.windowTitle().endswith(" — bob")
+    assert a.window.desk_status.text().startswith("Desk — journal 127.0.0.1:")
+
+
+def test_a_push_stored_by_a_recorder_reaches_both_desks(desks, pg_url, qtbot):
+    a, b = desks
+    fleet = Fleet(KEY, devices=2, seed=8)
+    d = fleet.device_ids[0]
+    records = [decode(RawPush("mqtt", t, p, time.time(), "test"))
+               for t, p in fleet.raise_alarm(d, 51) + fleet.lock_cycle(d)]
+    ids = _store(pg_url, records)
+    alarm = next(i for i, r in zip(ids, records, strict=True) if r.kind == "alarm")
+    event = next(i for i, r in zip(ids, records, strict=True) if r.kind == "event")
+    for desk in (a, b):
+        qtbot.waitUntil(lambda desk=desk: desk.alarm_row(alarm) is not None, timeout=3000)
+        qtbot.waitUntil(lambda desk=desk: desk.event_shown(event), timeout=3000)
+        assert alarm in desk.session.fleet.unacknowledged
+
+
+def test_an_acknowledgement_with_a_note_shows_on_the_other_desk_within_a_second(
+        desks, pg_url, qtbot):
+    a, b = desks
+    alarm = _store_alarm(pg_url)
+    for desk in (a, b):
+        qtbot.waitUntil(lambda desk=desk: desk.alarm_row(alarm) is not None, timeout=3000)
+    a.alarms.acknowledge([alarm], "Checked on camera", "driver confirmed, seal intact")
+    qtbot.waitUntil(lambda: (row := b.alarm_row(alarm)) is not None and row.acknowledged
+                    and row.ack_note == "driver confirmed, seal intact", timeout=1000)
+    row = b.alarm_row(alarm)
+    assert (row.acked_by, row.ack_reason) == ("alice", "Checked on camera")
+    assert alarm not in b.session.fleet.unacknowledged
+    # and stored once, by the desk that acknowledged, under its operator's name
+    with open_journal(pg_url) as journal:
+        assert journal.conn.execute("SELECT operator, note FROM alarm_ack WHERE push_id=?",
+                                    (alarm,)).fetchall() == [
+            ("alice", "driver confirmed, seal intact")]
+
+
+def test_an_acknowledgement_taken_back_waits_again_on_the_other_desk(desks, pg_url, qtbot):
+    a, b = desks
+    alarm = _store_alarm(pg_url)
+    for desk in (a, b):
+        qtbot.waitUntil(lambda desk=desk: desk.alarm_row(alarm) is not None, timeout=3000)
+    a.alarms.acknowledge([alarm])
+    qtbot.waitUntil(lambda: b.alarm_row(alarm).acknowledged, timeout=1000)
+    assert a.alarms.undo_acknowledge() == [alarm]
+    qtbot.waitUntil(lambda: not b.alarm_row(alarm).acknowledged, timeout=1000)
+    assert alarm in b.session.fleet.unacknowledged
+
+
+def test_a_commissioning_session_started_on_one_desk_is_listed_on_the_other(desks, qtbot):
+    a, b = desks
+    a.commissioning.add_devices("860000000000001")
+    a.commissioning.start()
+    batch = a.commissioning.session.batch
+    assert batch in a.batches()
+    qtbot.waitUntil(lambda: batch in b.batches(), timeout=1000)
+    item = next(b.commissioning.sessions.topLevelItem(i)
+                for i in range(b.commissioning.sessions.topLevelItemCount())
+                if b.commissioning.sessions.topLevelItem(i).text(1) == batch)
+    assert item.text(2) == "860000000000001"
