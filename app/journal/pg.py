@@ -84,8 +84,10 @@ _STORED = "SELECT id, content_key, received_at FROM push WHERE content_key = ANY
 
 
 def content_key(topic: str, raw: bytes) -> bytes:
-    """The push's "stored once" key (see the module): sha256(topic ‖ 0x00 ‖ payload)."""
-    return hashlib.sha256(topic.encode("utf-8", "surrogatepass") + b"\0" + raw).digest()
+    """The push's "stored once" key (see the module): sha256(topic ‖ 0x00 ‖ payload), the
+    topic as stored (a U+0000 in it escaped: the first 0x00 always ends the topic)."""
+    return hashlib.sha256((_no_nul(topic) or "").encode("utf-8", "surrogatepass") + b"\0"
+                          + raw).digest()
 
 
 def _no_nul(text: str | None) -> str | None:
@@ -154,7 +156,7 @@ class PgJournal:
         if not rows:
             return []
         lines = batch.lines if batch.lines is not None else [None] * len(rows)
-        keys = [content_key(_no_nul(r[3]) or "", r[7]) for r in rows]
+        keys = [content_key(r[3], r[7]) for r in rows]
         raw = self.conn.raw
         with raw.transaction(), raw.cursor() as cur:
             ids = [r[0] for r in cur.execute(_NEW_IDS, (len(rows),)).fetchall()]
