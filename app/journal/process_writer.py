@@ -16,6 +16,12 @@ every stage hands over as soon as it has something (no polling), and while the c
 commits one batch the parent decodes the next. A child behind its work stores everything
 waiting in one transaction (cheaper a row), then acknowledges it all.
 
+The journal is a SQLite file or a shared PostgreSQL journal (a `postgresql://` URL, team
+mode: issue 23). SQLite has one writer, so a batch's ids are consecutive and the child
+answers with the first; PostgreSQL has several (recorders sharing the intake), so it answers
+with each row's id (`write_prepared_ids`: a push stored already — delivered twice — has the
+id it was stored with). Either way acknowledgements follow the commit.
+
 Same interface as `JournalWriter`. Uses the "spawn" start method everywhere, so it behaves
 the same on Windows.
 """
@@ -33,6 +39,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from app.journal.url import display
 from app.journal.writer import (
     OK,
     RETRYING,
@@ -63,25 +70,51 @@ BACKPRESSURE_WAIT_S = 5.0
 # -- the child: stores prepared batches --------------------------------------------------------
 
 
+def _retryable() -> tuple[type[BaseException], ...]:
+    """What a journal raises that may pass (busy, locked, disk full; PostgreSQL: the
+    connection lost, the server restarting, a serialisation failure): kept and retried."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.OperationalError,)
+    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def _fatal() -> tuple[type[BaseException], ...]:
+    """What a journal raises that stops it (damaged, refused, no such table…)."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.DatabaseError,)
+    return (sqlite3.DatabaseError, psycopg.DatabaseError)
+
+
+def _open(path: str):
+    """The journal at `path`: a SQLite file, or a PostgreSQL URL (`open_journal`)."""
+    from app.journal.url import open_journal
+
+    return open_journal(path)
+
+
 def _child(conn: Connection, path: str) -> None:
     """Child process: store each prepared batch, answer with its ids."""
     from app.gctune import tune_for_throughput
-    from app.journal.store import Journal
 
     tune_for_throughput()
-    store = _Store(conn, path)
-    journal = None
+    store = _Store(conn, display(path), reopen=lambda: _open(path))
     try:
-        journal = Journal(path)
+        store.journal = _open(path)
         conn.send(("ready",))
-        store.serve(journal)
+        store.serve()
     except BaseException as exc:  # the journal cannot go on: the parent stops acknowledging
         log.debug("journal process stopped", exc_info=True)
         with contextlib.suppress(OSError):
-            conn.send(("health", JournalHealth(STOPPED, describe_error(exc), path=path)))
+            conn.send(("health", JournalHealth(STOPPED, describe_error(exc),
+                                               path=display(path))))
     finally:
-        if journal is not None:
-            journal.close()
+        if store.journal is not None:
+            with contextlib.suppress(Exception):
+                store.journal.close()
         with contextlib.suppress(OSError):  # the parent may be gone (killed): nobody to tell
             conn.send(("stopped",))
 
@@ -91,10 +124,15 @@ class _Store:
     the health), anything else the journal raises stops it; nothing in one push can refuse
     a batch (a row that cannot be stored is stored bare)."""
 
-    def __init__(self, conn: Connection, path: str) -> None:
+    def __init__(self, conn: Connection, path: str, reopen: Callable[[], object] | None = None,
+                 ) -> None:
         self.conn = conn
         self.health = JournalHealth(path=path)
         self.path = path
+        self.journal = None
+        # A shared journal's connection may be gone after an error: a new one to retry on.
+        self._reopen = reopen
+        self._retryable, self._fatal = _retryable(), _fatal()
 
     def _set_health(self, state: str, cause: str = "", waiting: int = 0) -> None:
         health = JournalHealth(state, cause, waiting, self.path)
@@ -102,7 +140,7 @@ class _Store:
             self.health = health
             self.conn.send(("health", health))
 
-    def serve(self, journal) -> None:
+    def serve(self) -> None:
         from app.journal.store import Prepared
 
         conn = self.conn
@@ -128,52 +166,75 @@ class _Store:
                     break
                 msg = conn.recv()
             if batch is not None:
-                first, _ = self._write(journal, batch)
-                conn.send(("committed", first, count, len(batch)))
+                ids = self._write(batch)
+                conn.send(("committed", ids, count, len(batch)))
             if stop:
                 return
 
-    def _write(self, journal, batch, *, whole: bool = True) -> tuple[int, int]:
-        """Store `batch`; returns its first and last id. An exception not about the journal
+    def _store(self, batch) -> int | list[int]:
+        """One transaction: the first id (SQLite, whose ids are consecutive) or each row's
+        id (a shared journal, where other writers take ids in between)."""
+        journal = self.journal
+        if journal is None:  # lost with its connection: a new one
+            assert self._reopen is not None
+            journal = self.journal = self._reopen()
+        write_ids = getattr(journal, "write_prepared_ids", None)
+        if write_ids is not None:
+            return list(write_ids(batch))
+        return journal.write_prepared(batch)[0]
+
+    def _drop_connection(self) -> None:
+        """After a retryable error on a shared journal its connection may be dead: close it,
+        the next attempt opens another (SQLite's file stays open)."""
+        if self._reopen is None or self.journal is None:
+            return
+        if getattr(self.journal, "write_prepared_ids", None) is None:
+            return
+        with contextlib.suppress(Exception):
+            self.journal.close()
+        self.journal = None
+
+    def _write(self, batch, *, whole: bool = True) -> int | list[int]:
+        """Store `batch`; returns its ids (see `_store`). An exception not about the journal
         (`whole`: the batch is stored row by row instead) is raised with `whole=False`."""
         delay = 0.5
         while True:
             try:
-                ids = journal.write_prepared(batch)
-            except sqlite3.OperationalError as exc:  # disk full, locked…: keep them, retry
+                ids = self._store(batch)
+            except self._retryable as exc:  # disk full, locked, connection lost…: retry
                 log.warning("journal write failed (%s); retrying in %.1f s", exc, delay)
                 self._set_health(RETRYING, describe_error(exc), len(batch))
+                self._drop_connection()
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            except sqlite3.DatabaseError as exc:
+            except self._fatal as exc:
                 raise JournalStopped(describe_error(exc)) from exc
             except Exception:  # unforeseen, in one row: store each alone, bare if need be
                 if not whole:
                     raise
                 log.exception("journal batch refused; storing rows one by one")
-                ids = self._one_by_one(journal, batch)
+                ids = self._one_by_one(batch)
             if self.health.state == RETRYING:
                 self._set_health(OK)
             return ids
 
-    def _one_by_one(self, journal, batch) -> tuple[int, int]:
+    def _one_by_one(self, batch) -> list[int]:
         from app.journal.store import Prepared, bare_row
 
         readings: dict[int, list[tuple]] = {}
         for i, *rest in batch.readings:
             readings.setdefault(i, []).append((0, *rest))
-        first, last = None, 0
+        ids: list[int] = []
         for i, row in enumerate(batch.rows):
             try:
-                got = self._write(journal, Prepared([row], readings.get(i, [])), whole=False)
+                got = self._write(Prepared([row], readings.get(i, [])), whole=False)
             except JournalStopped:
                 raise
             except Exception as exc:
-                got = self._write(journal, Prepared([bare_row(row, exc)], []), whole=False)
-            first = got[0] if first is None else first
-            last = got[1]
-        return (first if first is not None else 1), last
+                got = self._write(Prepared([bare_row(row, exc)], []), whole=False)
+            ids += got if isinstance(got, list) else [got]
+        return ids
 
 
 # -- the parent: decodes, prepares, acknowledges -----------------------------------------------
@@ -211,7 +272,8 @@ class ProcessJournalWriter:
 
     def __init__(self, path: str | Path, *, send_records: bool = False,
                  max_pending: int = MAX_PENDING) -> None:
-        self.path = str(path)
+        self._target = str(path)  # a URL may carry a password: only the child sees it
+        self.path = display(self._target)  # for health, logs and messages
         self.max_pending = max_pending
         self.send_records = send_records
         self.stats = WriterStats()
@@ -246,7 +308,7 @@ class ProcessJournalWriter:
         """Start the child; with wait=False return at once (pushes queue until it is ready)."""
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(target=_child, args=(child, self.path), daemon=True,
+        self._proc = ctx.Process(target=_child, args=(child, self._target), daemon=True,
                                  name="sealdesk-journal")
         self._proc.start()
         child.close()
@@ -362,8 +424,9 @@ class ProcessJournalWriter:
                     self._stopped("the journal process stopped unexpectedly")
                 return
 
-    def _committed(self, first_id: int, count: int, n: int) -> None:
-        """The child stored the next `count` batches sent (n pushes) from id `first_id`."""
+    def _committed(self, ids: int | list[int], count: int, n: int) -> None:
+        """The child stored the next `count` batches sent (n pushes): from id `ids` on, or
+        with these ids (a shared journal's; a push stored twice has its first id)."""
         records: list[PushRecord] = []
         tokens: list = []
         for _ in range(count):
@@ -389,10 +452,10 @@ class ProcessJournalWriter:
         stats.batches += 1
         stats.last_commit_at = time.time()
         if self._record_listeners:
-            ids = list(range(first_id, first_id + n))
+            row_ids = list(range(ids, ids + n)) if isinstance(ids, int) else ids
             for listener in self._record_listeners:
                 try:
-                    listener(records, ids)
+                    listener(records, row_ids)
                 except Exception:
                     log.exception("journal listener failed")
         for commit_listener in self._listeners:
