@@ -2,11 +2,18 @@
 
 With `--webhook-port` it also receives the platform's webhook POSTs into the same journal;
 with `--webhook-port` and no `--access-key` it records webhooks only.
+
+Team mode (issue 23): `--journal postgresql://…` records into a shared journal, and
+`--share GROUP` subscribes as one member of a shared subscription, so that several recorders
+split the intake. Each member needs its own client id, kept across restarts: mosquitto 2.0
+keeps handing a stopped member its share of the pushes, and keeps the ones it had not
+acknowledged, in that client id's session until it comes back (measured; see `_SHARE_HELP`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 import time
@@ -18,11 +25,23 @@ from app.cli.common import (
     webhook_header_from_env,
 )
 from app.gctune import tune_for_throughput
+from app.journal.url import display as shown
+from app.journal.url import is_journal_url
 from app.journal.writer import RETRYING, JournalHealth
 from app.pipeline import Recorder
+from app.transport.settings import ConnectionSettings, shared_filters
 from app.transport.state import ConnectionState, Phase
 from app.webhook import WebhookServer
 from app.webhook.options import add_webhook_args, webhook_config
+
+_SHARE_HELP = (
+    "share the intake with the other recorders of GROUP: subscribe with "
+    "$share/GROUP/upload/KEY/# so that the broker hands each push to one of them (mosquitto "
+    ">= 2, EMQX). Use a shared journal (--journal postgresql://…), where a push delivered "
+    "twice is stored once, and give each recorder its own --client-id. A recorder that "
+    "stops keeps its share at the broker until it comes back with the same client id "
+    "(mosquitto 2.0 gives neither its unacknowledged pushes nor its share of new ones to "
+    "the others), so restart it, e.g. as a service that restarts")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_connection_args(p, need_key=False)
     p.add_argument("--topic", action="append", metavar="FILTER",
                    help="topic filter (repeatable; default upload/KEY/#)")
-    p.add_argument("--journal", required=True, help="SQLite journal file (created if missing)")
+    p.add_argument("--journal", required=True,
+                   help="SQLite journal file (created if missing), or a shared PostgreSQL "
+                   "journal: postgresql://USER@HOST/DB (password from PGPASSFILE or "
+                   "~/.pgpass, never the command line)")
+    p.add_argument("--share", metavar="GROUP", default=None, help=_SHARE_HELP)
     p.add_argument("--count", type=int, default=None, help="stop after N pushes")
     p.add_argument("--duration", type=float, default=None, help="stop after S seconds")
     p.add_argument("--connect-timeout", type=float, default=15.0,
@@ -43,6 +66,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="check the journal fully on open (slow on a big journal; the default "
                    "is SQLite's quick_check, bounded to a few seconds)")
     add_webhook_args(p)
+    for action in p._actions:  # the shared option, said as a recorder needs it
+        if action.dest == "client_id":
+            action.help = ("this recorder's MQTT client id (default: one per machine and "
+                           "access key). Every recorder needs its own, the same each time it "
+                           "starts: the broker keeps its session — pushes it has not "
+                           "acknowledged — under that id; required with --share")
     p.set_defaults(func=run)
 
 
@@ -97,13 +126,125 @@ def run(args: argparse.Namespace) -> int:
             print(f"sealdesk: error: {exc}", file=sys.stderr)
             return 2
     settings = settings_from_args(args, role="recorder") if use_mqtt else None
-    if not _open_checked(args):
+    if args.share is not None:
+        problem = _share_problem(args, settings)
+        if problem:
+            print(f"sealdesk: error: {problem}", file=sys.stderr)
+            return 2
+        assert settings is not None
+        settings = settings.with_topics(list(shared_filters(args.share, settings.topics)))
+    shared_journal = is_journal_url(args.journal)
+    if not shared_journal and not _open_checked(args):
         return 1
+    claim = None
+    if shared_journal and settings is not None:
+        try:
+            claim = claim_client_id(args.journal, settings.client_id)
+        except ClientIdInUse as exc:
+            print(f"sealdesk: error: {exc}", file=sys.stderr)
+            return 1
+        except Exception as exc:
+            print(f"sealdesk: error: cannot open journal {shown(args.journal)}: {exc}",
+                  file=sys.stderr)
+            return 1
+    try:
+        return _record(args, settings, use_webhook)
+    finally:
+        if claim is not None:
+            claim.close()
+
+
+class ClientIdInUse(Exception):
+    """Another recorder on the same shared journal runs with this client id."""
+
+
+class _Claim:
+    """A recorder's hold on its client id in a shared journal: a PostgreSQL advisory lock,
+    held by a connection of its own for as long as the recorder runs (and let go by the
+    server when the process dies, killed or not).
+
+    Two recorders with one client id would take the broker's session from each other at
+    every reconnect, each acknowledging the other's pushes by turns; the broker cannot be
+    asked who holds an id, the shared journal can."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+# The server asks a silent connection after 10 s, 3 times 5 s apart: the hold of a recorder
+# whose machine died (no FIN ever comes) is let go within half a minute.
+_KEEPALIVES = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+# A recorder killed and started again at once: its old connection may take a moment to end.
+_CLAIM_WAIT_S = 5.0
+
+
+def claim_client_id(url: str, client_id: str) -> _Claim:
+    """Hold `client_id` for this recorder in the journal at `url`; raises ClientIdInUse
+    when another recorder holds it."""
+    import psycopg
+
+    name = f"sealdesk record {client_id}"[:63]
+    conn = psycopg.connect(url, autocommit=True, connect_timeout=15, application_name=name,
+                           options=_KEEPALIVES)
+    try:
+        deadline = time.monotonic() + _CLAIM_WAIT_S
+        while True:
+            got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 23))",
+                               (f"sealdesk-recorder:{client_id}",)).fetchone()[0]
+            if got or time.monotonic() >= deadline:
+                break
+            time.sleep(0.25)
+        if not got:
+            where = conn.execute(
+                "SELECT coalesce(host(client_addr), 'the database''s own machine'), "
+                "backend_start FROM pg_stat_activity WHERE application_name = %s "
+                "AND pid <> pg_backend_pid() AND backend_start IS NOT NULL "
+                "ORDER BY backend_start LIMIT 1", (name,)).fetchone()
+            since = (f" (from {where[0]}, since {where[1]:%Y-%m-%d %H:%M:%S %Z})"
+                     if where else "")
+            raise ClientIdInUse(
+                f"another recorder is running with client id {client_id!r}{since}; each "
+                "recorder of a group needs its own --client-id (two with one id take the "
+                "broker's session from each other; the journal lets the id of a recorder "
+                "whose machine died go within half a minute)")
+    except BaseException:
+        conn.close()
+        raise
+    return _Claim(conn)
+
+
+def _share_problem(args: argparse.Namespace, settings: ConnectionSettings | None) -> str:
+    """Why --share cannot go as asked ("" when it can)."""
+    if settings is None:
+        return "--share needs an MQTT connection (--access-key)"
+    try:
+        shared_filters(args.share, settings.topics)
+    except ValueError as exc:
+        return str(exc)
+    if not args.client_id:
+        return ("--share needs --client-id: each recorder of the group needs its own, the "
+                "same every time it starts (the broker keeps its pushes under that id)")
+    if args.clean_session:
+        return ("--share with --clean-session would lose pushes: the broker forgets a "
+                "stopped member's share instead of keeping it for its return")
+    if settings.qos != 1:
+        return "--share needs --qos 1: at QoS 0 a stopped member's pushes are lost"
+    return ""
+
+
+def _record(args: argparse.Namespace, settings: ConnectionSettings | None,
+            use_webhook: bool) -> int:
+    """Record until --count, --duration, Ctrl-C or a stopped journal; the exit code."""
     tune_for_throughput()
     try:
         recorder = Recorder.for_record(args.journal).start()
     except Exception as exc:
-        print(f"sealdesk: error: cannot open journal {args.journal}: {exc}", file=sys.stderr)
+        print(f"sealdesk: error: cannot open journal {shown(args.journal)}: {exc}",
+              file=sys.stderr)
         return 1
     webhook: WebhookServer | None = None
     if use_webhook:
@@ -186,7 +327,8 @@ def run(args: argparse.Namespace) -> int:
     if tty:
         print(file=sys.stderr)
     if stopped:
-        print(f"sealdesk: error: journal {args.journal} stopped: {stopped[0].cause}; "
+        print(f"sealdesk: error: journal {shown(args.journal)} stopped: "
+              f"{stopped[0].cause}; "
               f"{stats.written} pushes journaled, the rest stay unacknowledged with the broker",
               file=sys.stderr)
         return 1

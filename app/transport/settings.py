@@ -37,6 +37,17 @@ def hashed_client_id(access_key: str, role: str) -> str:
     return f"sealdesk_{role}_{_host_tag()}_{digest}"
 
 
+def shared_filters(group: str, topics: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Each topic filter as a shared subscription of `group` (`$share/GROUP/FILTER`): the
+    broker hands each push to one member of the group instead of to every subscriber, so
+    recorders of one group split the intake (MQTT 5's form, which mosquitto >= 2 and EMQX
+    also accept from MQTT 3.1.1 clients). Raises ValueError for a group MQTT cannot name."""
+    if not group or any(c in group for c in "/+#") or group.startswith("$"):
+        raise ValueError(f"share group {group!r} must be a non-empty name without '/', "
+                         "'+' or '#' (and not starting with '$')")
+    return tuple(t if t.startswith("$share/") else f"$share/{group}/{t}" for t in topics)
+
+
 LOOPBACK_HOSTS = ("localhost", "::1")
 
 
