@@ -21,12 +21,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.desk.queries import AckRow, acks_of, acks_since
 from app.fleet.state import AlarmEntry, FleetState
-from app.journal.url import open_journal
+from app.journal.url import is_journal_url, open_journal
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,36 @@ class Acknowledgements(QObject):
                                                 daemon=True)
                 self._thread.start()
 
+    def _twice(self, journal, work: Callable[[Any], None]):
+        """`work(journal)` on the open journal (opened now if need be); on a shared journal,
+        once more on a new connection when it fails — the server may have dropped the old
+        one since the last use (a restart, a network blip). Returns the journal used."""
+        if journal is None:
+            journal = open_journal(self.journal_path)
+        try:
+            work(journal)
+            return journal
+        except Exception:
+            journal = _closed(journal)
+            if not is_journal_url(self.journal_path):
+                raise
+        journal = open_journal(self.journal_path)
+        try:
+            work(journal)
+        except Exception:
+            _closed(journal)
+            raise
+        return journal
+
+    @staticmethod
+    def _store(journal, what: str, ack: Acknowledgement) -> None:
+        ids = list(ack.push_ids)
+        if what == "undo":
+            journal.unacknowledge(ids, acked_at=ack.at)
+        else:
+            journal.acknowledge(ids, at=ack.at, operator=ack.by, reason=ack.reason,
+                                note=ack.note)
+
     def _write_loop(self) -> None:
         journal = None
         try:
@@ -223,23 +254,15 @@ class Acknowledgements(QObject):
                 what, ack = item
                 if what == "reload":
                     try:
-                        if journal is None:
-                            journal = open_journal(self.journal_path)
-                        self._read_shared(journal, *ack)
+                        journal = self._twice(journal, lambda j, a=ack: self._read_shared(j, *a))
                     except Exception:
                         log.exception("could not read the shared acknowledgements")
                         self.sig_shared_read.emit([], [])  # lets the next reload be queued
-                        journal = _closed(journal)  # a lost connection: a new one next time
+                        journal = _closed(journal)
                     continue
                 ids = list(ack.push_ids)
                 try:
-                    if journal is None:
-                        journal = open_journal(self.journal_path)
-                    if what == "undo":
-                        journal.unacknowledge(ids, acked_at=ack.at)
-                    else:
-                        journal.acknowledge(ids, at=ack.at, operator=ack.by, reason=ack.reason,
-                                            note=ack.note)
+                    journal = self._twice(journal, lambda j, w=what, a=ack: self._store(j, w, a))
                 except Exception as exc:
                     log.exception("could not store the acknowledgement of %d alarms", len(ids))
                     journal = _closed(journal)

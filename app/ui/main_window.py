@@ -353,6 +353,12 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        # Which journal a desk shows, and whether it reaches it (app/ui/desk_status.py);
+        # hidden in a recording window.
+        self.journal_label = ElidedLabel("")
+        self.journal_label.setContentsMargins(8, 0, 8, 0)
+        bar.addPermanentWidget(self.journal_label, 2)
+        self.journal_label.hide()
         self.conn_label = ElidedLabel("not connected")
         self.rate_label = ElidedLabel("0 pushes/s")
         self.last_label = ElidedLabel("no push yet")

@@ -196,3 +196,37 @@ def test_a_commissioning_session_started_on_one_desk_is_listed_on_the_other(desk
                 for i in range(b.commissioning.sessions.topLevelItemCount())
                 if b.commissioning.sessions.topLevelItem(i).text(1) == batch)
     assert item.text(2) == "860000000000001"
+
+
+def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caught_up(
+        desks, pg_url, qtbot):
+    import psycopg
+
+    a, _b = desks
+    assert "lost" not in a.window.desk_status.text()
+    writer = open_journal(pg_url)  # the recorder keeps its connection through the outage
+    server, db = pg_url.rsplit("/", 1)
+    admin = psycopg.connect(f"{server}/postgres", autocommit=True)
+    try:
+        # The server drops every desk's connection and refuses new ones for a while.
+        admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE datname = %s AND pid <> %s",
+                      (db, writer.conn.raw.info.backend_pid))
+        qtbot.waitUntil(lambda: "connection lost" in a.window.desk_status.text(),
+                        timeout=5000)
+        records = _records("alarm", 1, seed=9)
+        ids = writer.write(records)
+        alarm = next(i for i, r in zip(ids, records, strict=True) if r.kind == "alarm")
+    finally:
+        admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+        admin.close()
+        writer.close()
+    qtbot.waitUntil(lambda: "lost" not in a.window.desk_status.text(), timeout=15000)
+    qtbot.waitUntil(lambda: a.alarm_row(alarm) is not None, timeout=5000)
+    # and an acknowledgement goes through on a new connection
+    a.alarms.acknowledge([alarm], "", "after the outage")
+    assert a.session.ctx.acknowledgements.wait_stored(10)
+    with open_journal(pg_url) as journal:
+        assert journal.conn.execute("SELECT note FROM alarm_ack WHERE push_id=?",
+                                    (alarm,)).fetchall() == [("after the outage",)]
