@@ -160,15 +160,19 @@ class PgJournal:
         raw = self.conn.raw
         with raw.transaction(), raw.cursor() as cur:
             ids = [r[0] for r in cur.execute(_NEW_IDS, (len(rows),)).fetchall()]
-            columns: list[list[Any]] = [ids, *([] for _ in range(13))]
-            for row, line, key in zip(rows, lines, keys, strict=True):
+            columns: list[list[Any]] = [[], *([] for _ in range(13))]
+            # Inserted in key order: two writers storing the same pushes (a redelivery) then
+            # wait for each other's keys in one order, never in a cycle (a deadlock).
+            for i in sorted(range(len(rows)), key=keys.__getitem__):
+                row, line, key = rows[i], lines[i], keys[i]
+                columns[0].append(ids[i])
                 at, source, profile, topic, kind, device, sublock, payload, data, errors, \
                     warnings = row
-                for i, value in enumerate((
+                for column, value in zip(columns[1:], (
                         at, _no_nul(source), _no_nul(profile), _no_nul(topic), _no_nul(kind),
                         _no_nul(device), _no_nul(sublock), payload, data, errors, warnings,
-                        _line(row, line), key), 1):
-                    columns[i].append(value)
+                        _line(row, line), key), strict=True):
+                    column.append(value)
             cur.execute(_INSERT, columns)
             stored = {r[0] for r in cur.fetchall()}
             if len(stored) < len(ids):
