@@ -1,4 +1,7 @@
-"""Audit rows follow a command through its states; search and CSV export."""
+"""Audit rows follow a command through its states; search and CSV export.
+
+On both journals (`journal_target`: a SQLite file, a PostgreSQL database), but for the
+migration test, which reads SQLite's own catalogue."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class Clock:
         return self.t
 
 
+# SQLite only: its PRAGMAs (PostgreSQL's schema is tests/core/test_pg_journal.py's).
 def test_migration_adds_the_command_table(tmp_path) -> None:
     path = tmp_path / "j.sqlite"
     Journal(path).close()
@@ -46,11 +50,11 @@ def test_migration_adds_the_command_table(tmp_path) -> None:
     assert {"command_device_time", "command_time"} <= idx
 
 
-def test_rows_follow_the_states(tmp_path, long_reply, make_reply) -> None:
+def test_rows_follow_the_states(journal_target, long_reply, make_reply) -> None:
     clock = Clock()
     walls = iter(float(t) for t in range(100, 200))
     tracker = CommandTracker(10, clock=clock, wall=lambda: next(walls), operator="bob")
-    log = audit.AuditLog(tmp_path / "j.sqlite").attach(tracker)
+    log = audit.AuditLog(journal_target).attach(tracker)
     a = tracker.track(build(template("version"), "D1", 1), "site")
     tracker.mark_sent(a)
     b = tracker.track(
@@ -79,18 +83,19 @@ def test_rows_follow_the_states(tmp_path, long_reply, make_reply) -> None:
     log.close()
 
 
-def test_operator_defaults_to_the_os_user(tmp_path) -> None:
+def test_operator_defaults_to_the_os_user(journal_target) -> None:
     tracker = CommandTracker()
-    log = audit.AuditLog(tmp_path / "j.sqlite").attach(tracker)
+    log = audit.AuditLog(journal_target).attach(tracker)
     tracker.track(build(template("version"), "D1", 1))
     (row,) = audit.search(log.conn)
     assert row.operator == audit.current_operator() != ""
+    log.close()
 
 
-def _filled(tmp_path):
+def _filled(target):
     walls = iter([100.0, 200.0, 300.0, 400.0])
     tracker = CommandTracker(wall=lambda: next(walls))
-    log = audit.AuditLog(tmp_path / "j.sqlite").attach(tracker)
+    log = audit.AuditLog(target).attach(tracker)
     tracker.track(build(template("version"), "D1", 1))
     tracker.track(build(template("time"), "D1", 2))
     tracker.track(build(template("version"), "D2", 9))
@@ -98,8 +103,8 @@ def _filled(tmp_path):
     return log
 
 
-def test_search_by_device_text_and_time(tmp_path) -> None:
-    log = _filled(tmp_path)
+def test_search_by_device_text_and_time(journal_target) -> None:
+    log = _filled(journal_target)
     conn = log.conn
     assert [r.text for r in audit.device_history(conn, "D1")] == [
         "(D1,1,002,BASE,2)",
@@ -109,20 +114,22 @@ def test_search_by_device_text_and_time(tmp_path) -> None:
     assert [r.created_at for r in audit.search(conn, since=200, until=400)] == [300.0, 200.0]
     assert audit.search(conn, state="answered") == []
     assert len(audit.search(conn, limit=2)) == 2
+    log.close()
 
 
-def test_last_serial_seeds_the_counter(tmp_path) -> None:
-    log = _filled(tmp_path)
+def test_last_serial_seeds_the_counter(journal_target) -> None:
+    log = _filled(journal_target)
     assert audit.last_serial(log.conn, "D1") == "002"
     assert audit.last_serial(log.conn, "D2") == "009"  # P43 carries no serial
     assert audit.last_serial(log.conn, "D3") is None
     counter = SerialCounter(seed=lambda d: audit.last_serial(log.conn, d), first=2)
     assert counter.next("D1") == "003"
     assert counter.next("D3") == "002"
+    log.close()
 
 
-def test_export_csv(tmp_path) -> None:
-    log = _filled(tmp_path)
+def test_export_csv(journal_target, tmp_path) -> None:
+    log = _filled(journal_target)
     rows = audit.search(log.conn)
     buf = io.StringIO()
     assert audit.export_csv(rows, buf) == 4
@@ -132,3 +139,4 @@ def test_export_csv(tmp_path) -> None:
     path = tmp_path / "out.csv"
     assert audit.export_csv(rows, path) == 4
     assert path.read_text(encoding="utf-8").splitlines()[0].startswith("id,profile,device")
+    log.close()
