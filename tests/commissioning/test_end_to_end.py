@@ -69,9 +69,10 @@ class Field:
                 pushes += f.lock_cycle(d)
         self.sim.publish_now(pushes)
 
-    def run(self, cli, broker, tmp_path: Path, devices: list[str], *extra: str):
+    def run(self, cli, broker, tmp_path: Path, devices: list[str], *extra: str,
+            journal: str | None = None):
         args = ["commission", "--host", broker.host, "--port", str(broker.port),
-                "--access-key", KEY, "--journal", str(tmp_path / "journal.sqlite"),
+                "--access-key", KEY, "--journal", journal or str(tmp_path / "journal.sqlite"),
                 "--templates", str(tmp_path / "templates.json"), "--technician", "Ada Field"]
         for d in devices:
             args += ["--device", d]
@@ -97,13 +98,17 @@ def field(broker):
     f.stop()
 
 
-def test_batch_with_a_device_without_fix_fails_and_reports(field, broker, cli, tmp_path):
+def test_batch_with_a_device_without_fix_fails_and_reports(field, broker, cli, tmp_path,
+                                                          journal_target):
+    """On a journal file and on a shared journal's URL alike (the session, its audit and
+    its report kept in either)."""
     good = field.model("JT709A-S")  # bound sub-locks: WLNET and sub-lock pushes exercised
     nofix = field.model("JT709A", 1)
     field.fleet.devices[nofix].has_fix = False
     pdf = tmp_path / "batch.pdf"
     code, out, err = field.run(cli, broker, tmp_path, [good, nofix],
-                               "--timeout", "20", "--skip", "alarm_path", "--report", str(pdf))
+                               "--timeout", "20", "--skip", "alarm_path", "--report", str(pdf),
+                               journal=journal_target)
     assert code == 1, out + err
     assert f"{good}: PASS" in out, out + err
     assert f"{nofix}: FAIL" in out, out + err
@@ -119,7 +124,7 @@ def test_batch_with_a_device_without_fix_fails_and_reports(field, broker, cli, t
         assert field.fleet.devices[good].firmware in text
         assert re.search(r"Page 1 of \d", text)
     # kept in the journal, with its report
-    with CommissioningStore(tmp_path / "journal.sqlite") as store:
+    with CommissioningStore(journal_target) as store:
         [s] = store.sessions()
         assert s.verdicts == {good: "PASS", nofix: "FAIL"} and s.has_report
         stored = store.load(s.batch)
