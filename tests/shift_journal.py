@@ -1,8 +1,9 @@
 """A journal with a known shift in it, for the shift report's tests (command and dialog).
 
 The shift is 2025-02-07 06:00–14:00 UTC. Alarms are real simulator pushes, decoded and
-written with the real `Journal`; acknowledgements go through `Journal.acknowledge`, as the
-window writes them. `Expected` is what the report must say, worked out by hand.
+written with the real journal (`open_journal`: SQLite or PostgreSQL); acknowledgements go
+through `Journal.acknowledge`, as the window writes them. `Expected` is what the report
+must say, worked out by hand.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.journal.store import Journal
+from app.journal.url import open_journal
 from app.protocol.decode import decode
 from app.protocol.push import RawPush
 from app.sim.fleet import Fleet
@@ -37,10 +38,11 @@ class Expected:
         "critical": (3, 1, 2), "warning": (2, 1, 1), "info": (1, 1, 0)})
 
 
-def build(path: Path) -> Expected:
+def build(path: Path | str) -> Expected:
+    """The shift written into the journal at `path` (a file, or a postgresql:// URL)."""
     fleet = Fleet("SHIFT", devices=3, seed=18)
     a, b, c = fleet.device_ids
-    journal = Journal(path)
+    journal = open_journal(path)
 
     def alarm(device: str, code: int, at: float) -> int:
         topic, payload = fleet.raise_alarm(device, code)[0]

@@ -2,8 +2,10 @@
 from a journal with known alarms and acknowledgements; its counts are the journal's.
 
 The journal is written with the real `Journal` (tests/shift_journal.py), the command runs
-as a user runs it (the `cli` fixture). The PDF is read back with poppler (pdftotext,
-pdftoppm) when it is installed; its counts are in its XMP metadata either way.
+as a user runs it (the `cli` fixture) — on a journal file and on a shared journal's
+PostgreSQL URL alike (`shift` is parametrised), but for the test of an old SQLite schema.
+The PDF is read back with poppler (pdftotext, pdftoppm) when it is installed; its counts
+are in its XMP metadata either way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,18 +25,28 @@ from app.journal.queries import acknowledgements_between
 from app.journal.schema import MIGRATIONS
 from app.journal.shift import read_shift
 from app.journal.store import Journal
+from app.journal.url import open_journal
 from app.reports.shift import duration, read_csv_blocks
 
 
-@pytest.fixture(scope="module")
-def shift(tmp_path_factory) -> tuple[Path, Expected]:
-    path = tmp_path_factory.mktemp("shift") / "journal.sqlite"
-    return path, build(path)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shift(request, tmp_path_factory) -> Iterator[tuple[Path | str, Expected]]:
+    """The shift in a journal file, then in a PostgreSQL database (dropped after the module)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("shift") / "journal.sqlite"
+        yield path, build(path)
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.new_database()
+    try:
+        yield url, build(url)
+    finally:
+        server.drop_database(url)
 
 
-def journal_counts(path: Path) -> dict[str, int]:
+def journal_counts(path: Path | str) -> dict[str, int]:
     """What the journal itself says about the shift, asked without the report's code."""
-    with Journal(path, readonly=True) as journal:
+    with open_journal(path, readonly=True) as journal:
         rows = list(journal.rows(kind="alarm", since=SINCE, until=UNTIL))
         acks = acknowledgements_between(journal, rows[0].id, rows[-1].id)
     acked = [r for r in rows if r.id in acks and acks[r.id][0] <= UNTIL]
@@ -41,7 +54,7 @@ def journal_counts(path: Path) -> dict[str, int]:
             "devices": len({r.device for r in rows})}
 
 
-def report(cli, path: Path, out: Path, *extra: str):
+def report(cli, path: Path | str, out: Path, *extra: str):
     return cli.run("report", "--journal", str(path), "--since", SINCE_ISO, "--until",
                    UNTIL_ISO, "--out", str(out), "--operator", "Ada Lovelace", *extra)
 
@@ -169,12 +182,13 @@ def test_no_journal_is_an_error(cli, tmp_path):
 def test_severity_changes_move_alarms_between_severities(shift):
     path, _ = shift
     table = SeverityTable().with_overrides({41: Severity.CRITICAL, 50: Severity.WARNING})
-    with Journal(path, readonly=True) as journal:
+    with open_journal(path, readonly=True) as journal:
         summary = read_shift(journal.conn, SINCE, UNTIL, table)
     got = {s.value: (t.raised, t.acknowledged, t.open) for s, t in summary.by_severity.items()}
     assert got == {"critical": (4, 2, 2), "warning": (2, 1, 1), "info": (0, 0, 0)}
 
 
+# SQLite only: a journal of an older SQLite schema, read without migrating it.
 def test_a_journal_from_before_reasons_and_notes_still_reports(tmp_path):
     """A journal read read-only is not migrated: one of schema 7 has no reason or note."""
     path = tmp_path / "old.sqlite"
