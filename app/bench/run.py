@@ -103,13 +103,17 @@ def bench_drain(n: int) -> dict:
     """The drain figures (throughput.py), with the ratios the issue reads."""
     tp = throughput.measure(n)
     out: dict = {"messages": n, "broker": tp["broker"], "inflight": tp["inflight"]}
-    for name in ("mosquitto_sub", "paho", "record"):
+    for name in ("mosquitto_sub", "paho", "record", "record_pg"):
         if name in tp:
             out[name] = tp[name].as_dict()
+    if "record_pg_not_measured" in tp:
+        out["record_pg_not_measured"] = tp["record_pg_not_measured"]
     paho = out["paho"]["rate"]
-    for name in ("mosquitto_sub", "record"):
+    for name in ("mosquitto_sub", "record", "record_pg"):
         if name in out and paho:
             out[name]["ratio_to_paho"] = out[name]["rate"] / paho
+    if "record_pg" in out and out["record"]["rate"]:
+        out["record_pg"]["ratio_to_sqlite"] = out["record_pg"]["rate"] / out["record"]["rate"]
     return out
 
 
@@ -158,8 +162,8 @@ def run(quick: bool, json_path: str | None, *, flood_only: bool = False,
         return _flood_only(plan, results, json_path)
     with tempfile.TemporaryDirectory(prefix="sealdesk-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        print(f"draining a backlog: {plan.messages} pushes each for mosquitto_sub, paho and "
-              "record…", file=sys.stderr)
+        print(f"draining a backlog: {plan.messages} pushes each for mosquitto_sub, paho, "
+              "record and record into PostgreSQL…", file=sys.stderr)
         results["drain"] = bench_drain(plan.messages)
         with BrokerProcess("auto") as broker:
             results["broker"] = broker.kind
@@ -256,7 +260,23 @@ def _drain_rows(d: dict) -> list[tuple[str, str, str]]:
                  + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
                  + ("" if rec.get("journaled") == d["messages"]
                     else f"; JOURNALED {rec.get('journaled')}")))
+    rows.append(_pg_row(d))
     return rows
+
+
+def _pg_row(d: dict) -> tuple[str, str, str]:
+    """record into a shared PostgreSQL journal (issue 23), beside SQLite's figure."""
+    name = "drain: record into PostgreSQL"
+    pg = d.get("record_pg")
+    if pg is None:
+        return name, "n/a", d.get("record_pg_not_measured", "not measured")
+    cpu = pg.get("cpu_us_per_push", {})
+    return (name, _f(pg["rate"], "{:,.0f} msg/s"),
+            f"{pg.get('ratio_to_sqlite', 0):.2f} x record into SQLite, "
+            f"{pg['ratio_to_paho']:.2f} x paho; CPU µs a push: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
+            + ("" if pg.get("journaled") == d["messages"]
+               else f"; JOURNALED {pg.get('journaled')}"))
 
 
 def _f(x, fmt="{:,.1f}") -> str:

@@ -12,10 +12,17 @@ more than 20 pushes on their way before the consumer acknowledges), its queue un
 that the fill is not dropped. `mosquitto_sub` (C, where installed) is the machine's
 ceiling; paho counting only (acknowledging as each push arrives, as paho does by default) is
 the bar `record` is held to. The CPU each process used during each drain is kept too.
+
+`record` drains twice: into a SQLite journal, and into a shared PostgreSQL journal (team
+mode, issue 23) — the same pipeline, the same drain, only the journal differs; the server's
+CPU (every PostgreSQL process) is counted beside record's. Where PostgreSQL cannot be
+started the figure is "not measured" with the reason (`pg_server.py`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -58,10 +65,12 @@ class DrainResult:
 class _Cpu:
     """CPU seconds (user + system) of some processes between `start()` and `stop()`."""
 
-    def __init__(self, **pids: int) -> None:
+    def __init__(self, trees: tuple[str, ...] = (), **pids: int) -> None:
+        """`trees`: the names whose processes count with their children (a server's)."""
         import psutil
 
         self._procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._trees = trees
         self._t0: dict[str, float] = {}
         self.used: dict[str, float] = {}
 
@@ -79,11 +88,11 @@ class _Cpu:
         return total
 
     def start(self) -> _Cpu:
-        self._t0 = {name: self._of(p, False) for name, p in self._procs.items()}
+        self._t0 = {name: self._of(p, name in self._trees) for name, p in self._procs.items()}
         return self
 
     def stop(self) -> dict[str, float]:
-        self.used = {name: self._of(p, False) - self._t0[name]
+        self.used = {name: self._of(p, name in self._trees) - self._t0[name]
                      for name, p in self._procs.items()}
         return self.used
 
@@ -186,15 +195,29 @@ def _drain_raw(broker: BrokerProcess, client_id: str, n: int) -> DrainResult:
     return DrainResult("paho, counting only", count, seconds, used)
 
 
+def _count(journal: Path | str) -> int:
+    """Rows in the journal (a PostgreSQL one is migrated first: it may be a new database)."""
+    from app.journal.url import open_journal
+
+    db = open_journal(journal, readonly=not isinstance(journal, str))
+    try:
+        return db.count()
+    finally:
+        db.close()
+
+
 def _drain_record(broker: BrokerProcess, client_id: str, key: str, n: int,
-                  journal: Path) -> DrainResult:
-    """The pipeline the `record` command runs, made the way it makes it."""
+                  journal: Path | str, *, server_pid: int | None = None,
+                  name: str = "record (decode + journal + ack)") -> DrainResult:
+    """The pipeline the `record` command runs, made the way it makes it; `journal` a SQLite
+    file or a PostgreSQL URL (`server_pid`: its postmaster, whose CPU counts too)."""
     import gc
     import os
 
     from app.gctune import tune_for_throughput
-    from app.journal.store import Journal
     from app.pipeline import Recorder
+
+    before = _count(journal) if isinstance(journal, str) else 0
 
     defaults = gc.get_threshold()
     tune_for_throughput()  # as the record command does
@@ -210,7 +233,9 @@ def _drain_record(broker: BrokerProcess, client_id: str, key: str, n: int,
     journal_pid = getattr(recorder.writer, "pid", None)
     if journal_pid:
         pids["journal"] = journal_pid
-    cpu = _Cpu(**pids).start()
+    if server_pid:
+        pids["postgres"] = server_pid
+    cpu = _Cpu(trees=("postgres",), **pids).start()
     t0 = time.perf_counter()
     recorder.connect(settings)
     done.wait(600)
@@ -220,26 +245,55 @@ def _drain_record(broker: BrokerProcess, client_id: str, key: str, n: int,
     recorder.stop()
     gc.unfreeze()
     gc.set_threshold(*defaults)
-    with Journal(journal, readonly=True) as db:
-        journaled = db.count()
-    return DrainResult("record (decode + journal + ack)",
-                       min(written, n) if done.is_set() else written, seconds, used, journaled)
+    journaled = _count(journal) - before
+    return DrainResult(name, min(written, n) if done.is_set() else written, seconds, used,
+                       journaled)
+
+
+def _pg_target(stack: contextlib.ExitStack) -> tuple[str | None, int | None, str]:
+    """Where the PostgreSQL drain stores: (URL, server pid, "") or (None, None, why not).
+    `$SEALDESK_BENCH_PG` names a server of your own (its CPU is then not counted)."""
+    try:
+        import psycopg  # noqa: F401
+
+        from app.journal import pg  # noqa: F401
+    except ImportError as exc:
+        return None, None, f"not measured: {exc}"
+    url = os.environ.get("SEALDESK_BENCH_PG")
+    if url:
+        return url, None, ""
+    from app.bench.pg_server import NotAvailable, PgServer
+
+    try:
+        server = stack.enter_context(PgServer())
+    except NotAvailable as exc:
+        return None, None, f"not measured: {exc}"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, None, f"not measured: PostgreSQL did not start ({exc})"
+    return server.url, server.pid, ""
 
 
 def measure(n: int, *, kind: str = "auto", inflight: int | None = DEFAULT_INFLIGHT,
-            with_mosquitto_sub: bool = True) -> dict:
+            with_mosquitto_sub: bool = True, with_pg: bool = True) -> dict:
     """Fill a persistent session per consumer with the same N pushes, then drain each in
-    turn; the figures of each, with the broker's kind and window."""
+    turn; the figures of each, with the broker's kind and window. `record_pg` is record
+    into PostgreSQL, or `record_pg_not_measured` says why it is missing."""
     key = f"BENCH{time.monotonic_ns() % 100000}"
     topic = f"upload/{key}/#"
     out: dict = {}
-    with BrokerProcess(kind, max_inflight=inflight, max_queued=0) as broker, \
-            tempfile.TemporaryDirectory(prefix="sealdesk-drain-") as tmp:
+    with contextlib.ExitStack() as stack:
+        broker = stack.enter_context(BrokerProcess(kind, max_inflight=inflight, max_queued=0))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="sealdesk-drain-"))
         out["broker"] = broker.kind
         out["inflight"] = inflight if broker.kind == "mosquitto" else None
         consumers = ["paho", "record"]
         if with_mosquitto_sub and broker.kind == "mosquitto" and find_mosquitto_sub():
             consumers.insert(0, "mosquitto_sub")
+        pg_url, pg_pid, why = _pg_target(stack) if with_pg else (None, None, "not measured")
+        if pg_url:
+            consumers.append("record_pg")
+        else:
+            out["record_pg_not_measured"] = why
         for name in consumers:
             _subscribe_persistent(broker.host, broker.port, f"{key}-{name}", topic)
         _publish(broker.host, broker.port, key, n)
@@ -249,6 +303,10 @@ def measure(n: int, *, kind: str = "auto", inflight: int | None = DEFAULT_INFLIG
                 out[name] = _drain_mosquitto_sub(broker, client_id, topic, n)
             elif name == "paho":
                 out[name] = _drain_raw(broker, client_id, n)
+            elif name == "record_pg":
+                out[name] = _drain_record(broker, client_id, key, n, pg_url or "",
+                                          server_pid=pg_pid,
+                                          name="record into PostgreSQL")
             else:
                 out[name] = _drain_record(broker, client_id, key, n,
                                           Path(tmp) / "record.sqlite")
