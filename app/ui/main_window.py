@@ -359,7 +359,10 @@ class MainWindow(QMainWindow):
         self.journal_label.setContentsMargins(8, 0, 8, 0)
         bar.addPermanentWidget(self.journal_label, 2)
         self.journal_label.hide()
-        self.conn_label = ElidedLabel("not connected")
+        # A desk's profiles only send commands: its pushes come from the journal.
+        self._idle_connection = ("commands: no profile connected" if self.ctx.desk
+                                 else "not connected")
+        self.conn_label = ElidedLabel(self._idle_connection)
         self.rate_label = ElidedLabel("0 pushes/s")
         self.last_label = ElidedLabel("no push yet")
         self.alarm_label = ElidedLabel("no open alarms")
@@ -384,7 +387,7 @@ class MainWindow(QMainWindow):
         else:
             self._states[name] = state
         if not self._states:
-            self.conn_label.setText("not connected")
+            self.conn_label.setText(self._idle_connection)
             self.conn_label.setStyleSheet("")
             return
         parts = [f"{n}: {s.describe()}{self._plain_mark(n)}" for n, s in self._states.items()]

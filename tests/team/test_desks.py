@@ -80,6 +80,24 @@ def test_the_tail_hands_over_each_push_committed_after_it_started_once(kind, req
         tail.stop()
 
 
+# -- opening a desk -------------------------------------------------------------------------------
+
+
+def test_a_desk_opens_from_the_command_line_and_a_journal_out_of_reach_says_so(
+        cli, pg_url, tmp_path):
+    png = tmp_path / "desk.png"
+    res = cli.run("--journal", pg_url, "--operator", "carol", "--screenshot", str(png),
+                  "--quit-after", "4")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr
+    assert png.is_file()
+    gone = pg_url.rsplit("/", 1)[0] + "/no_such_database"
+    res = cli.run("--journal", gone, "--quit-after", "2", timeout=60)
+    assert res.returncode == 1 and "cannot open the journal" in res.stderr
+    res = cli.run("--desk", "--demo", timeout=60)
+    assert res.returncode == 2 and "a desk" in res.stderr
+
+
 # -- two desk windows on one journal ------------------------------------------------------------
 
 
@@ -230,3 +248,81 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
     with open_journal(pg_url) as journal:
         assert journal.conn.execute("SELECT note FROM alarm_ack WHERE push_id=?",
                                     (alarm,)).fetchall() == [("after the outage",)]
+
+
+def test_the_operator_set_in_settings_names_the_window_and_goes_on_what_is_done(
+        desks, pg_url, qtbot):
+    from app.ui.operator import SETTINGS_OPERATOR
+    from app.ui.settings_dialog import SettingsDialog
+
+    a, b = desks
+    dialog = SettingsDialog(a.session.ctx, a.window.panels.values(), a.window)
+    dialog.sig_operator_changed.connect(a.window.set_operator)  # as File › Settings wires it
+    page = dialog.stack.widget(0)
+    page.operator.setText("dora")
+    page.operator.editingFinished.emit()
+    assert a.window.windowTitle() == "SealDesk — Dispatch — dora"
+    assert a.session.settings.value(SETTINGS_OPERATOR) == "dora"
+    dialog.close()
+    alarm = _store_alarm(pg_url, seed=5)
+    qtbot.waitUntil(lambda: a.alarm_row(alarm) is not None and b.alarm_row(alarm) is not None,
+                    timeout=3000)
+    a.alarms.acknowledge([alarm])
+    qtbot.waitUntil(lambda: b.alarm_row(alarm).acked_by == "dora", timeout=1000)
+
+
+def test_a_command_sent_from_one_desk_is_audited_answered_and_shown_on_the_other(
+        desks, pg_url, broker, qtbot):
+    """The team as it runs: a recorder journals the fleet's pushes into the shared journal;
+    desk A sends over its own publish-only connection; the reply reaches A through the
+    journal, and B's history shows the command, who sent it and what came of it."""
+    from app.pipeline import Recorder
+    from app.sim.runner import Simulator
+    from app.transport.settings import ConnectionSettings
+    from app.transport.state import Phase
+
+    a, b = desks
+    fleet = Fleet(KEY, devices=3, seed=21)
+    sim = Simulator(ConnectionSettings(host=broker.host, port=broker.port, access_key=KEY,
+                                       qos=1), fleet, stream=False).start()
+    recorder = Recorder.for_record(pg_url).start()
+    try:
+        recorder.connect(ConnectionSettings.from_options(
+            host=broker.host, port=broker.port, access_key=KEY, qos=1, clean_session=True,
+            client_id="team-recorder", profile="Recorder"))
+        assert recorder.transports["Recorder"].wait_connected(10)
+        a.session.connections.connect_profile(ConnectionSettings.from_options(
+            host=broker.host, port=broker.port, access_key=KEY, qos=1, clean_session=True,
+            client_id="desk-a", profile="Yard"))
+        qtbot.waitUntil(lambda: (s := a.session.connections.states.get("Yard")) is not None
+                        and s.phase is Phase.CONNECTED, timeout=10000)
+        # The simulator subscribes on its own thread: probe until its answer is journaled.
+        probe = "000000probe"
+        for _ in range(80):
+            a.session.connections.publish("Yard", f"download/{KEY}/{probe}/cmd",
+                                          f"({probe},1,000,BASE,1)", 1)
+            try:
+                qtbot.waitUntil(lambda: probe in a.session.fleet.devices, timeout=250)
+                break
+            except AssertionError:
+                continue
+        panel_a, panel_b = a.window.panels["commands"], b.window.panels["commands"]
+        device = fleet.device_ids[0]
+        panel_a.compose.set_device(device)
+        panel_a.compose.select_template("version")
+        panel_a.send_current()
+
+        def shown_on_b(state: str):
+            panel_b.model.flush()
+            return next((r for r in panel_b.model.rows()
+                         if r.device == device and r.state == state), None)
+
+        qtbot.waitUntil(lambda: shown_on_b("answered") is not None, timeout=10000)
+        assert shown_on_b("answered").operator == "alice"
+        with open_journal(pg_url) as journal:
+            assert journal.conn.execute(
+                "SELECT operator, state FROM command WHERE device=?", (device,)).fetchall() == [
+                ("alice", "answered")]
+    finally:
+        recorder.stop()
+        sim.stop(5)

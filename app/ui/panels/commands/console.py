@@ -12,6 +12,7 @@ listener callbacks are handed to the GUI thread by emitting Qt signals from this
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -26,6 +27,15 @@ from app.ui.context import AppContext
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 60.0
+
+
+def _any_profile(record):
+    """On a desk a reply comes through the journal, stored under the *recorder's* profile
+    name, never the desk's own (which only publishes): the tracker pairs it by device,
+    command type and serial, not by profile."""
+    if record.kind != "command" or not record.raw.profile:
+        return record
+    return replace(record, raw=replace(record.raw, profile=""))
 
 
 class SendRefused(Exception):
@@ -73,8 +83,11 @@ class CommandConsole(QObject):
         self.own_rows.add(self.audit.write(tc))
 
     def _on_batch(self, records, ids, _skipped: int = 0) -> None:  # not the GUI thread
-        if not self._closed:
-            self.tracker.on_batch(records, ids)
+        if self._closed:
+            return
+        if self.ctx.desk:
+            records = [_any_profile(r) for r in records]
+        self.tracker.on_batch(records, ids)
 
     def _from_tracker(self, tc: TrackedCommand) -> None:  # any thread
         if not self._closed:
