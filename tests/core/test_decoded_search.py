@@ -3,7 +3,11 @@
 The SQL that makes the line (a trigger) and the Python that tests a live record agree push
 by push; "SOS" finds the SOS alarm whose payload only says 51; a card, a sub-lock id, an
 unlock type are found; passwords are not in the line; an older journal gets its lines when
-migrated; pages of a decoded search are exactly what a brute-force scan finds."""
+migrated; pages of a decoded search are exactly what a brute-force scan finds.
+
+The searches run on both journals (`journal` is parametrised: SQLite's FTS5 index, then the
+shared journal's stored line with its pg_trgm index); the index's own machinery (FTS5,
+its trigger, migrating an older file) is SQLite's and tested there only."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import pytest
 from app.journal import push_query, search
 from app.journal.push_query import PushFilter, fetch_page_raw
 from app.journal.store import Journal
+from app.journal.url import open_journal
 from app.protocol.decode import decode
 from app.protocol.push import RawPush
 from app.sim.fleet import Fleet
@@ -45,14 +50,22 @@ def corpus() -> list:
     return records
 
 
-@pytest.fixture(scope="module")
-def journal(tmp_path_factory):
-    path = tmp_path_factory.mktemp("search") / "j.sqlite"
-    j = Journal(path)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def journal(request, tmp_path_factory):
+    if request.param == "sqlite":
+        target = str(tmp_path_factory.mktemp("search") / "j.sqlite")
+    else:
+        server = request.getfixturevalue("pg_server")
+        target = server.new_database()
+    j = open_journal(target)
     records = corpus()
     ids = j.write(records)
+    # A shared journal stores a push delivered twice once (the corpus repeats a few): the
+    # record kept under an id is as good as the other.
     yield j, dict(zip(ids, records, strict=True))
     j.close()
+    if request.param == "postgresql":
+        server.drop_database(target)
 
 
 def test_sql_and_python_make_the_same_line(journal):
@@ -69,7 +82,7 @@ def test_sql_and_python_make_the_same_line(journal):
 
 
 def test_the_index_is_a_trigram_index(journal):
-    assert search.indexed(journal[0].conn)
+    assert search.indexed(journal[0].conn)  # FTS5 trigram, or pg_trgm on PostgreSQL
 
 
 def newest(j, flt: PushFilter, limit: int = 500) -> list[int]:
@@ -103,13 +116,13 @@ def test_decoded_values_are_found(journal, pick):
     assert newest(j, flt, limit=10_000) == expected
 
 
-def test_a_password_is_not_in_any_line(tmp_path):
+def test_a_password_is_not_in_any_line(journal_target):
     fleet = Fleet("K", devices=3, seed=2)
     dev = fleet.device_ids[0]
     pushes = fleet.unlock(dev, 2, "98765432")
     responder = CommandResponder(fleet)
     pushes += responder.respond(f"download/K/{dev}/cmd", b"(P43,98765432)")
-    with Journal(tmp_path / "j.sqlite") as j:
+    with open_journal(journal_target) as j:
         records = [decode(RawPush("mqtt", t, p, AT, "P")) for t, p in pushes]
         assert any(b"98765432" in r.raw.payload for r in records)  # the journal keeps it
         j.write(records)
@@ -120,6 +133,7 @@ def test_a_password_is_not_in_any_line(tmp_path):
         assert newest(j, PushFilter(text="8765", raw=False)) == []
 
 
+# SQLite only (FTS5 and its trigger): a shared journal stores each line with its push.
 def test_an_older_journal_gets_its_lines_when_migrated(tmp_path):
     path = tmp_path / "old.sqlite"
     records = corpus()[:300]
@@ -167,6 +181,7 @@ def test_a_decoded_search_is_not_slow_and_raw_is(journal):
     assert PushFilter(text="ab", raw=False).slow  # under 3 characters the index cannot help
 
 
+# SQLite only (the same on PostgreSQL without pg_trgm: ILIKE on the stored line, unindexed).
 def test_a_journal_without_the_index_still_answers(tmp_path):
     """An older journal opened read-only (no migration), or an SQLite without the trigram
     tokenizer: the search makes each row's line as it scans, and finds the same rows."""
