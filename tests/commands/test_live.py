@@ -7,7 +7,6 @@ No sleeps: every wait is on a condition or an event, with a timeout.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -226,7 +225,7 @@ def sim(broker) -> Iterator[Simulator]:
         s.stop(5)
 
 
-def _args(broker, device: str, text: str, journal: Path, *extra: str) -> list[str]:
+def _args(broker, device: str, text: str, journal: Path | str, *extra: str) -> list[str]:
     return [
         "send",
         "--host",
@@ -244,15 +243,22 @@ def _args(broker, device: str, text: str, journal: Path, *extra: str) -> list[st
     ]
 
 
-def _audit_rows(journal: Path) -> list[tuple]:
-    with sqlite3.connect(journal) as conn:
+def _audit_rows(journal: Path | str) -> list[tuple]:
+    """The audit table of a journal file or of a shared journal's URL."""
+    from app.journal.commands import connect
+
+    conn = connect(journal)
+    try:
         return conn.execute(
             "SELECT device, text, state, reason, reply FROM command ORDER BY id"
         ).fetchall()
+    finally:
+        conn.close()
 
 
-def test_send_end_to_end(cli, broker, sim: Simulator, tmp_path: Path) -> None:
-    journal = tmp_path / "j.sqlite"
+def test_send_end_to_end(cli, broker, sim: Simulator, journal_target: str) -> None:
+    """On a journal file and on a shared journal's URL alike."""
+    journal = journal_target
     lock, offline, silent = sim.fleet.device_ids[:3]
     sim.fleet.devices[offline].online = False
     sim.fleet.devices[silent].silent = True
