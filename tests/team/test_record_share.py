@@ -44,6 +44,16 @@ def test_share_is_refused_where_it_would_lose_pushes(tmp_path, extra, message):
     assert not (tmp_path / "j.sqlite").exists()
 
 
+def test_sqlite_only_options_are_refused_on_a_shared_journal():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "record", "--port", "1", "--move-aside",
+         "--journal", "postgresql://nobody@127.0.0.1:1/none"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env=dict(os.environ, SEALDESK_ACCESS_KEY=KEY))
+    assert done.returncode == 2
+    assert "--move-aside and --integrity-check are for a SQLite journal" in done.stderr
+
+
 def test_help_says_each_recorder_needs_its_own_client_id():
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "record", "--help"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
