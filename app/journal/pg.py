@@ -67,17 +67,20 @@ _PUSH_COLUMNS = ("id, received_at, source, profile, topic, kind, device, sublock
                  " errors, warnings, line, content_key")
 _INSERT = (
     f"INSERT INTO push ({_PUSH_COLUMNS})"
-    " SELECT * FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::text[], %s::text[],"
-    " %s::text[], %s::text[], %s::text[], %s::bytea[], %s::text[], %s::text[], %s::text[],"
-    " %s::text[], %s::bytea[])"
+    # Binary parameters (%b): psycopg then sends each array as it is, where the text
+    # format escapes every element (a regular expression per element: most of the client's
+    # time for a batch).
+    " SELECT * FROM unnest(%b::bigint[], %b::float8[], %b::text[], %b::text[], %b::text[],"
+    " %b::text[], %b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[], %b::text[],"
+    " %b::text[], %b::bytea[])"
     " ON CONFLICT DO NOTHING RETURNING id"
 )
+_READING_TYPES = ("bigint", "text", "text", "float8", "integer", *("float8",) * 15)
 _INSERT_READING = (
     "INSERT INTO reading (push_id, device, sublock, received_at, charging, battery, voltage,"
     " temperature, humidity, speed, cell_signal, gnss_signal, rssi, led_voltage, led_current,"
-    " luminance1, luminance2, luminance3, luminance4, vibration)"
-    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-    " ON CONFLICT DO NOTHING"
+    " luminance1, luminance2, luminance3, luminance4, vibration) SELECT * FROM unnest("
+    + ", ".join(f"%b::{t}[]" for t in _READING_TYPES) + ") ON CONFLICT DO NOTHING"
 )
 _NEW_IDS = "SELECT nextval(pg_get_serial_sequence('push', 'id')) FROM generate_series(1, %s)"
 _STORED = "SELECT id, content_key, received_at FROM push WHERE content_key = ANY(%s)"
@@ -107,6 +110,14 @@ def _line(row: tuple, line: str | None) -> str:
         line = search.search_text(row[4], row[5], row[6], data if isinstance(data, dict)
                                   else {})
     return _no_nul(line) or ""
+
+
+def _reading(push_id: int, rest: list[Any]) -> tuple:
+    """A `reading` row as its arrays take it: every number a float but `charging`
+    (one type per array: psycopg sends an array of one type)."""
+    device, sublock, at, charging, *values = rest
+    return (push_id, _no_nul(device), _no_nul(sublock), float(at), charging,
+            *(None if v is None else float(v) for v in values))
 
 
 class PgJournal:
@@ -177,12 +188,10 @@ class PgJournal:
             stored = {r[0] for r in cur.fetchall()}
             if len(stored) < len(ids):
                 ids = self._already_stored(cur, ids, stored, rows, keys)
-            readings = [(ids[i], *rest) for i, *rest in batch.readings
+            readings = [_reading(ids[i], rest) for i, *rest in batch.readings
                         if ids[i] in stored]
             if readings:
-                cur.executemany(_INSERT_READING, [
-                    (push_id, _no_nul(device), _no_nul(sub), *rest)
-                    for push_id, device, sub, *rest in readings])
+                cur.execute(_INSERT_READING, [list(c) for c in zip(*readings, strict=True)])
         return ids
 
     @staticmethod
