@@ -104,13 +104,13 @@ def test_a_desk_opens_from_the_command_line_and_a_journal_out_of_reach_says_so(
 class Desk:
     """One desk as a dispatcher opens it: `main.py --journal postgresql://… --operator NAME`."""
 
-    def __init__(self, target: str, name: str, folder, qtbot) -> None:
+    def __init__(self, target: str, name: str, folder, qtbot, desk: bool | None = None) -> None:
         from PySide6.QtCore import QSettings
 
         from app.ui.session import Session
 
         settings = QSettings(str(folder / f"{name}.ini"), QSettings.Format.IniFormat)
-        self.session = Session(target, settings, operator=name)
+        self.session = Session(target, settings, desk=desk, operator=name)
         self.window = self.session.open_window()
         qtbot.addWidget(self.window)
         self.window.show()
@@ -326,3 +326,24 @@ def test_a_command_sent_from_one_desk_is_audited_answered_and_shown_on_the_other
     finally:
         recorder.stop()
         sim.stop(5)
+
+
+def test_desks_on_a_sqlite_journal_another_process_writes_share_too(tmp_path, qtbot):
+    """Without PostgreSQL: `--desk` on a SQLite journal (data_version polled)."""
+    target = str(tmp_path / "shared.sqlite")
+    _store(target, _records("location"))  # a journal a recorder made
+    a, b = Desk(target, "alice", tmp_path, qtbot, desk=True), \
+        Desk(target, "bob", tmp_path, qtbot, desk=True)
+    try:
+        alarm = _store_alarm(target)
+        for desk in (a, b):
+            qtbot.waitUntil(lambda desk=desk: desk.alarm_row(alarm) is not None, timeout=3000)
+        a.alarms.acknowledge([alarm], "", "seen on the sqlite desk")
+        qtbot.waitUntil(lambda: b.alarm_row(alarm).ack_note == "seen on the sqlite desk",
+                        timeout=1000)
+        a.commissioning.add_devices("860000000000002")
+        a.commissioning.start()
+        qtbot.waitUntil(lambda: a.commissioning.session.batch in b.batches(), timeout=1000)
+    finally:
+        a.close()
+        b.close()
