@@ -27,6 +27,7 @@ buckets), the module asks `is_postgres(conn)` and says its own SQL.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
@@ -180,7 +181,19 @@ class PgCursor:
                 return self
             self._cur.execute(answer[0], answer[1])
             return self
-        self._cur.execute(translate(sql), _params(params))
+        handler = self.connection._progress
+        if handler is None:
+            self._cur.execute(translate(sql), _params(params))
+            return self
+        done = threading.Event()
+        watcher = threading.Thread(target=self.connection._watch, args=(handler, done),
+                                   name="journal-cancel", daemon=True)
+        watcher.start()
+        try:
+            self._cur.execute(translate(sql), _params(params))
+        finally:
+            done.set()
+            watcher.join()
         return self
 
     def executemany(self, sql: str, seq: Iterable[Any]) -> PgCursor:
@@ -223,8 +236,12 @@ class PgConnection:
 
     dialect = DIALECT
 
+    # How often a statement under a progress handler asks it whether to go on.
+    PROGRESS_POLL_S = 0.05
+
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        self._progress: Any = None
 
     @property
     def in_transaction(self) -> bool:
@@ -255,8 +272,22 @@ class PgConnection:
         return self.raw.closed
 
     def set_progress_handler(self, handler: Any, n: int) -> None:
-        """sqlite3's way to interrupt a query; PostgreSQL's statement_timeout and
-        cancel() do that job here, so this is accepted and ignored."""
+        """sqlite3's way to interrupt a statement (the handler returns true: stop). Here a
+        statement run while a handler is set is watched from a thread that asks the
+        handler every PROGRESS_POLL_S and cancels the statement at the server when it says
+        so; the statement then raises psycopg's QueryCanceled. `n` (SQLite's VM steps)
+        has no meaning here."""
+        self._progress = handler
+
+    def _watch(self, handler: Any, done: threading.Event) -> None:
+        while not done.wait(self.PROGRESS_POLL_S):
+            try:
+                stop = handler()
+            except Exception:
+                return
+            if stop:
+                self.cancel()
+                return
 
     def cancel(self) -> None:
         """Interrupt the statement running on this connection (from another thread)."""

@@ -186,7 +186,7 @@ def _run(
     _install_cancel(conn, cancelled)
     try:
         return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:
+    except Exception as exc:  # sqlite3's "interrupted", PostgreSQL's QueryCanceled
         if cancelled is not None and cancelled():
             raise Cancelled() from exc
         raise

@@ -312,3 +312,22 @@ def test_the_decoded_search_finds_by_the_stored_line(pg_url):
         rows = fetch_page_raw(j.conn, PushFilter(text='"alarmType":5', raw=True), None, 10,
                               fields=("alarmName", "alarmType"))
         assert [r[5] for r in rows] == ["D7"]
+
+
+def test_a_cancelled_query_stops_at_the_server(pg_url):
+    """The push log cancels a query a newer filter made useless: on PostgreSQL the statement
+    is cancelled at the server (sqlite3's progress handler has no equivalent there)."""
+    import time
+
+    from app.journal.push_query import Cancelled, _run
+
+    with PgJournal(pg_url) as j:
+        stop = threading.Event()
+        stop.set()
+        started = time.monotonic()
+        with pytest.raises(Cancelled):
+            _run(j.conn, "SELECT pg_sleep(30)", [], stop.is_set)
+        assert time.monotonic() - started < 10
+        j.conn.set_progress_handler(None, 0)
+        assert j.count() == 0  # the connection goes on
+        assert _run(j.conn, "SELECT 1", [], lambda: False) == [(1,)]
