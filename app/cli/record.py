@@ -146,10 +146,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not shared_journal and not _open_checked(args):
         return 1
-    claim = None
-    if shared_journal and settings is not None:
+    claim: _Claim | _LocalClaim | None = None
+    if settings is not None:
         try:
-            claim = claim_client_id(args.journal, settings.client_id)
+            # A client id is one broker's: the same id on two brokers is no clash.
+            broker = f"{settings.host}:{settings.port}"
+            claim = (claim_client_id(args.journal, settings.client_id, broker)
+                     if shared_journal else claim_client_id_here(settings.client_id, broker))
         except ClientIdInUse as exc:
             print(f"sealdesk: error: {exc}", file=sys.stderr)
             return 1
@@ -185,6 +188,51 @@ class _Claim:
             self.conn.close()
 
 
+class _LocalClaim:
+    """A recorder's hold on its client id on this machine (a SQLite journal has no server to
+    ask): an exclusive lock on a file named after the id, let go when the process ends."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+
+def claim_client_id_here(client_id: str, broker: str = "") -> _LocalClaim:
+    """Hold `client_id` (at `broker`) on this machine; raises ClientIdInUse when another
+    recorder of this user holds it."""
+    import hashlib
+    import os
+    import tempfile
+    from pathlib import Path
+
+    digest = hashlib.sha256(f"{broker}\0{client_id}".encode("utf-8", "surrogatepass")
+                            ).hexdigest()[:16]
+    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    # The user's runtime folder where there is one (emptied at logout), else the temporary.
+    folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+    path = folder / f"sealdesk-recorder-{user}-{digest}.lock"
+    file = open(path, "a+b")  # noqa: SIM115 - held open for the recorder's life
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        file.close()
+        raise ClientIdInUse(
+            f"another recorder on this machine is running with client id {client_id!r}; "
+            "each recorder needs its own --client-id (two with one id take the broker's "
+            "session from each other)") from None
+    return _LocalClaim(file)
+
+
 # The server asks a silent connection after 10 s, 3 times 5 s apart: the hold of a recorder
 # whose machine died (no FIN ever comes) is let go within half a minute.
 _KEEPALIVES = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
@@ -192,9 +240,9 @@ _KEEPALIVES = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_kee
 _CLAIM_WAIT_S = 5.0
 
 
-def claim_client_id(url: str, client_id: str) -> _Claim:
-    """Hold `client_id` for this recorder in the journal at `url`; raises ClientIdInUse
-    when another recorder holds it."""
+def claim_client_id(url: str, client_id: str, broker: str = "") -> _Claim:
+    """Hold `client_id` (at `broker`) for this recorder in the journal at `url`; raises
+    ClientIdInUse when another recorder holds it."""
     import psycopg
 
     name = f"sealdesk record {client_id}"[:63]
@@ -204,7 +252,7 @@ def claim_client_id(url: str, client_id: str) -> _Claim:
         deadline = time.monotonic() + _CLAIM_WAIT_S
         while True:
             got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 23))",
-                               (f"sealdesk-recorder:{client_id}",)).fetchone()[0]
+                               (f"sealdesk-recorder:{broker} {client_id}",)).fetchone()[0]
             if got or time.monotonic() >= deadline:
                 break
             time.sleep(0.25)

@@ -76,6 +76,22 @@ def test_a_second_recorder_with_the_same_client_id_is_refused(mosquitto, pg_url,
     recorder(mosquitto, pg_url, "rec-a", started)
 
 
+def test_a_second_recorder_with_the_same_client_id_on_this_machine_is_refused(
+        mosquitto, tmp_path, started):
+    """Without a shared journal to ask (SQLite), this machine's recorders are told apart."""
+    first = recorder(mosquitto, str(tmp_path / "a.sqlite"), "rec-local", started, "--no-share")
+    second = Proc("record", "--host", mosquitto.host, "--port", str(mosquitto.port),
+                  "--client-id", "rec-local", "--journal", str(tmp_path / "b.sqlite"))
+    started.append(second)
+    assert second.proc.wait(60) == 1
+    second.stop()
+    assert second.said("another recorder on this machine is running with client id "
+                       "'rec-local'"), second.output
+    assert first.proc.poll() is None
+    first.stop()
+    recorder(mosquitto, str(tmp_path / "b.sqlite"), "rec-local", started, "--no-share")
+
+
 def test_recorders_without_share_on_one_journal_store_each_push_once(mosquitto, pg_url,
                                                                       started):
     """Two recorders each taking every push (a standby pair): each push comes twice, at once,
