@@ -14,13 +14,18 @@ is, not how it came: `content_key = sha256(topic ‖ 0x00 ‖ payload)`. The ven
 carry the device's and the platform's own times (gpsTime, dateTime, recvTime to the
 millisecond), so identical bytes are the same push; but a device without a clock could send
 the same bytes twice on purpose, so the key holds only within a window of receipt time:
-two unique indexes, on (content_key, ⌊t / W⌋) and on (content_key, ⌊t / W + ½⌋), W =
-`pg_schema.DUPLICATE_WINDOW_S` (one hour). Any two receipts less than W/2 apart share a
-window in one of the two grids (their boundaries alternate every W/2), so a redelivery
-within 30 minutes is always refused by `INSERT … ON CONFLICT DO NOTHING`; receipts W or more
-apart never are. Unique indexes make it safe under concurrent writers: a second writer's
-insert waits for the first's commit, then does nothing. Such a push is answered with the id
-it was stored with (`write_prepared_ids`), so its recorder acknowledges it as usual.
+two unique indexes, on (content_key, ⌊t / W⌋) and on (content_key, ⌊t / W + ½⌋). Any two
+receipts less than W/2 apart share a window in one of the two grids (their boundaries
+alternate every W/2), so a redelivery within W/2 is always refused by `INSERT … ON CONFLICT
+DO NOTHING`; receipts W or more apart never are. W depends on the content alone (so both
+deliveries get the same): a payload with a time of its own (`"gpsTime"`, `"dateTime"` or
+`"recvTime"` in its bytes) is the same push for W = a day — a recorder restarted the next
+morning may have its old session's pushes redelivered — any other for W = an hour
+(`duplicate_window`, `pg_schema.TIMED_DUPLICATE_WINDOW_S`, `DUPLICATE_WINDOW_S`). Unique
+indexes make it safe under concurrent writers: a second writer's insert waits for the
+first's commit, then does nothing (a batch goes in key order, so two writers never wait for
+each other in a cycle). Such a push is answered with the id it was stored with
+(`write_prepared_ids`), so its recorder acknowledges it as usual.
 `python -m app.bench.false_merge` measures how often distinct pushes of the simulator would
 share a key (issue 23, part 2).
 
@@ -55,16 +60,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from app.journal import pgconn, search
+from app.journal import pg_schema, pgconn, search
 from app.journal.store import _COLUMNS, JournalRow, Prepared, _where, prepare
 from app.journal.url import display
 from app.protocol.push import PushRecord
 
 _PUSH_COLUMNS = ("id, received_at, source, profile, topic, kind, device, sublock, raw, data,"
-                 " errors, warnings, line, content_key")
+                 " errors, warnings, line, content_key, window_a, window_b")
 _INSERT = (
     f"INSERT INTO push ({_PUSH_COLUMNS})"
     # Binary parameters (%b): psycopg then sends each array as it is, where the text
@@ -72,7 +78,7 @@ _INSERT = (
     # time for a batch).
     " SELECT * FROM unnest(%b::bigint[], %b::float8[], %b::text[], %b::text[], %b::text[],"
     " %b::text[], %b::text[], %b::text[], %b::bytea[], %b::text[], %b::text[], %b::text[],"
-    " %b::text[], %b::bytea[])"
+    " %b::text[], %b::bytea[], %b::bigint[], %b::bigint[])"
     " ON CONFLICT DO NOTHING RETURNING id"
 )
 _READING_TYPES = ("bigint", "text", "text", "float8", "integer", *("float8",) * 15)
@@ -91,6 +97,13 @@ def content_key(topic: str, raw: bytes) -> bytes:
     topic as stored (a U+0000 in it escaped: the first 0x00 always ends the topic)."""
     return hashlib.sha256((_no_nul(topic) or "").encode("utf-8", "surrogatepass") + b"\0"
                           + raw).digest()
+
+
+def duplicate_window(raw: bytes) -> int:
+    """W, in seconds, within which a push with these bytes is the same push (the module)."""
+    if any(field in raw for field in pg_schema.TIME_FIELDS):
+        return pg_schema.TIMED_DUPLICATE_WINDOW_S
+    return pg_schema.DUPLICATE_WINDOW_S
 
 
 def _no_nul(text: str | None) -> str | None:
@@ -171,7 +184,7 @@ class PgJournal:
         raw = self.conn.raw
         with raw.transaction(), raw.cursor() as cur:
             ids = [r[0] for r in cur.execute(_NEW_IDS, (len(rows),)).fetchall()]
-            columns: list[list[Any]] = [[], *([] for _ in range(13))]
+            columns: list[list[Any]] = [[], *([] for _ in range(15))]
             # Inserted in key order: two writers storing the same pushes (a redelivery) then
             # wait for each other's keys in one order, never in a cycle (a deadlock).
             for i in sorted(range(len(rows)), key=keys.__getitem__):
@@ -179,10 +192,12 @@ class PgJournal:
                 columns[0].append(ids[i])
                 at, source, profile, topic, kind, device, sublock, payload, data, errors, \
                     warnings = row
+                window = duplicate_window(payload)
                 for column, value in zip(columns[1:], (
                         at, _no_nul(source), _no_nul(profile), _no_nul(topic), _no_nul(kind),
                         _no_nul(device), _no_nul(sublock), payload, data, errors, warnings,
-                        _line(row, line), key), strict=True):
+                        _line(row, line), key, math.floor(at / window),
+                        math.floor(at / window + 0.5)), strict=True):
                     column.append(value)
             cur.execute(_INSERT, columns)
             stored = {r[0] for r in cur.fetchall()}

@@ -20,8 +20,12 @@ import psycopg
 # The advisory lock migrations take (any constant of our own: "SEALDESK" in ASCII).
 _LOCK = 0x5345414C4445534B
 
-# A push delivered again within this many seconds is the same push (see pg.py).
+# A push delivered again within this many seconds is the same push (see pg.py): a payload
+# with a time of its own (one of TIME_FIELDS) for a day, any other for an hour.
 DUPLICATE_WINDOW_S = 3600
+TIMED_DUPLICATE_WINDOW_S = 86400
+TIME_FIELDS = (b'"gpsTime"', b'"dateTime"', b'"recvTime"')
+_FIRST_WINDOW_S = 3600  # migration 1's, as it was written
 
 _TABLES = f"""
 CREATE TABLE push (
@@ -39,8 +43,8 @@ CREATE TABLE push (
     warnings    text,
     line        text    NOT NULL DEFAULT '',
     content_key bytea,
-    window_a    bigint GENERATED ALWAYS AS (floor(received_at / {DUPLICATE_WINDOW_S})) STORED,
-    window_b    bigint GENERATED ALWAYS AS (floor(received_at / {DUPLICATE_WINDOW_S} + 0.5))
+    window_a    bigint GENERATED ALWAYS AS (floor(received_at / {_FIRST_WINDOW_S})) STORED,
+    window_b    bigint GENERATED ALWAYS AS (floor(received_at / {_FIRST_WINDOW_S} + 0.5))
                 STORED
 );
 CREATE INDEX push_time ON push (received_at);
@@ -195,6 +199,36 @@ CREATE TRIGGER commissioning_notify_delete AFTER DELETE ON commissioning
 """
 
 
+_TIMED_SQL = " OR ".join(
+    f"position('{field.decode()}'::bytea in NEW.raw) > 0" for field in TIME_FIELDS)
+
+# Migration 5: the window depends on the payload (pg.duplicate_window), so the writer sets
+# it; a row written by other means gets its key and windows here, by the same rule.
+_WINDOWS_BY_CONTENT = f"""
+ALTER TABLE push ALTER COLUMN window_a DROP EXPRESSION;
+ALTER TABLE push ALTER COLUMN window_b DROP EXPRESSION;
+CREATE OR REPLACE FUNCTION sealdesk_push_key() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    w double precision;
+BEGIN
+    IF NEW.content_key IS NULL THEN
+        NEW.content_key := sha256(convert_to(NEW.topic, 'UTF8') || '\\x00'::bytea || NEW.raw);
+    END IF;
+    IF NEW.window_a IS NULL OR NEW.window_b IS NULL THEN
+        w := CASE WHEN {_TIMED_SQL} THEN {TIMED_DUPLICATE_WINDOW_S}
+                  ELSE {DUPLICATE_WINDOW_S} END;
+        NEW.window_a := floor(NEW.received_at / w);
+        NEW.window_b := floor(NEW.received_at / w + 0.5);
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER push_key ON push;
+CREATE TRIGGER push_key BEFORE INSERT ON push FOR EACH ROW
+    WHEN (NEW.content_key IS NULL OR NEW.window_a IS NULL OR NEW.window_b IS NULL)
+    EXECUTE FUNCTION sealdesk_push_key();
+"""
+
+
 def _trigram_index(conn: psycopg.Connection[Any]) -> None:
     """The search lines in a pg_trgm GIN index: "contains SOS" (ILIKE) is an index lookup.
     Where pg_trgm cannot be had (not installed, no right to create it) the search scans the
@@ -217,6 +251,8 @@ MIGRATIONS: list[str | Callable[[psycopg.Connection[Any]], None]] = [
     _NOTIFY,
     # 4: the search index.
     _trigram_index,
+    # 5: a payload with a time of its own is the same push for a day, any other for an hour.
+    _WINDOWS_BY_CONTENT,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from app.journal import pg_schema
-from app.journal.pg import PgJournal, content_key
+from app.journal.pg import PgJournal, content_key, duplicate_window
 from app.journal.pgconn import translate
 from app.journal.store import prepare
 from app.journal.url import display, is_journal_url, open_journal
@@ -122,6 +122,30 @@ def test_the_same_bytes_are_one_push_only_within_the_window(pg_url, first, secon
         b = j.write([_record(1, second)])
         assert (a == b) is merged
         assert j.count() == (1 if merged else 2)
+
+
+def test_a_payload_with_its_own_time_is_one_push_for_a_day(pg_url):
+    """A recorder restarted hours later may be handed its old session's pushes again: a
+    payload with a time of its own is the same push within a day, any other within an
+    hour."""
+    timed = b'{"assetId":"D1","gpsTime":"2025-02-07T06:00:00Z","speed":3}'
+    untimed = b'{"assetId":"D1","speed":3}'
+    assert duplicate_window(timed) == pg_schema.TIMED_DUPLICATE_WINDOW_S == 86400
+    assert duplicate_window(untimed) == pg_schema.DUPLICATE_WINDOW_S == 3600
+    t = 20_000 * 86400.0
+    with PgJournal(pg_url) as j:
+        first = j.write([_record(1, t, payload=timed), _record(2, t, payload=untimed)])
+        later = j.write([_record(1, t + 10 * 3600, payload=timed),
+                         _record(2, t + 10 * 3600, payload=untimed)])
+        assert later[0] == first[0] and later[1] != first[1]
+        assert j.write([_record(1, t + 2 * 86400, payload=timed)]) != [first[0]]
+        # a row written by other means gets the same windows (the trigger's rule)
+        j.conn.execute("INSERT INTO push (received_at, source, topic, kind, raw, data)"
+                       " VALUES (?, 'mqtt', 'upload/K/D9/location', 'location', ?, '{}')",
+                       (t, timed))
+        (other,) = j.conn.execute("SELECT id FROM push WHERE topic = ?",
+                                  ("upload/K/D9/location",)).fetchone()
+        assert j.write([_record(1, t + 11 * 3600, device="D9", payload=timed)]) == [other]
 
 
 def test_the_key_is_the_topic_and_the_bytes():
