@@ -56,7 +56,10 @@ class PgServer:
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
-        self.folder = Path(tempfile.mkdtemp(prefix="sealdesk-pg-"))
+        # As root the server runs as `postgres`, who must reach the folder: /tmp, not a
+        # TMPDIR that may sit in root's own home.
+        where = "/tmp" if _as_root() and Path("/tmp").is_dir() else None
+        self.folder = Path(tempfile.mkdtemp(prefix="sealdesk-pg-", dir=where))
         self.data = self.folder / "data"
         self.socket_dir = self.folder / "socket"
         self.log = self.folder / "server.log"
@@ -84,7 +87,7 @@ class PgServer:
             shutil.chown(self.folder, "postgres", "postgres")
             shutil.chown(self.socket_dir, "postgres", "postgres")
         self._check(self._run("initdb", "-D", str(self.data), "-U", SUPERUSER,
-                              "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                              "--auth=trust", "--encoding=UTF8", "--no-locale",
                               "--no-sync"), "initdb")
         settings = (f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.socket_dir}"
                     " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

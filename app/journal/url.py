@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from app.journal.pg import PgJournal
     from app.journal.store import Journal
 
+    JOURNAL_ERRORS: tuple[type[BaseException], ...]
+
 SCHEMES = ("postgresql://", "postgres://")
 
 
