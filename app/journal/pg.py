@@ -122,6 +122,8 @@ def _line(row: tuple, line: str | None) -> str:
             data = {}
         line = search.search_text(row[4], row[5], row[6], data if isinstance(data, dict)
                                   else {})
+        if not line.isascii():  # a lone surrogate from a "\ud800" escape: kept escaped
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
     return _no_nul(line) or ""
 
 

@@ -316,11 +316,16 @@ def test_text_postgresql_cannot_hold_is_kept_escaped(pg_url):
     the push is stored with the character escaped, never refused."""
     raw = RawPush("mqtt", "upload/K/D\x001/alarm", b'{"assetId":"D\\u00001"}', 1.0, "p\x00")
     record = PushRecord(raw, "alarm", "D\x001", None, {"assetId": "D\x001"}, [])  # type: ignore[arg-type]
+    # and a lone surrogate in a word of the search line ("\ud800" in the payload)
+    odd = PushRecord(RawPush("mqtt", "upload/K/D2/alarm", b'{"alarmName":"\\ud800!"}', 2.0),
+                     "alarm", "D2", None, {"alarmName": "\ud800!", "alarmType": 1}, [])  # type: ignore[arg-type]
     with PgJournal(pg_url) as j:
-        (push_id,) = j.write([record])
+        push_id, odd_id = j.write([record, odd])
         row = j.get(push_id)
         assert row is not None and row.device == "D\\u00001"
         assert row.raw == raw.payload and row.data == {"assetId": "D\x001"}
+        stored = j.get(odd_id)
+        assert stored is not None and stored.data["alarmName"] == "\ud800!" and not stored.errors
 
 
 def test_the_decoded_search_finds_by_the_stored_line(pg_url):
