@@ -194,6 +194,7 @@ class PgJournal:
                 columns[0].append(ids[i])
                 at, source, profile, topic, kind, device, sublock, payload, data, errors, \
                     warnings = row
+                at = float(at)  # one type an array: an int time among floats is refused
                 window = duplicate_window(payload)
                 for column, value in zip(columns[1:], (
                         at, _no_nul(source), _no_nul(profile), _no_nul(topic), _no_nul(kind),
