@@ -3,7 +3,7 @@
 One thread of its own (never the GUI thread) holds two things: a journal opened with
 `open_journal` to read rows, and a *waker* that says when to read — PostgreSQL's
 LISTEN on `sealdesk_push` / `sealdesk_change`, or, on a SQLite journal another process writes,
-`PRAGMA data_version` polled ten times a second. Either way the thread sleeps in the waker
+its files' size and time looked at ten times a second. Either way the thread sleeps in the waker
 (a socket wait or a short sleep), not in a busy loop.
 
 Why ids and ranges: a notification of `sealdesk_push` names the ids its transaction inserted
@@ -26,9 +26,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from app.desk import queries
 from app.desk.records import record_from_row
 from app.desk.target import JOURNAL_ERRORS, describe, is_journal_url, open_journal
 from app.protocol.push import PushRecord
@@ -43,7 +43,8 @@ BATCH = 2000
 CATCH_UP_SLACK = 10_000  # ids below the highest seen read again after a reconnect
 SEEN_KEEP = 200_000  # delivered ids remembered, to skip them when a range is read twice
 WAIT_S = 0.5  # longest a waker sleeps before the thread looks at its stop flag
-POLL_S = 0.1  # SQLite: how often data_version is asked
+POLL_S = 0.1  # SQLite: how often the journal's files are looked at
+SHARED_EVERY_S = 0.5  # SQLite: the shared tables reported changed at most this often
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 BatchListener = Callable[[list[PushRecord], list[int], int], None]
@@ -132,42 +133,58 @@ class PgWaker:
 
 
 class SqliteWaker:
-    """A SQLite journal another process writes: `PRAGMA data_version` (it changes when any
-    other connection commits) asked every POLL_S; then which pushes and tables are new."""
+    """A SQLite journal another process writes: every commit writes its WAL file (or, out of
+    WAL mode, the journal itself), so their size and time, looked at every POLL_S, say that
+    something was committed — not what. New pushes are read after the last id; the shared
+    tables are reported changed at most every SHARED_EVERY_S while commits come (their
+    owners read only what concerns them), so a desk under a flood of pushes does not
+    reload them ten times a second."""
 
-    def __init__(self, conn: Any, high: Callable[[], int]) -> None:
-        self.conn = conn
-        self.high = high
-        self.version = self._version()
-        self.signatures = queries.signatures(conn)
+    def __init__(self, path: str) -> None:
+        self.files = (Path(path), Path(f"{path}-wal"))
+        self.seen = self._stamp()
+        self.shared_at = 0.0
+        self.pending = False
 
-    def _version(self) -> int:
-        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+    def _stamp(self) -> tuple:
+        out = []
+        for f in self.files:
+            try:
+                st = f.stat()
+                out.append((st.st_size, st.st_mtime_ns))
+            except OSError:
+                out.append(None)
+        return tuple(out)
 
     def wait(self, timeout: float) -> list[_Event]:
         deadline = time.monotonic() + timeout
         while True:
-            version = self._version()
-            if version != self.version:
-                self.version = version
-                return self._what_changed()
-            left = deadline - time.monotonic()
+            out: list[_Event] = []
+            stamp = self._stamp()
+            if stamp != self.seen:
+                self.seen = stamp
+                self.pending = True  # the shared tables, too, once SHARED_EVERY_S has passed
+                out.append(_Event("push"))
+            now = time.monotonic()
+            if self.pending and now - self.shared_at >= SHARED_EVERY_S:
+                self.pending = False
+                self.shared_at = now
+                out += [_Event("change", table=t) for t in SHARED_TABLES]
+            if out:
+                return out
+            left = deadline - now
             if left <= 0:
                 return []
             time.sleep(min(POLL_S, left))
 
-    def _what_changed(self) -> list[_Event]:
-        out = []
-        if queries.newest_push_id(self.conn) > self.high():
-            out.append(_Event("push"))
-        now = queries.signatures(self.conn)
-        out.extend(_Event("change", table=t) for t, sig in now.items()
-                   if sig != self.signatures.get(t))
-        self.signatures = now
-        return out
-
     def close(self) -> None:
         pass
+
+
+def newest_push_id(journal: Any) -> int:
+    """The highest push id in `journal` (0 for an empty one): where a desk's feed starts."""
+    newest = next(iter(journal.rows(newest_first=True, limit=1)), None)
+    return newest.id if newest is not None else 0
 
 
 class JournalTail:
@@ -230,13 +247,12 @@ class JournalTail:
             journal = waker = None
             try:
                 journal = open_journal(self.target, readonly=True)
-                conn = journal.conn
                 if self.high is None:
-                    self.high = queries.newest_push_id(conn)
+                    self.high = newest_push_id(journal)
                 if is_journal_url(self.target):
                     waker = PgWaker(self.target)
                 else:
-                    waker = SqliteWaker(conn, lambda: self.high or 0)
+                    waker = SqliteWaker(self.target)
                 self._waker = waker
                 self._set_state(DeskState(True))
                 failures = 0

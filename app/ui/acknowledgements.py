@@ -7,10 +7,11 @@ by `sig_alarms_acknowledged`. The journal row, which keeps an acknowledged alarm
 back after a restart, is written in order on a worker thread: during a flood a write can
 wait for the journal writer's lock, and the window must not wait with it.
 
-On a desk (issue 23) the journal is shared: when it says `alarm_ack` changed, the
-acknowledgements other desks made are read on that same thread (`reload`) and applied here
-as if made in this window — the fleet changes, every view is told — and one another desk
-took back is waiting again here too.
+On a desk (issue 23) the journal is shared: when it says `alarm_ack` changed, the stored
+acknowledgements of the alarms waiting here are read on that same thread (`reload`: a few
+indexed id ranges, no SQL of its own) and another desk's are applied as if made in this
+window — the fleet changes, every view is told — and one another desk took back waits here
+again too.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.desk.queries import AckRow, acks_of, acks_since
 from app.fleet.state import AlarmEntry, FleetState
+from app.journal.queries import acknowledgements_between
 from app.journal.url import is_journal_url, open_journal
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,37 @@ _DONE = None  # tells the writer thread to end
 
 
 UNDO_S = 60.0  # an acknowledgement can be taken back this long after it was made
-# Acknowledgements read back from a shared journal: those made this long before now (by the
-# acking desk's clock: room for clocks that disagree by a minute or two).
-SHARED_WINDOW_S = 120.0
+# Another desk's acknowledgement is asked about until it can no longer be taken back (with
+# room for clocks that disagree by a minute or two).
+RECENT_MARGIN_S = 120.0
+MAX_RANGES = 16  # id ranges one reload asks about (each an indexed range of alarm_ack)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAck:
+    """An acknowledgement as the journal holds it (another desk's, maybe)."""
+
+    push_id: int
+    acked_at: float
+    operator: str
+    reason: str
+    note: str
+
+
+def spans(ids: Iterable[int], most: int = MAX_RANGES) -> list[tuple[int, int]]:
+    """The ids as at most `most` ranges (lo, hi), cut at the widest gaps: every id is in
+    one, and few ids that are not lie in between."""
+    ordered = sorted(set(ids))
+    if not ordered:
+        return []
+    widest = sorted(range(1, len(ordered)), key=lambda i: ordered[i] - ordered[i - 1],
+                    reverse=True)[:most - 1]
+    out, start = [], 0
+    for cut in sorted(widest):
+        out.append((ordered[start], ordered[cut - 1]))
+        start = cut
+    out.append((ordered[start], ordered[-1]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -78,9 +107,9 @@ class Acknowledgements(QObject):
         self.clock: Callable[[], float] = time.time
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        # A shared journal: push id → when its stored acknowledgement was made, for those
-        # this window knows (its own and others'), and the entries others acknowledged.
-        self._known: dict[int, float] = {}
+        # A shared journal: push id → when this window acknowledged it, and → when another
+        # desk did (with the entry, to bring it back if that desk takes it back).
+        self._own: dict[int, float] = {}
         self._by_others: dict[int, tuple[float, AlarmEntry | None]] = {}
         self._reload_queued = False
         self.sig_shared_read.connect(self._apply_shared)
@@ -95,7 +124,7 @@ class Acknowledgements(QObject):
         entries = self.fleet.acknowledge(ids)
         ack = Acknowledgement(tuple(ids), at, by, reason.strip(), note.strip(), tuple(entries))
         for push_id in ids:
-            self._known[push_id] = at
+            self._own[push_id] = at
         self.last = ack
         # Only those made less than UNDO_S ago stay: a shift of acknowledgements must not
         # pile up here (issue 26).
@@ -119,9 +148,6 @@ class Acknowledgements(QObject):
         if ack is None:
             return []
         self._undoable.remove(ack)
-        for push_id in ack.push_ids:
-            if self._known.get(push_id) == ack.at:
-                del self._known[push_id]
         self.fleet.restore_unacknowledged(list(ack.entries))
         for entry in ack.entries:
             entry.acknowledged = False
@@ -133,37 +159,39 @@ class Acknowledgements(QObject):
 
     # -- a shared journal ---------------------------------------------------------------------
 
-    def reload(self, full: bool = False) -> None:
-        """Read what other desks acknowledged (and took back) since a little before now, on
-        the writer thread, after this window's own writes; `full` also asks about every
-        alarm waiting here (after a reconnect: what was missed may be older). Many calls
-        while one waits are one reload."""
-        if self._reload_queued and not full:
+    def reload(self) -> None:
+        """Read the stored acknowledgements of the alarms waiting here, and of those another
+        desk acknowledged lately (it may have taken one back), on the writer thread after
+        this window's own writes. Many calls while one waits are one reload."""
+        if self._reload_queued:
             return
         self._reload_queued = True
-        waiting = list(self.fleet.unacknowledged) if full else []
-        since = self.clock() - SHARED_WINDOW_S
-        recent = [i for i, (at, _) in self._by_others.items() if since - UNDO_S <= at]
-        self._writes.put(("reload", (since, waiting, recent)))
+        floor = self.clock() - UNDO_S - RECENT_MARGIN_S
+        recent = [i for i, (at, _) in self._by_others.items() if at >= floor]
+        ranges = spans([*self.fleet.unacknowledged, *recent])
+        self._writes.put(("reload", (ranges, recent)))
         self._ensure_writer()
 
-    def _read_shared(self, journal, since: float, waiting: list[int],
+    def _read_shared(self, journal, ranges: list[tuple[int, int]],
                      recent: list[int]) -> None:  # the writer thread
-        rows = acks_since(journal.conn, since)
-        if waiting:
-            rows += acks_of(journal.conn, waiting)
-        still = {r.push_id for r in acks_of(journal.conn, recent)} if recent else set()
-        self.sig_shared_read.emit(rows, [i for i in recent if i not in still])
+        stored: dict[int, tuple[float, str, str, str]] = {}
+        for lo, hi in ranges:
+            stored.update(acknowledgements_between(journal, lo, hi))
+        rows = [StoredAck(i, float(at), by or "", reason or "", note or "")
+                for i, (at, by, reason, note) in stored.items()]
+        self.sig_shared_read.emit(rows, [i for i in recent if i not in stored])
 
-    def _apply_shared(self, rows: list[AckRow], gone: list[int]) -> None:
-        """GUI thread: others' acknowledgements as if made here, one signal per act."""
+    def _apply_shared(self, rows: list[StoredAck], gone: list[int]) -> None:
+        """GUI thread: others' acknowledgements of alarms waiting here, as if made here (one
+        signal per act); those taken back wait again."""
         self._reload_queued = False
+        waiting, own = self.fleet.unacknowledged, self._own
         acts: dict[tuple[float, str, str, str], list[int]] = {}
         for r in rows:
-            if self._known.get(r.push_id) == r.acked_at:
-                continue
-            self._known[r.push_id] = r.acked_at
-            acts.setdefault((r.acked_at, r.operator, r.reason, r.note), []).append(r.push_id)
+            # Not waiting here: acknowledged here already (or never shown). This window's
+            # own row, read before its undo was stored, is not another desk's act.
+            if r.push_id in waiting and own.get(r.push_id) != r.acked_at:
+                acts.setdefault((r.acked_at, r.operator, r.reason, r.note), []).append(r.push_id)
         for (at, by, reason, note), ids in sorted(acts.items()):
             entries = self.fleet.acknowledge(ids)
             of = {e.push_id: e for e in entries}
@@ -174,8 +202,6 @@ class Acknowledgements(QObject):
         back = [i for i in gone if i in self._by_others]
         if back:
             entries = [e for i in back if (e := self._by_others.pop(i)[1]) is not None]
-            for push_id in back:
-                self._known.pop(push_id, None)
             self.fleet.restore_unacknowledged(entries)
             for entry in entries:
                 entry.acknowledged = False
@@ -183,11 +209,9 @@ class Acknowledgements(QObject):
         self._forget_old()
 
     def _forget_old(self) -> None:
-        """Bounded: what is older than the shared window and the undo time is not asked
-        about again."""
-        floor = self.clock() - SHARED_WINDOW_S - UNDO_S - 60.0
-        if len(self._known) > 1000:
-            self._known = {i: at for i, at in self._known.items() if at >= floor}
+        """Bounded: an acknowledgement older than its undo time is not asked about again."""
+        floor = self.clock() - UNDO_S - RECENT_MARGIN_S
+        self._own = {i: at for i, at in self._own.items() if at >= floor}
         self._by_others = {i: v for i, v in self._by_others.items() if v[0] >= floor}
 
     def wait_stored(self, timeout: float = 10.0) -> bool:

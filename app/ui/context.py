@@ -141,7 +141,7 @@ class AppContext:
 
     def _on_shared_change(self, table: str) -> None:
         if SharedChanges.concerns(table, "alarm_ack"):
-            self.acknowledgements.reload(full=table != "alarm_ack")
+            self.acknowledgements.reload()
 
     def open_journal(self):  # -> Journal | PgJournal
         """A connection for the calling thread (SQLite connections are not shared): the

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from app.desk import queries
 from app.desk.recording import DeskRecording
+from app.desk.tail import newest_push_id
 from app.fleet.state import AlarmEntry, FleetState, Thresholds
 from app.journal.url import is_journal_url, open_journal
 from app.recording_process import RecordingProcess
@@ -44,7 +44,7 @@ class Session:
             # The feed starts after the newest push now in the journal: what is older, the
             # panels load as history, as a recording window does at start.
             with open_journal(self.journal_path) as journal:
-                newest = queries.newest_push_id(journal.conn)
+                newest = newest_push_id(journal)
             self.recording: RecordingProcess | DeskRecording = DeskRecording(
                 self.journal_path, start_after=newest)
         else:

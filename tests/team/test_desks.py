@@ -53,6 +53,17 @@ def test_a_notified_range_is_read_as_such():
     assert parse_range("") is None and parse_range("x-y") is None
 
 
+def test_the_alarms_asked_about_are_a_few_id_ranges_cut_at_the_widest_gaps():
+    from app.ui.acknowledgements import spans
+
+    assert spans([]) == []
+    assert spans([5]) == [(5, 5)]
+    assert spans([1, 2, 3, 100, 101, 5000], most=3) == [(1, 3), (100, 101), (5000, 5000)]
+    ids = list(range(0, 10_000, 7))
+    ranges = spans(ids, most=4)
+    assert len(ranges) == 4 and all(any(lo <= i <= hi for lo, hi in ranges) for i in ids)
+
+
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
 def test_the_tail_hands_over_each_push_committed_after_it_started_once(kind, request, tmp_path):
     target = request.getfixturevalue("pg_url") if kind == "postgresql" \

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class Reload(QObject):
-    sig_read = Signal(object)
+    sig_result_read = Signal(object)
     """(read thread → GUI thread) what `read` returned."""
 
     def __init__(self, read: Callable[[], Any], done: Callable[[Any], None],
@@ -30,7 +30,7 @@ class Reload(QObject):
         self.read = read
         self.running = False
         self.again = False
-        self.sig_read.connect(self._done)
+        self.sig_result_read.connect(self._done)
         self._on_done = done
 
     def request(self) -> None:
@@ -48,7 +48,7 @@ class Reload(QObject):
             log.exception("reading the journal again failed")
             result = None
         with contextlib.suppress(RuntimeError):  # the panel is gone
-            self.sig_read.emit(result)
+            self.sig_result_read.emit(result)
 
     def _done(self, result: Any) -> None:
         self.running = False

@@ -270,6 +270,7 @@ class CommandsPanel(Panel):
                         for r in self.console.history(min(1000, self.model.max_rows)))
         # On a desk, the commands other desks send (and their replies) join the history.
         self._others_conn = None  # used by one reload at a time
+        self._others_shown: dict[int, audit.AuditRow] = {}  # as last upserted
         self._others = Reload(self._read_others, self._show_others, self)
         ctx.shared.sig_table_changed.connect(self._on_shared_change)
         if ctx.selection.device_id:
@@ -295,8 +296,14 @@ class CommandsPanel(Panel):
             raise
 
     def _show_others(self, rows: list[audit.AuditRow]) -> None:
+        shown = self._others_shown
         for r in rows:
-            self.model.upsert(HistoryRow.from_audit(r))
+            if shown.get(r.id) != r:  # new, or changed since (sent → answered…)
+                shown[r.id] = r
+                self.model.upsert(HistoryRow.from_audit(r))
+        if len(shown) > 2000:  # bounded: only the newest can still change
+            keep = {r.id for r in rows}
+            self._others_shown = {i: r for i, r in shown.items() if i in keep}
 
     # ---- inputs from the app -------------------------------------------------------------
 

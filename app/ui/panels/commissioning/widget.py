@@ -109,6 +109,7 @@ class CommissioningPanel(Panel):
         # On a desk, sessions other desks start or finish: read again off the GUI thread.
         self._reader: CommissioningStore | None = None  # used by one reload at a time
         self._session_audit: audit.AuditLog | None = None  # a shared journal's, per session
+        self._shown_sessions: list[SessionSummary] | None = None
         self._shared = Reload(self._read_sessions, self._show_sessions, self)
         ctx.shared.sig_table_changed.connect(self._on_shared_change)
         self.reload_sessions()
@@ -708,6 +709,9 @@ class CommissioningPanel(Panel):
             raise
 
     def _show_sessions(self, sessions: list[SessionSummary]) -> None:
+        if sessions == self._shown_sessions:
+            return  # as shown: the list and its selection stay as they are
+        self._shown_sessions = sessions
         self.sessions.clear()
         for s in sessions:
             item = QTreeWidgetItem([
