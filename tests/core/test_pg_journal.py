@@ -14,7 +14,7 @@ from app.journal import pg_schema
 from app.journal.pg import PgJournal, content_key, duplicate_window
 from app.journal.pgconn import translate
 from app.journal.store import prepare
-from app.journal.url import display, is_journal_url, open_journal
+from app.journal.url import display, exists, is_journal_url, open_journal, target_of
 from app.protocol.push import PushRecord, RawPush
 
 W = pg_schema.DUPLICATE_WINDOW_S
@@ -36,6 +36,23 @@ def test_urls_and_paths_are_told_apart():
     assert not is_journal_url("/home/ada/journal.sqlite")
     assert not is_journal_url("postgresql.sqlite")
     assert not is_journal_url(None)
+
+
+def test_a_url_argument_stays_a_url(tmp_path):
+    """A Path would fold "postgresql://h/db" into "postgresql:/h/db"."""
+    assert target_of(" postgresql://desk@db/sealdesk ") == "postgresql://desk@db/sealdesk"
+    assert target_of(str(tmp_path / "j.sqlite")) == tmp_path / "j.sqlite"
+    assert exists("postgresql://desk@db/sealdesk")  # asked when opened
+    assert not exists(tmp_path / "none.sqlite")
+
+
+def test_journal_errors_catch_both_drivers():
+    import sqlite3
+
+    from app.journal.url import JOURNAL_ERRORS
+
+    assert issubclass(sqlite3.OperationalError, JOURNAL_ERRORS)
+    assert issubclass(psycopg.OperationalError, JOURNAL_ERRORS)
 
 
 def test_a_password_in_a_url_is_never_shown():
