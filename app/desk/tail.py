@@ -103,7 +103,11 @@ class PgWaker:
     def __init__(self, target: str) -> None:
         import psycopg
 
-        self.conn = psycopg.connect(target, autocommit=True, connect_timeout=10)
+        # Keepalives: a connection that only listens sends nothing, so a server gone with
+        # its machine or network would never be noticed; with these within ~25 s.
+        self.conn = psycopg.connect(target, autocommit=True, connect_timeout=10,
+                                    keepalives=1, keepalives_idle=10, keepalives_interval=5,
+                                    keepalives_count=3)
         self.conn.execute(f"LISTEN {PUSH_CHANNEL}")
         self.conn.execute(f"LISTEN {CHANGE_CHANNEL}")
 

@@ -113,9 +113,9 @@ def main(argv: list[str]) -> int:
     from app.journal.url import JOURNAL_ERRORS, display, is_journal_url
 
     desk = args.desk or is_journal_url(args.journal)
-    if desk and (args.demo or args.read_only):
-        print("a desk (--desk, or a postgresql:// journal) records nothing: not with --demo "
-              "or --read-only", file=sys.stderr)
+    if desk and (args.demo or args.read_only or args.webhook_port is not None):
+        print("a desk (--desk, or a postgresql:// journal) records nothing: not with --demo, "
+              "--read-only or --webhook-port (webhooks go to a recorder)", file=sys.stderr)
         return 2
     # The demo and the read-only viewer keep their own settings: the user's profiles must not
     # auto-connect into them.
