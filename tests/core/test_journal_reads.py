@@ -119,3 +119,38 @@ def test_commissioning_sessions(journal_target):
         assert [h["batch"] for h in table.device_history("D1")] == ["B2", "B1"]
     finally:
         table.close()
+
+
+def test_push_log_queries(journal):
+    """The push log's pages (by device, by kind, by time, newer than, everything for an
+    export) and counts."""
+    from app.journal import push_query as q
+
+    j, ids = journal
+    c = j.conn
+    fields = ("battery", "alarmName")
+    assert q.max_id(c) == max(ids)
+    page = q.fetch_page_raw(c, q.PushFilter(device="D1"), None, 5, fields=fields)
+    assert [r[0] for r in page] == ids[70:65:-1]
+    assert page[0][4:7] == ("alarm", "D1", None)
+    assert json_list(page[0][7]) == [None, "SOS"] and json_list(page[-1][7]) == [66, None]
+    by_kind = q.fetch_page_raw(c, q.PushFilter(kind="sublock"), ids[65], 100, fields=fields)
+    assert [r[0] for r in by_kind] == ids[64:59:-1]
+    timed = q.PushFilter(since=T0 + 10, until=T0 + 20)
+    assert [r[0] for r in q.fetch_page_raw(c, timed, None, 100, fields=fields)] == \
+        ids[19:9:-1]
+    assert q.count_rows(c, timed) == 10
+    assert q.count_rows(c, q.PushFilter(kind="alarm"), max_id=ids[70]) == 1
+    newer = q.fetch_newer_raw(c, q.PushFilter(), ids[68], 10, fields=fields)
+    assert [r[0] for r in newer] == ids[:68:-1]
+    exported = list(q.iter_rows(c, q.PushFilter(device="D1"), page=7))
+    assert [r.id for r in exported] == ids[:71]
+    assert exported[70].data == {"alarmName": "SOS", "alarmType": 51}
+    raw = q.fetch_page_raw(c, q.PushFilter(text='"i":71'), None, 10, fields=fields)
+    assert [r[0] for r in raw] == [ids[71]]
+
+
+def json_list(text: str) -> list:
+    import json
+
+    return json.loads(text)
