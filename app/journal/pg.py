@@ -50,10 +50,11 @@ network, ask for TLS with the server's certificate checked against its name:
 `postgresql://desk@db.example/sealdesk?sslmode=verify-full&sslrootcert=/etc/sealdesk/ca.pem`.
 
 **Roles.** The first connection migrates the schema: give it a role that owns the database
-(`CREATE DATABASE sealdesk OWNER sealdesk_admin`; pg_trgm is a trusted extension). Recorders
-need INSERT on push and reading and SELECT (`GRANT SELECT, INSERT ON push, reading TO
-recorder; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recorder`); desks need SELECT on
-every table and INSERT/UPDATE/DELETE on alarm_ack, command, commissioning, secret_reveal.
+(`CREATE DATABASE sealdesk OWNER sealdesk_admin`; pg_trgm is a trusted extension), and the
+others only what they do (`pg_roles.py` prints the GRANTs): a recorder stores and reads
+pushes, a desk reads everything and writes acknowledgements, the command audit,
+commissioning and secret reveals. Each person or machine its own login role, so the
+server's log says who.
 """
 
 from __future__ import annotations

@@ -377,3 +377,63 @@ def test_a_cancelled_query_stops_at_the_server(pg_url):
         j.conn.set_progress_handler(None, 0)
         assert j.count() == 0  # the connection goes on
         assert _run(j.conn, "SELECT 1", [], lambda: False) == [(1,)]
+
+
+# -- roles ------------------------------------------------------------------------------------
+
+
+def test_the_documented_grants_are_enough_and_no_more(pg_url):
+    """A recorder stores pushes (and sees them stored once) but cannot acknowledge; a desk
+    reads, acknowledges, audits commands and commissioning, reveals, but cannot store a push."""
+    import uuid
+
+    from app.journal import commands, pg_roles
+    from app.journal.commissioning import CommissioningTable
+
+    suffix = uuid.uuid4().hex[:8]
+    recorder, desk = f"rec_{suffix}", f"desk_{suffix}"
+    PgJournal(pg_url).close()  # the owner makes the schema
+    admin = psycopg.connect(pg_url, autocommit=True)
+    try:
+        for role, kind in ((recorder, "recorder"), (desk, "desk")):
+            admin.execute(f"CREATE ROLE {role} LOGIN")
+            for statement in pg_roles.grants(kind, role):
+                admin.execute(statement)
+        as_recorder = pg_url.replace("sealdesk@", f"{recorder}@")
+        as_desk = pg_url.replace("sealdesk@", f"{desk}@")
+        with PgJournal(as_recorder) as j:
+            first = j.write([_record(1, 10.0, kind="alarm"), _record(2, 10.0)])
+            assert j.write([_record(1, 20.0, kind="alarm")]) == first[:1]
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                j.acknowledge(first[:1], at=30.0, operator="rec")
+        with PgJournal(as_desk) as j:
+            assert [r.id for r in j.unacknowledged_alarms()] == first[:1]
+            j.acknowledge(first[:1], at=30.0, operator="ada", note="seen")
+            assert j.unacknowledged_alarms() == []
+            assert j.conn.execute("SELECT count(*) FROM reading").fetchone()[0] == 1
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                j.write([_record(3, 40.0)])
+        audit = commands.connect(as_desk)
+        assert commands.insert(audit, ("p", "D1", None, "ada", "BASE,1", "version", None, 0,
+                                       1.0, None, "pending", None, None, None, None)) > 0
+        audit.close()
+        table = CommissioningTable(as_desk)
+        table.upsert([("B1", "D1", "std", "ada", 1.0, None, "IN PROGRESS", "[]", "")])
+        table.close()
+        with PgJournal(as_desk) as j:
+            from app.journal import reveals
+
+            assert reveals.record(j.conn, at=1.0, operator="ada", place="push log") > 0
+    finally:
+        admin.execute(f"DROP OWNED BY {recorder}, {desk}")
+        admin.execute(f"DROP ROLE {recorder}, {desk}")
+        admin.close()
+
+
+def test_grants_refuse_what_is_not_a_role_name():
+    from app.journal import pg_roles
+
+    with pytest.raises(ValueError):
+        pg_roles.grants("desk", "x; DROP TABLE push")
+    with pytest.raises(ValueError):
+        pg_roles.grants("admin", "ada")
