@@ -133,7 +133,8 @@ class AppContext:
     def __post_init__(self) -> None:
         self.acknowledgements = Acknowledgements(self.fleet, self.journal_path,
                                                  lambda: self.operator)
-        self.feed_health = FeedHealth(self.fleet, self.connections)
+        # A desk's connections only send commands: its feed is the journal (desk_feeds.py).
+        self.feed_health = FeedHealth(self.fleet, None if self.desk else self.connections)
         self.navigator = Navigator(self.selection)
         self.reveal = SecretReveal(self.journal_path, lambda: self.operator)
         self.groups = DeviceGroups(self.settings)

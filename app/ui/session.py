@@ -77,6 +77,9 @@ class Session:
         if isinstance(self.recording, DeskRecording):
             self.recording.add_change_listener(self.ctx.shared.table_changed)
             self.recording.add_state_listener(self.ctx.shared.connection_changed)
+            from app.ui.desk_feeds import DeskFeeds  # journal lost ⇒ every device unknown
+
+            self.desk_feeds = DeskFeeds(self.ctx.shared, self.fleet, self.ctx.feed_health)
         self.recording.start(wait=False)  # its listeners all in place
         self.window = None
         self.broker = None

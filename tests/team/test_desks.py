@@ -231,8 +231,14 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
         desks, pg_url, qtbot):
     import psycopg
 
+    from app.fleet.state import Status
+
     a, _b = desks
     assert "lost" not in a.window.desk_status.text()
+    known = _store_alarm(pg_url, seed=12)
+    qtbot.waitUntil(lambda: a.alarm_row(known) is not None, timeout=3000)
+    device = a.alarm_row(known).device
+    assert a.session.fleet.status(device) is not Status.UNKNOWN
     writer = open_journal(pg_url)  # the recorder keeps its connection through the outage
     server, db = pg_url.rsplit("/", 1)
     admin = psycopg.connect(f"{server}/postgres", autocommit=True)
@@ -244,6 +250,8 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
                       (db, writer.conn.raw.info.backend_pid))
         qtbot.waitUntil(lambda: "connection lost" in a.window.desk_status.text(),
                         timeout=5000)
+        # its silence says nothing now: every device it shows is unknown
+        assert a.session.fleet.status(device) is Status.UNKNOWN
         records = _records("alarm", 1, seed=9)
         ids = writer.write(records)
         alarm = next(i for i, r in zip(ids, records, strict=True) if r.kind == "alarm")
@@ -253,6 +261,7 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
         writer.close()
     qtbot.waitUntil(lambda: "lost" not in a.window.desk_status.text(), timeout=15000)
     qtbot.waitUntil(lambda: a.alarm_row(alarm) is not None, timeout=5000)
+    assert a.session.fleet.status(device) is not Status.UNKNOWN
     # and an acknowledgement goes through on a new connection
     a.alarms.acknowledge([alarm], "", "after the outage")
     assert a.session.ctx.acknowledgements.wait_stored(10)
