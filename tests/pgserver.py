@@ -54,8 +54,13 @@ def _as_root() -> bool:
 class PgServer:
     """One PostgreSQL cluster, started by `start`, gone after `stop`."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, tls: tuple[Path, Path] | None = None,
+                 passwords: bool = False) -> None:
+        """`tls`: (certificate, key) files the server offers TLS with; `passwords`: TCP
+        connections must give a password (SCRAM; the socket stays trusted, for `admin`)."""
         self.bindir = bindir
+        self.tls = tls
+        self.passwords = passwords
         # As root the server runs as `postgres`, who must reach the folder: /tmp, not a
         # TMPDIR that may sit in root's own home.
         where = "/tmp" if _as_root() and Path("/tmp").is_dir() else None
@@ -86,12 +91,15 @@ class PgServer:
         if _as_root():
             shutil.chown(self.folder, "postgres", "postgres")
             shutil.chown(self.socket_dir, "postgres", "postgres")
+        host_auth = "scram-sha-256" if self.passwords else "trust"
         self._check(self._run("initdb", "-D", str(self.data), "-U", SUPERUSER,
-                              "--auth=trust", "--encoding=UTF8", "--no-locale",
-                              "--no-sync"), "initdb")
+                              "--auth-local=trust", f"--auth-host={host_auth}",
+                              "--encoding=UTF8", "--no-locale", "--no-sync"), "initdb")
         settings = (f"-c listen_addresses=127.0.0.1 -c unix_socket_directories={self.socket_dir}"
                     " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
                     " -c max_connections=200 -c shared_buffers=64MB")
+        if self.tls is not None:
+            settings += self._tls_settings(*self.tls)
         # The port is held (SO_REUSEADDR, as PostgreSQL binds) until the server listens on it.
         hold = PortReservation()
         try:
@@ -102,6 +110,17 @@ class PgServer:
             self._running = True
         finally:
             hold.close()
+
+    def _tls_settings(self, cert: Path, key: Path) -> str:
+        """The key where the server's user alone reads it (PostgreSQL insists)."""
+        own_cert, own_key = self.folder / "server.crt", self.folder / "server.key"
+        shutil.copyfile(cert, own_cert)
+        shutil.copyfile(key, own_key)
+        own_key.chmod(0o600)
+        if _as_root():
+            for path in (own_cert, own_key):
+                shutil.chown(path, "postgres", "postgres")
+        return f" -c ssl=on -c ssl_cert_file={own_cert} -c ssl_key_file={own_key}"
 
     def stop(self) -> None:
         try:
@@ -115,10 +134,14 @@ class PgServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def _admin(self):
+    def admin(self, database: str = "postgres"):
+        """A superuser's connection (autocommit) through the server's own socket."""
         import psycopg
 
-        return psycopg.connect(self.url(), autocommit=True)
+        return psycopg.connect(dbname=database, user=SUPERUSER, host=str(self.socket_dir),
+                               port=self.port, autocommit=True)
+
+    _admin = admin
 
     def new_database(self) -> str:
         """A new empty database; returns its URL."""
