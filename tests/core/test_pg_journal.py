@@ -437,3 +437,28 @@ def test_grants_refuse_what_is_not_a_role_name():
         pg_roles.grants("desk", "x; DROP TABLE push")
     with pytest.raises(ValueError):
         pg_roles.grants("admin", "ada")
+
+
+# -- holds ------------------------------------------------------------------------------------
+
+
+def test_a_hold_is_one_connections_until_it_ends(pg_url):
+    from app.journal import pg_holds
+
+    first = psycopg.connect(pg_url, autocommit=True, application_name="sealdesk record A")
+    second = psycopg.connect(pg_url, autocommit=True, application_name="sealdesk record B")
+    try:
+        assert pg_holds.try_hold(first, "broker|A")
+        assert not pg_holds.try_hold(second, "broker|A")
+        assert pg_holds.try_hold(second, "broker|B")  # another name
+        assert pg_holds.is_connected(second, "sealdesk record A")
+        where, since = pg_holds.oldest_other(second, "sealdesk record A")
+        assert where == "127.0.0.1" and since is not None
+        assert pg_holds.oldest_other(first, "sealdesk record A") is None  # itself
+        assert not pg_holds.hold(second, "broker|A", 0.2)  # waited, still held
+        first.close()  # the process ended: the server lets its hold go
+        assert pg_holds.hold(second, "broker|A", 10)
+        assert pg_holds.let_go(second, "broker|A")
+    finally:
+        first.close()
+        second.close()
