@@ -233,7 +233,7 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
 
     from app.fleet.state import Status
 
-    a, _b = desks
+    a, b = desks
     assert "lost" not in a.window.desk_status.text()
     known = _store_alarm(pg_url, seed=12)
     qtbot.waitUntil(lambda: a.alarm_row(known) is not None, timeout=3000)
@@ -262,7 +262,10 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
     qtbot.waitUntil(lambda: "lost" not in a.window.desk_status.text(), timeout=15000)
     qtbot.waitUntil(lambda: a.alarm_row(alarm) is not None, timeout=5000)
     assert a.session.fleet.status(device) is not Status.UNKNOWN
-    # and an acknowledgement goes through on a new connection
+    # what the desks share goes through on new connections: a session, an acknowledgement
+    a.commissioning.add_devices("860000000000003")
+    a.commissioning.start()
+    qtbot.waitUntil(lambda: a.commissioning.session.batch in b.batches(), timeout=3000)
     a.alarms.acknowledge([alarm], "", "after the outage")
     assert a.session.ctx.acknowledgements.wait_stored(10)
     with open_journal(pg_url) as journal:

@@ -38,6 +38,13 @@ def _any_profile(record):
     return replace(record, raw=replace(record.raw, profile=""))
 
 
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except Exception:
+        log.debug("closing a dropped journal connection", exc_info=True)
+
+
 class SendRefused(Exception):
     """Nothing was sent (no profile, not connected…); the message says why."""
 
@@ -80,7 +87,29 @@ class CommandConsole(QObject):
     # ---- threads --------------------------------------------------------------------
 
     def _audit_write(self, tc: TrackedCommand) -> None:  # the changer's thread
-        self.own_rows.add(self.audit.write(tc))
+        try:
+            row = self.audit.write(tc)
+        except JOURNAL_ERRORS:
+            if not self.ctx.desk:
+                raise
+            # The shared journal dropped this connection since the last write (a restart,
+            # a network blip): once more on a new one (the log keeps its rows' ids).
+            old, self.audit.conn = self.audit.conn, audit.connect(self.ctx.journal_path)
+            _close_quietly(old)
+            row = self.audit.write(tc)
+        self.own_rows.add(row)
+
+    def _read(self, read):
+        """`read(conn)` on the read connection; on a desk, once more on a new connection
+        when the shared journal dropped the old one."""
+        try:
+            return read(self.read_conn)
+        except JOURNAL_ERRORS:
+            if not self.ctx.desk:
+                raise
+            old, self.read_conn = self.read_conn, audit.connect(self.ctx.journal_path)
+            _close_quietly(old)
+            return read(self.read_conn)
 
     def _on_batch(self, records, ids, _skipped: int = 0) -> None:  # not the GUI thread
         if self._closed:
@@ -120,7 +149,7 @@ class CommandConsole(QObject):
 
     def _seed(self, device: str) -> str | None:
         try:
-            return audit.last_serial(self.read_conn, device)
+            return self._read(lambda conn: audit.last_serial(conn, device))
         except JOURNAL_ERRORS:
             return None
 
@@ -225,7 +254,7 @@ class CommandConsole(QObject):
 
     def history(self, limit: int = 1000) -> list[audit.AuditRow]:
         try:
-            return audit.search(self.read_conn, limit=limit)
+            return self._read(lambda conn: audit.search(conn, limit=limit))
         except JOURNAL_ERRORS:
             log.exception("cannot read the command history")
             return []

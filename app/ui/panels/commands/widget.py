@@ -40,6 +40,7 @@ from app.commands.builder import Command, CommandError, mask_secrets
 from app.commands.replies import label_reply
 from app.commands.tracker import PRUNE_EVERY, TrackedCommand, UnsolicitedReply
 from app.fleet.state import FleetChange
+from app.journal.url import JOURNAL_ERRORS
 from app.protocol.redact import MASK, mask_reply
 from app.ui.bounds import COMMAND_HISTORY, Held, bounds_page
 from app.ui.command_history import make_provider
@@ -285,15 +286,18 @@ class CommandsPanel(Panel):
             self._others.request()
 
     def _read_others(self) -> list[audit.AuditRow]:  # a reload thread
-        try:
-            if self._others_conn is None:
-                self._others_conn = audit.connect(self.ctx.journal_path)
-            return self.console.others(self._others_conn, time.time() - OTHERS_WINDOW_S)
-        except Exception:
-            conn, self._others_conn = self._others_conn, None  # lost: a new one next time
-            if conn is not None:
-                conn.close()
-            raise
+        for attempt in (1, 2):  # the second on a new connection: the old may be dropped
+            try:
+                if self._others_conn is None:
+                    self._others_conn = audit.connect(self.ctx.journal_path)
+                return self.console.others(self._others_conn, time.time() - OTHERS_WINDOW_S)
+            except JOURNAL_ERRORS:
+                conn, self._others_conn = self._others_conn, None
+                if conn is not None:
+                    conn.close()
+                if attempt == 2:
+                    raise
+        return []
 
     def _show_others(self, rows: list[audit.AuditRow]) -> None:
         shown = self._others_shown

@@ -55,6 +55,7 @@ from app.commissioning.templates import (
     save_templates,
 )
 from app.fleet.state import FleetChange
+from app.journal.url import JOURNAL_ERRORS
 from app.ui.commissioning_pdf import render_pdf
 from app.ui.context import AppContext
 from app.ui.panel import Panel
@@ -414,16 +415,29 @@ class CommissioningPanel(Panel):
     def save(self) -> None:
         if self.session is None:
             return
+        batch, checklists = self.session.batch, list(self.session.checklists.values())
+        technician, notes = self._technician(), self.notes.toPlainText()
         try:
-            self.store.save(
-                self.session.batch,
-                list(self.session.checklists.values()),
-                technician=self._technician(),
-                notes=self.notes.toPlainText(),
-            )
+            self._on_store(lambda store: store.save(batch, checklists, technician=technician,
+                                                    notes=notes))
         except Exception:
             log.exception("cannot save the commissioning session")
         self.reload_sessions()
+
+    def _on_store(self, work):
+        """`work(store)`; on a desk, once more on a new connection when the shared journal
+        dropped the old one (a restart, a network blip)."""
+        try:
+            return work(self.store)
+        except JOURNAL_ERRORS:
+            if not self.ctx.desk:
+                raise
+            old, self.store = self.store, CommissioningStore(self.ctx.journal_path)
+            try:
+                old.close()
+            except Exception:
+                log.debug("closing a dropped journal connection", exc_info=True)
+            return work(self.store)
 
     def new_batch(self) -> None:
         if self.session is not None and not self.session.all_done:
@@ -687,7 +701,7 @@ class CommissioningPanel(Panel):
 
     def reload_sessions(self) -> None:
         try:
-            sessions = self.store.sessions(limit=200)
+            sessions = self._on_store(lambda store: store.sessions(limit=200))
         except Exception:
             log.exception("cannot read past sessions")
             return
@@ -698,15 +712,18 @@ class CommissioningPanel(Panel):
             self._shared.request()
 
     def _read_sessions(self) -> list[SessionSummary]:  # a reload thread
-        try:
-            if self._reader is None:
-                self._reader = CommissioningStore(self.ctx.journal_path)
-            return self._reader.sessions(limit=200)
-        except Exception:
-            reader, self._reader = self._reader, None  # a lost connection: a new one next time
-            if reader is not None:
-                reader.close()
-            raise
+        for attempt in (1, 2):  # the second on a new connection: the old may be dropped
+            try:
+                if self._reader is None:
+                    self._reader = CommissioningStore(self.ctx.journal_path)
+                return self._reader.sessions(limit=200)
+            except JOURNAL_ERRORS:
+                reader, self._reader = self._reader, None
+                if reader is not None:
+                    reader.close()
+                if attempt == 2:
+                    raise
+        return []
 
     def _show_sessions(self, sessions: list[SessionSummary]) -> None:
         if sessions == self._shown_sessions:
