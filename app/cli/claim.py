@@ -87,20 +87,30 @@ def claim_client_id_here(client_id: str, broker: str = "") -> _LocalClaim:
     return _LocalClaim(file)
 
 
-def claim_client_id(url: str, client_id: str, broker: str = "") -> _JournalClaim:
-    """Hold `client_id` (at `broker`) for this recorder in the journal at `url`; raises
-    ClientIdInUse when another recorder holds it."""
+def claim_client_id(url: str, client_id: str, broker: str = "",
+                    name: str | None = None) -> _JournalClaim:
+    """Hold `client_id` (at `broker`) for this recorder in the journal at `url`, on a
+    connection named `name` (a group's members see each other by it: `takeover.py`); raises
+    ClientIdInUse when another recorder holds it. While another member takes over this id's
+    session (it stopped a moment ago), waits for that to end."""
     import psycopg
 
-    name = f"sealdesk record {client_id}"[:63]
+    from app.cli.takeover import MAX_TAKEOVER_S, hold_key, taking_over_name
+
+    name = name or f"sealdesk record {client_id}"[:63]
     conn = psycopg.connect(url, autocommit=True, connect_timeout=15, application_name=name,
                            options=_KEEPALIVES)
     try:
-        deadline = time.monotonic() + _CLAIM_WAIT_S
+        start = time.monotonic()
         while True:
             got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 23))",
-                               (f"sealdesk-recorder:{broker} {client_id}",)).fetchone()[0]
-            if got or time.monotonic() >= deadline:
+                               (hold_key(broker, client_id),)).fetchone()[0]
+            waited = time.monotonic() - start
+            if got or waited >= MAX_TAKEOVER_S:
+                break
+            if waited >= _CLAIM_WAIT_S and not conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s)",
+                    (taking_over_name(client_id),)).fetchone()[0]:
                 break
             time.sleep(0.25)
         if not got:

@@ -5,13 +5,14 @@ with `--webhook-port` and no `--access-key` it records webhooks only.
 
 Team mode (issue 23): `--journal postgresql://…` records into a shared journal, and
 `--share GROUP` subscribes as one member of a shared subscription, so that several recorders
-split the intake. Each member needs its own client id, kept across restarts: mosquitto 2.0
-keeps handing a stopped member its share of the pushes, and keeps the ones it had not
-acknowledged, in that client id's session until it comes back (measured; see `_SHARE_HELP`
-and tests/team/test_record_share.py), and drops what passes its queue limit for a client
-meanwhile (`max_queued_messages`, 1000 by default: measured too, 2 000 of 6 000 lost while a
-member of two was away). Recorders without --share on one shared journal are the other
-way: each takes every push, the journal keeps each once, and one that stops loses nothing.
+split the intake. Each member needs its own client id (`claim.py` refuses a second one):
+mosquitto 2.0 keeps a stopped member's unacknowledged pushes, and its share of new ones, in
+that client id's session (measured: tests/team/test_record_share.py), so the members still
+running take that session over (`takeover.py`), and the stopped one rejoins when it starts
+again. A broker drops what passes its queue limit for a client (`max_queued_messages`, 1000
+by default: measured, 2 000 of 6 000 lost while one member of two was away and nobody took
+over). Recorders without --share on one shared journal are the other way: each takes every
+push, the journal keeps each once, and one that stops loses nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.cli.common import (
     settings_from_args,
     webhook_header_from_env,
 )
+from app.cli.takeover import Takeover, group_tag, member_name
 from app.gctune import tune_for_throughput
 from app.journal.url import display as shown
 from app.journal.url import is_journal_url
@@ -42,12 +44,12 @@ _SHARE_HELP = (
     "share the intake with the other recorders of GROUP: subscribe with "
     "$share/GROUP/upload/KEY/# so that the broker hands each push to one of them (mosquitto "
     ">= 2, EMQX). Use a shared journal (--journal postgresql://…), where a push delivered "
-    "twice is stored once, and give each recorder its own --client-id. A recorder that "
-    "stops keeps its share at the broker until it comes back with the same client id "
-    "(mosquitto 2.0 gives neither its unacknowledged pushes nor its share of new ones to "
-    "the others), so restart it, e.g. as a service that restarts; a broker that limits what "
-    "it queues for a client drops the share past that limit meanwhile (mosquitto: "
-    "max_queued_messages, 1000 by default; set 0 for no limit)")
+    "twice is stored once, and give each recorder its own --client-id. mosquitto 2.0 keeps "
+    "what it had for a recorder that stops (its unacknowledged pushes, its share of new "
+    "ones) in its session; the others take that session over within seconds (they connect "
+    "as it, journal what it held, leave the group in its name) and it rejoins when started "
+    "again with its client id. Meanwhile a broker that limits what it queues for a client "
+    "drops past that limit (mosquitto: max_queued_messages, 1000 by default; 0 for none)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -151,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             # A client id is one broker's: the same id on two brokers is no clash.
             broker = f"{settings.host}:{settings.port}"
-            claim = (claim_client_id(args.journal, settings.client_id, broker)
+            name = (member_name(group_tag(broker, args.share), settings.client_id)
+                    if args.share else None)
+            claim = (claim_client_id(args.journal, settings.client_id, broker, name)
                      if shared_journal else claim_client_id_here(settings.client_id, broker))
         except ClientIdInUse as exc:
             print(f"sealdesk: error: {exc}", file=sys.stderr)
@@ -235,6 +239,9 @@ def _record(args: argparse.Namespace, settings: ConnectionSettings | None,
             print(f"sealdesk: error: could not connect to {where} ({why})", file=sys.stderr)
             return 1
 
+    takeover = None
+    if settings is not None and args.share and is_journal_url(args.journal):
+        takeover = Takeover(args.journal, recorder, settings, args.share).start()
     started = time.monotonic()
     done = threading.Event()
     stats = recorder.writer.stats
@@ -270,6 +277,8 @@ def _record(args: argparse.Namespace, settings: ConnectionSettings | None,
     except KeyboardInterrupt:
         pass
     finally:
+        if takeover is not None:
+            takeover.stop()  # a session taken over is drained and hung up first
         if webhook is not None:
             webhook.stop()  # first: requests in flight still get their commit and their 200
         recorder.stop()
