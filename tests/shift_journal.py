@@ -40,17 +40,22 @@ class Expected:
 
 def build(path: Path | str) -> Expected:
     """The shift written into the journal at `path` (a file, or a postgresql:// URL)."""
-    fleet = Fleet("SHIFT", devices=3, seed=18)
+    # The fleet's clock is the receipt time, as for a real device: the payloads carry their
+    # own times (a shared journal takes the same bytes for the same push within a day).
+    clock = [SINCE]
+    fleet = Fleet("SHIFT", devices=3, seed=18, now=lambda: clock[0])
     a, b, c = fleet.device_ids
     journal = open_journal(path)
 
     def alarm(device: str, code: int, at: float) -> int:
+        clock[0] = at
         topic, payload = fleet.raise_alarm(device, code)[0]
         record = decode(RawPush("mqtt", topic, payload, at, "Test"))
         assert record.kind == "alarm" and not record.errors, record.errors
         return journal.write([record])[0]
 
     def location(device: str, at: float) -> None:
+        clock[0] = at
         journal.write([decode(RawPush("mqtt", t, p, at, "Test"))
                        for t, p in fleet.location(device)])
 
