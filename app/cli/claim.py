@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Protocol
 
@@ -96,29 +95,18 @@ def claim_client_id(url: str, client_id: str, broker: str = "",
     import psycopg
 
     from app.cli.takeover import MAX_TAKEOVER_S, hold_key, taking_over_name
+    from app.journal import pg_holds
 
     name = name or f"sealdesk record {client_id}"[:63]
     conn = psycopg.connect(url, autocommit=True, connect_timeout=15, application_name=name,
                            options=_KEEPALIVES)
     try:
-        start = time.monotonic()
-        while True:
-            got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 23))",
-                               (hold_key(broker, client_id),)).fetchone()[0]
-            waited = time.monotonic() - start
-            if got or waited >= MAX_TAKEOVER_S:
-                break
-            if waited >= _CLAIM_WAIT_S and not conn.execute(
-                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s)",
-                    (taking_over_name(client_id),)).fetchone()[0]:
-                break
-            time.sleep(0.25)
-        if not got:
-            where = conn.execute(
-                "SELECT coalesce(host(client_addr), 'the database''s own machine'), "
-                "backend_start FROM pg_stat_activity WHERE application_name = %s "
-                "AND pid <> pg_backend_pid() AND backend_start IS NOT NULL "
-                "ORDER BY backend_start LIMIT 1", (name,)).fetchone()
+        key = hold_key(broker, client_id)
+        held = pg_holds.hold(conn, key, _CLAIM_WAIT_S)
+        if not held and pg_holds.is_connected(conn, taking_over_name(client_id)):
+            held = pg_holds.hold(conn, key, MAX_TAKEOVER_S)
+        if not held:
+            where = pg_holds.oldest_other(conn, name)
             since = (f" (from {where[0]}, since {where[1]:%Y-%m-%d %H:%M:%S %Z})"
                      if where else "")
             raise ClientIdInUse(

@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import replace
 
+from app.journal.process_writer import connected_names
 from app.pipeline import Recorder
 from app.transport.settings import ConnectionSettings
 
@@ -115,33 +116,34 @@ class Takeover:
     def _stopped_members(self, conn) -> list[str]:
         """Members seen running before whose hold is gone now."""
         prefix = member_name(self.tag, "")
-        running = {row[0][len(prefix):] for row in conn.execute(
-            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s",
-            (prefix.replace("_", r"\_") + "%",))}
+        running = {name[len(prefix):] for name in connected_names(conn, prefix)}
         running.discard(self.settings.client_id)
         gone = sorted(self._seen - running)
         self._seen = (self._seen | running) - set(gone)  # looked at once each time it stops
         return gone
 
     def _take_over(self, conn, member: str) -> None:
+        """Hold the member's id on a connection named for the takeover (a member starting
+        again waits for it), take its session over, let the id go."""
+        import psycopg
+
+        from app.journal import pg_holds
+
         key = hold_key(self.broker, member)
-        got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 23))",
-                           (key,)).fetchone()[0]
-        if not got:  # back already, or another member took it over
-            return
-        try:
-            conn.execute("SELECT set_config('application_name', %s, false)",
-                         (taking_over_name(member),))
-            print(f"share: {member} stopped; taking over its session", file=sys.stderr,
-                  flush=True)
-            taken = self._drain(member)
-            self.taken[member] = self.taken.get(member, 0) + taken
-            print(f"share: took {taken} pushes from {member}'s session; the group has its "
-                  f"share until it starts again", file=sys.stderr, flush=True)
-        finally:
-            conn.execute("SELECT set_config('application_name', 'sealdesk takeover watch', "
-                         "false)")
-            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 23))", (key,))
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=15,
+                             application_name=taking_over_name(member)) as holder:
+            if not pg_holds.try_hold(holder, key):  # back already, or taken over by another
+                return
+            try:
+                print(f"share: {member} stopped; taking over its session", file=sys.stderr,
+                      flush=True)
+                taken = self._drain(member)
+                self.taken[member] = self.taken.get(member, 0) + taken
+                print(f"share: took {taken} pushes from {member}'s session; the group has "
+                      "its share until it starts again", file=sys.stderr, flush=True)
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    pg_holds.let_go(holder, key)
 
     def _drain(self, member: str) -> int:
         """Connect as `member`, leave the group, journal what its session holds, hang up."""

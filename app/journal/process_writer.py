@@ -488,3 +488,17 @@ class ProcessJournalWriter:
         if self._proc.is_alive():
             self._proc.terminate()
         self._proc = None
+
+
+# -- a shared journal's server: who is connected (recorders sharing the intake) ---------------
+
+
+def connected_names(conn, prefix: str) -> list[str]:
+    """The application_names, starting with `prefix`, of the connections open at a shared
+    journal's server (psycopg connection, autocommit): the members of a recorder group see
+    each other by them (`app/cli/takeover.py`). Here because SQL lives under app/journal;
+    its place is beside `pg_holds.is_connected`."""
+    like = prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+    return [row[0] for row in conn.execute(
+        "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s",
+        (like,))]
