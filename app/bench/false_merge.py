@@ -32,24 +32,32 @@ def content_key(topic: str, payload: bytes) -> bytes:
     return hashlib.sha256(topic.encode("utf-8", "surrogateescape") + b"\0" + payload).digest()
 
 
-def journal_key() -> tuple[str, KeyFunction, float | None]:
-    """The shared journal's own key — its content key and its receipt window (a push is
-    refused when one with its key was received in the same window of either of two grids
-    offset by half a window: `app/journal/pg.py`) — else `content_key` with no window."""
+WindowFunction = Callable[[bytes], float]
+
+
+def journal_key() -> tuple[str, KeyFunction, WindowFunction | None]:
+    """The shared journal's own key — its content key and its receipt window, which depends
+    on the payload (a push is refused when one with its key was received in the same window
+    of either of two grids offset by half a window: `app/journal/pg.py`) — else
+    `content_key` with no window."""
     try:
-        from app.journal import pg, pg_schema
+        from app.journal import pg
     except ImportError:
         return "topic + sha256(payload) (this module's)", content_key, None
-    window = float(getattr(pg_schema, "DUPLICATE_WINDOW_S", 0)) or None
-    name = "app.journal.pg.content_key" + (f" within {window:g} s windows" if window else "")
-    return name, pg.content_key, window
+    window = getattr(pg, "duplicate_window", None)
+    if window is None:
+        return "app.journal.pg.content_key", pg.content_key, None
+    return "app.journal.pg.content_key within pg.duplicate_window", pg.content_key, window
+
+
+START = 1_796_371_200.0  # 2026-12-04 00:00 UTC: a simulated clock's start, for the same figures
 
 
 class _Clock:
-    """The fleet's clock: starts now, one tick a push."""
+    """The fleet's clock: starts at START, one tick a push (with the seed: reproducible)."""
 
     def __init__(self, step: float) -> None:
-        self.t = time.time()
+        self.t = START
         self.step = step
 
     def __call__(self) -> float:
@@ -77,8 +85,8 @@ def measure(pushes: int = 200_000, devices: int = 1000, rate: float = 330.0, see
             clock.tick()
         k = key_fn(topic, payload)
         at = clock.t if clock is not None else time.time()
-        keys = ([(k, "a", math.floor(at / window)), (k, "b", math.floor(at / window + 0.5))]
-                if window else [k])
+        w = window(payload) if window else 0
+        keys = [(k, "a", math.floor(at / w)), (k, "b", math.floor(at / w + 0.5))] if w else [k]
         earlier = next((seen[x] for x in keys if x in seen), None)
         if earlier is not None:  # refused by the unique key: merged with an earlier push
             merged[topic.rsplit("/", 1)[-1]] += 1

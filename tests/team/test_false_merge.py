@@ -16,7 +16,8 @@ def test_every_repeated_key_counts_as_a_merge():
 
 def test_the_journal_key_merges_almost_nothing_at_a_real_fleets_pace():
     name, _, window = journal_key()
-    assert "content_key" in name and window == 3600
+    assert "content_key" in name and window is not None
+    assert window(b'{"gpsTime":"2026-12-04T09:00:00Z"}') == 86400  # the same push for a day
     r = measure(20_000, devices=1000, rate=330)
     assert r["false_merge_rate"] < 0.001
     assert "merged" in render(r)
