@@ -18,7 +18,8 @@ drained it hangs up and lets the hold go. The stopped member rejoins the group w
 again (record subscribes at every connect), as late as it likes.
 
 A member stopped before this recorder first saw it is not known to it, and is left for its
-own return. A member whose hold was lost while it runs (its connection to the journal cut)
+own return; so is one whose client id is longer than 40 characters (its connection's name
+would be cut short). A member whose hold was lost while it runs (its connection to the journal cut)
 takes its session back when the takeover connects: the takeover notices and leaves it.
 """
 
@@ -109,6 +110,8 @@ class Takeover:
                 with contextlib.suppress(Exception):
                     conn.close()  # type: ignore[union-attr]
                 conn = None
+            except Exception:  # never silently: the watch goes on
+                log.exception("takeover watch failed; watching on")
             self._stop.wait(POLL_S)
         if conn is not None:
             conn.close()
@@ -116,7 +119,9 @@ class Takeover:
     def _stopped_members(self, conn) -> list[str]:
         """Members seen running before whose hold is gone now."""
         prefix = member_name(self.tag, "")
-        running = {name[len(prefix):] for name in connected_names(conn, prefix)}
+        # A name of 63 bytes may have been cut short (PostgreSQL's limit): not an id to use.
+        running = {name[len(prefix):] for name in connected_names(conn, prefix)
+                   if len(name.encode()) < 63}
         running.discard(self.settings.client_id)
         gone = sorted(self._seen - running)
         self._seen = (self._seen | running) - set(gone)  # looked at once each time it stops
