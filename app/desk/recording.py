@@ -1,6 +1,7 @@
 """What the window asks of its recording, for a desk: the journal's pushes, and commands.
 
-A desk records nothing. Its pushes come from the shared journal (`JournalTail`); a profile
+A desk records nothing. Its pushes come from the shared journal (`JournalTail`, in a
+process of its own: `DeskProcess`); a profile
 it connects is for *sending* commands only: a connection that subscribes to nothing (so ten
 desks cost the broker no pushes), under a client id of the desk's own (a recorder on the same
 machine keeps its session), with a clean session. The replies to those commands reach the
@@ -15,6 +16,7 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 
+from app.desk.process import DeskProcess
 from app.desk.tail import BatchListener, ChangeListener, JournalTail, StateListener
 from app.journal.writer import JournalHealth
 from app.protocol.push import RawPush
@@ -37,9 +39,14 @@ def publish_only(settings: ConnectionSettings) -> ConnectionSettings:
 class DeskRecording:
     """The `Recording` of a desk window (see `app.ui.context.Recording`)."""
 
-    def __init__(self, target: str, *, start_after: int | None = None) -> None:
+    def __init__(self, target: str, *, start_after: int | None = None,
+                 in_process: bool = False) -> None:
+        """The feed is read in a process of its own (`app/desk/process.py` says why), or
+        with `in_process`, on a thread of the window's process."""
         self.path = str(target)
-        self.tail = JournalTail(self.path, start_after=start_after)
+        self.tail: JournalTail | DeskProcess = (
+            JournalTail(self.path, start_after=start_after) if in_process
+            else DeskProcess(self.path, start_after=start_after))
         self.transports: dict[str, MqttTransport] = {}
         self.journal_health = JournalHealth(path=self.path)  # a desk's journal never stops
 
@@ -71,6 +78,12 @@ class DeskRecording:
 
     def want_more(self) -> None:
         self.tail.want_more()
+
+    def follow_feed(self, pending: Callable[[], int]) -> None:
+        """`pending()`: how many pushes the window's feed holds, not yet drained — while few,
+        the feed process sends the next batch as soon as it has one."""
+        if isinstance(self.tail, DeskProcess):
+            self.tail.pending = pending
 
     # -- commands -----------------------------------------------------------------------------
 

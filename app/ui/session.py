@@ -62,6 +62,8 @@ class Session:
         self.feed = LiveFeed(self.fleet)
         self.recording.add_listener(self.feed.push)
         self.feed.want_more = self.recording.want_more
+        if isinstance(self.recording, DeskRecording):
+            self.recording.follow_feed(lambda: len(self.feed.backlog))
         self.connections = Connections(self.recording)
         self.selection = Selection()
         self.ctx = AppContext(

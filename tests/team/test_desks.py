@@ -91,6 +91,36 @@ def test_the_tail_hands_over_each_push_committed_after_it_started_once(kind, req
         tail.stop()
 
 
+def test_the_feed_process_sends_a_batch_only_when_the_window_asks(pg_url):
+    """Back-pressure: a window that does not drain its feed gets nothing more (the process
+    keeps and coalesces); one that keeps up gets each batch as it comes."""
+    from waiting import wait_until
+
+    from app.desk.process import DeskProcess
+
+    start = _store(pg_url, _records("location"))
+    got: list[int] = []
+    feed = DeskProcess(pg_url, start_after=max(start))
+    feed.add_listener(lambda records, ids, _skipped: got.extend(ids))
+    states: list = []
+    feed.add_state_listener(states.append)
+    feed.start()
+    try:
+        assert wait_until(lambda: states and states[-1].connected, 30)
+        first = _store(pg_url, _records("alarm", seed=6))
+        assert not wait_until(lambda: got, 1.0)  # not asked: nothing sent
+        feed.want_more()
+        assert wait_until(lambda: set(first) <= set(got), 10)
+        feed.pending = lambda: 0  # a window that keeps up
+        feed.want_more()
+        second = _store(pg_url, _records("alarm", seed=7))
+        third = _store(pg_url, _records("alarm", seed=8))
+        assert wait_until(lambda: set(second + third) <= set(got), 10)
+        assert sorted(got) == sorted(first + second + third)
+    finally:
+        feed.stop()
+
+
 # -- opening a desk -------------------------------------------------------------------------------
 
 
