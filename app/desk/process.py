@@ -68,13 +68,24 @@ class _Child:
         self._wake = threading.Condition()
         self._wanted = False
         self._stopping = False
+        # A change goes after the pushes committed before it (the pipe keeps the order): an
+        # acknowledgement must not reach the window before the alarm it acknowledges.
+        self._changes: list[str] = []
         tail.add_listener(self._on_records)
-        tail.add_change_listener(lambda table: self.send(CHANGE, table))
+        tail.add_change_listener(self._on_change)
         tail.add_state_listener(lambda state: self.send(STATE, state))
 
     def send(self, *msg: object) -> None:
         with self._send_lock, contextlib.suppress(OSError, ValueError):
             self.conn.send(msg)
+
+    def _on_change(self, table: str) -> None:  # the tail's thread
+        with self._wake:
+            if len(self.backlog):
+                if table not in self._changes:
+                    self._changes.append(table)
+                return
+        self.send(CHANGE, table)
 
     def _on_records(self, records, ids, _skipped: int = 0) -> None:  # the tail's thread
         self.backlog.push(records, ids)
@@ -99,6 +110,12 @@ class _Child:
                 self.send(BATCH, [pack(r) for r, _ in part], [i for _, i in part],
                           dropped - sent_dropped if last else 0, last)
             sent_dropped = dropped
+            with self._wake:
+                changes = self._changes if not len(self.backlog) else []
+                if changes:
+                    self._changes = []
+            for table in changes:
+                self.send(CHANGE, table)
 
     def serve(self) -> None:
         relay = threading.Thread(target=self._relay_loop, name="desk-relay", daemon=True)

@@ -139,9 +139,21 @@ class AppContext:
         self.reveal = SecretReveal(self.journal_path, lambda: self.operator)
         self.groups = DeviceGroups(self.settings)
         self.shared.sig_table_changed.connect(self._on_shared_change)
+        self.feed.sig_batch_delivered.connect(self._on_batch_delivered)
+        self._acks_after_feed = False
 
     def _on_shared_change(self, table: str) -> None:
         if SharedChanges.concerns(table, "alarm_ack"):
+            self.acknowledgements.reload()
+            # Alarms committed before the change may still wait in the feed, not yet in the
+            # fleet (a catch-up after a reconnect, most of all; the feed process sends a
+            # change after the pushes before it): read again once they are in.
+            if len(self.feed.backlog):
+                self._acks_after_feed = True
+
+    def _on_batch_delivered(self, _change: object) -> None:
+        if self._acks_after_feed and not len(self.feed.backlog):
+            self._acks_after_feed = False
             self.acknowledgements.reload()
 
     def open_journal(self):  # -> Journal | PgJournal

@@ -285,6 +285,11 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
         records = _records("alarm", 1, seed=9)
         ids = writer.write(records)
         alarm = next(i for i, r in zip(ids, records, strict=True) if r.kind == "alarm")
+        # and another, which a third desk acknowledges before this one is back
+        records = _records("alarm", 1, seed=10)
+        ids = writer.write(records)
+        acked = next(i for i, r in zip(ids, records, strict=True) if r.kind == "alarm")
+        writer.acknowledge([acked], at=time.time(), operator="carol", note="done meanwhile")
     finally:
         admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
         admin.close()
@@ -292,6 +297,10 @@ def test_a_lost_journal_shows_in_the_status_bar_and_what_came_meanwhile_is_caugh
     qtbot.waitUntil(lambda: "lost" not in a.window.desk_status.text(), timeout=15000)
     qtbot.waitUntil(lambda: a.alarm_row(alarm) is not None, timeout=5000)
     assert a.session.fleet.status(device) is not Status.UNKNOWN
+    # what came meanwhile, acknowledged meanwhile, is acknowledged here too
+    qtbot.waitUntil(lambda: (row := a.alarm_row(acked)) is not None
+                    and row.ack_note == "done meanwhile", timeout=5000)
+    assert acked not in a.session.fleet.unacknowledged
     # what the desks share goes through on new connections: a session, an acknowledgement
     a.commissioning.add_devices("860000000000003")
     a.commissioning.start()
