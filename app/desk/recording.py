@@ -1,12 +1,12 @@
 """What the window asks of its recording, for a desk: the journal's pushes, and commands.
 
 A desk records nothing. Its pushes come from the shared journal (`JournalTail`, in a
-process of its own: `DeskProcess`); a profile
-it connects is for *sending* commands only: a connection that subscribes to nothing (so ten
-desks cost the broker no pushes), under a client id of the desk's own (a recorder on the same
-machine keeps its session), with a clean session. The replies to those commands reach the
-journal through the recorders and come back to the desk's command tracker through the feed,
-as they would in a recording window; the audit rows go to the shared journal.
+process of its own: `DeskProcess`); a profile it connects is for *sending* commands only: a
+connection that subscribes to nothing (so ten desks cost the broker no pushes), under a
+client id of the desk's own (a recorder on the same machine keeps its session), with a clean
+session. The replies to those commands reach the journal through the recorders and come back
+to the desk's command tracker through the feed, as they would in a recording window; the
+audit rows go to the shared journal.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """A desk's live feed: the pushes other processes commit to the journal, read in batches by id.
 
-One thread of its own (never the GUI thread) holds two things: a journal opened with
-`open_journal` to read rows, and a *waker* that says when to read — PostgreSQL's
-LISTEN on `sealdesk_push` / `sealdesk_change`, or, on a SQLite journal another process writes,
-its files' size and time looked at ten times a second. Either way the thread sleeps in the waker
-(a socket wait or a short sleep), not in a busy loop.
+One thread of its own (in the desk's feed process, `process.py`; never a GUI thread) holds
+two things: a journal opened with `open_journal` to read rows, and a *waker* that says when
+to read — PostgreSQL's LISTEN on `sealdesk_push` / `sealdesk_change`, or, on a SQLite
+journal another process writes, its files' size and time looked at ten times a second.
+Either way the thread sleeps in the waker (a socket wait or a short sleep), not in a busy
+loop.
 
 Why ids and ranges: a notification of `sealdesk_push` names the ids its transaction inserted
 ("<min>-<max>"). Two recorders commit out of order (ids 100-199 can commit after 200-299), so
