@@ -91,6 +91,35 @@ def test_the_tail_hands_over_each_push_committed_after_it_started_once(kind, req
         tail.stop()
 
 
+def test_two_recorders_committing_out_of_order_lose_nothing(pg_url):
+    """Recorder A takes the lower ids but commits after recorder B: reading 'after the last
+    id seen' would skip A's pushes; the notified range is read as such."""
+    from waiting import wait_until
+
+    before = _store(pg_url, _records("location"))
+    got: list[int] = []
+    tail = JournalTail(pg_url, start_after=max(before))
+    tail.add_listener(lambda records, ids, _skipped: got.extend(ids))
+    states: list = []
+    tail.add_state_listener(states.append)
+    tail.start()
+    a, b = open_journal(pg_url), open_journal(pg_url)
+    try:
+        assert wait_until(lambda: states and states[-1].connected, 10)
+        a.conn.raw.execute("BEGIN")  # A's write is a savepoint of this open transaction
+        late = a.write(_records("alarm", seed=13))
+        early = b.write(_records("alarm", seed=14))
+        assert max(late) < min(early)
+        assert wait_until(lambda: set(early) <= set(got), 10)
+        a.conn.raw.execute("COMMIT")
+        assert wait_until(lambda: set(late) <= set(got), 10), (late, got)
+        assert sorted(got) == sorted(late + early)
+    finally:
+        a.close()
+        b.close()
+        tail.stop()
+
+
 def test_the_feed_process_sends_a_batch_only_when_the_window_asks(pg_url):
     """Back-pressure: a window that does not drain its feed gets nothing more (the process
     keeps and coalesces); one that keeps up gets each batch as it comes."""
