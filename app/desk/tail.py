@@ -42,7 +42,7 @@ SHARED_TABLES = ("alarm_ack", "command", "commissioning")
 EVERYTHING = "*"  # a change of every shared table: after a reconnect, what was missed
 BATCH = 2000
 CATCH_UP_SLACK = 10_000  # ids below the highest seen read again after a reconnect
-SEEN_KEEP = 200_000  # delivered ids remembered, to skip them when a range is read twice
+SEEN_KEEP = 50_000  # delivered ids remembered (those near the top): skipped if read again
 WAIT_S = 0.5  # longest a waker sleeps before the thread looks at its stop flag
 POLL_S = 0.1  # SQLite: how often the journal's files are looked at
 SHARED_EVERY_S = 0.5  # SQLite: the shared tables reported changed at most this often
@@ -351,9 +351,9 @@ class JournalTail:
             return
         ids = [r.id for r in fresh]
         seen.update(ids)
-        self.high = max(self.high or 0, ids[-1], max(ids))
-        if len(seen) > SEEN_KEEP:
-            floor = self.high - SEEN_KEEP // 2
+        self.high = max(self.high or 0, ids[-1])
+        if len(seen) > SEEN_KEEP:  # a catch-up reads again from CATCH_UP_SLACK below the top
+            floor = self.high - 2 * CATCH_UP_SLACK
             self._seen = {i for i in seen if i > floor}
         records = [record_from_row(r) for r in fresh]
         self.delivered += len(records)
