@@ -240,6 +240,11 @@ def test_a_push_stored_by_a_recorder_reaches_both_desks(desks, pg_url, qtbot):
         qtbot.waitUntil(lambda desk=desk: desk.alarm_row(alarm) is not None, timeout=3000)
         qtbot.waitUntil(lambda desk=desk: desk.event_shown(event), timeout=3000)
         assert alarm in desk.session.fleet.unacknowledged
+        # the push log, too, once shown (its pages come from the shared journal)
+        desk.window.show_panel("pushlog")
+        pushlog = desk.window.panels["pushlog"].model
+        qtbot.waitUntil(lambda m=pushlog: m.row_of(alarm) >= 0 and m.row_of(event) >= 0,
+                        timeout=3000)
 
 
 def test_an_acknowledgement_with_a_note_shows_on_the_other_desk_within_a_second(
