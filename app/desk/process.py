@@ -71,6 +71,7 @@ class _Child:
         # A change goes after the pushes committed before it (the pipe keeps the order): an
         # acknowledgement must not reach the window before the alarm it acknowledges.
         self._changes: list[str] = []
+        self._sending = False
         tail.add_listener(self._on_records)
         tail.add_change_listener(self._on_change)
         tail.add_state_listener(lambda state: self.send(STATE, state))
@@ -81,7 +82,7 @@ class _Child:
 
     def _on_change(self, table: str) -> None:  # the tail's thread
         with self._wake:
-            if len(self.backlog):
+            if len(self.backlog) or self._sending:
                 if table not in self._changes:
                     self._changes.append(table)
                 return
@@ -102,7 +103,9 @@ class _Child:
                 if self._stopping:
                     return
                 self._wanted = False
-            batch = self.backlog.drain()
+                self._sending = True  # a change now waits for the end of this batch
+                after, self._changes = self._changes, []  # those that came before its pushes
+                batch = self.backlog.drain()
             dropped = self.backlog.dropped
             for start in range(0, len(batch), CHUNK):
                 part = batch[start:start + CHUNK]
@@ -111,10 +114,11 @@ class _Child:
                           dropped - sent_dropped if last else 0, last)
             sent_dropped = dropped
             with self._wake:
-                changes = self._changes if not len(self.backlog) else []
-                if changes:
+                self._sending = False
+                if not len(self.backlog):  # those that came while it was sent, too
+                    after += [t for t in self._changes if t not in after]
                     self._changes = []
-            for table in changes:
+            for table in after:
                 self.send(CHANGE, table)
 
     def serve(self) -> None:
