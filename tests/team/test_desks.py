@@ -150,6 +150,60 @@ def test_the_feed_process_sends_a_batch_only_when_the_window_asks(pg_url):
         feed.stop()
 
 
+def test_a_change_reaches_the_window_after_the_pushes_before_it_even_in_a_flood():
+    """The feed process's relay, with a stand-in pipe: an acknowledgement must not overtake
+    the alarm it acknowledges, nor wait for a flood to end."""
+    from waiting import wait_until
+
+    from app.desk import process
+
+    class Pipe:
+        def __init__(self):
+            self.sent: list[tuple] = []
+            self.while_sending = None
+
+        def send(self, msg):
+            self.sent.append(msg)
+            if msg[0] == process.BATCH and self.while_sending:
+                self.while_sending, more = None, self.while_sending
+                more()  # pushes keep coming while a batch is on its way
+
+    class Tail:
+        def add_listener(self, fn):
+            self.push = fn
+
+        def add_change_listener(self, fn):
+            self.change = fn
+
+        def add_state_listener(self, fn):
+            pass
+
+    pipe, tail = Pipe(), Tail()
+    child = process._Child(pipe, tail)
+    relay = threading.Thread(target=child._relay_loop, daemon=True)
+    relay.start()
+    records = _records("alarm", 1)
+    try:
+        tail.push(records, [1, 2])
+        tail.change("alarm_ack")  # made after pushes 1 and 2
+        tail.push(records, [3, 4])  # the flood goes on
+        pipe.while_sending = lambda: tail.push(records, [5, 6])
+        assert not [m for m in pipe.sent if m[0] == process.CHANGE]  # not before 1 and 2
+        with child._wake:
+            child._wanted = True
+            child._wake.notify()
+        assert wait_until(lambda: any(m[0] == process.CHANGE for m in pipe.sent), 5)
+        kinds = [(m[0], tuple(m[2]) if m[0] == process.BATCH else m[1]) for m in pipe.sent]
+        # after the batch that holds 1 and 2, though 5 and 6 wait already
+        assert kinds == [(process.BATCH, (1, 2, 3, 4)), (process.CHANGE, "alarm_ack")]
+        assert len(child.backlog) == 2
+    finally:
+        with child._wake:
+            child._stopping = True
+            child._wake.notify()
+        relay.join(5)
+
+
 # -- opening a desk -------------------------------------------------------------------------------
 
 
