@@ -312,6 +312,8 @@ def test_an_acknowledgement_with_a_note_shows_on_the_other_desk_within_a_second(
                     and row.ack_note == "driver confirmed, seal intact", timeout=1000)
     row = b.alarm_row(alarm)
     assert (row.acked_by, row.ack_reason) == ("alice", "Checked on camera")
+    assert a.alarms.undo_button.isEnabled()  # alice may take hers back, bob has none to
+    assert not b.alarms.undo_button.isEnabled()
     assert alarm not in b.session.fleet.unacknowledged
     # and stored once, by the desk that acknowledged, under its operator's name
     with open_journal(pg_url) as journal:

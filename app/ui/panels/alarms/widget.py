@@ -490,7 +490,8 @@ class AlarmsPanel(LiveTablePanel):
         last = self.ctx.acknowledgements.last
         reason, note = (last.reason, last.note) if last and last.at == at else ("", "")
         self.model.mark_acknowledged(push_ids, at, by, reason, note)
-        self.undo_button.setEnabled(True)
+        # Undo takes back this desk's own; another desk's (a shared journal) is not ours.
+        self.undo_button.setEnabled(self.ctx.acknowledgements.undoable() is not None)
         self._update_status()
 
     def _on_undone(self, push_ids: list[int]) -> None:
