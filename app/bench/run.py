@@ -102,7 +102,8 @@ def bench_window_flood(broker: BrokerProcess, plan: Plan, tmp: Path) -> dict:
 def bench_drain(n: int) -> dict:
     """The drain figures (throughput.py), with the ratios the issue reads."""
     tp = throughput.measure(n)
-    out: dict = {"messages": n, "broker": tp["broker"], "inflight": tp["inflight"]}
+    out: dict = {"messages": n, "broker": tp["broker"], "inflight": tp["inflight"],
+                 "distinct": tp.get("distinct", n)}
     for name in ("mosquitto_sub", "paho", "record", "record_pg"):
         if name in tp:
             out[name] = tp[name].as_dict()
@@ -275,8 +276,17 @@ def _pg_row(d: dict) -> tuple[str, str, str]:
             f"{pg.get('ratio_to_sqlite', 0):.2f} x record into SQLite, "
             f"{pg['ratio_to_paho']:.2f} x paho; CPU µs a push: "
             + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
-            + ("" if pg.get("journaled") == d["messages"]
-               else f"; JOURNALED {pg.get('journaled')}"))
+            + _stored_once(pg.get("journaled"), d["messages"], d.get("distinct", d["messages"])))
+
+
+def _stored_once(journaled: int | None, messages: int, distinct: int) -> str:
+    """What the shared journal kept: each push once by content (the fill's identical pushes,
+    made flat out, are one), else the mismatch."""
+    if journaled == distinct == messages:
+        return ""
+    if journaled == distinct:
+        return f"; {messages - distinct} pushes of the fill alike, each stored once"
+    return f"; JOURNALED {journaled} of {distinct} distinct"
 
 
 def _f(x, fmt="{:,.1f}") -> str:

@@ -115,7 +115,9 @@ def _subscribe_persistent(host: str, port: int, client_id: str, topic: str) -> N
     c.loop_stop()
 
 
-def _publish(host: str, port: int, key: str, n: int, seed: int = 1) -> None:
+def _publish(host: str, port: int, key: str, n: int, seed: int = 1) -> int:
+    """Publish n fleet pushes at QoS 1; returns how many differ in content (a fleet made
+    flat out repeats a few: PostgreSQL's journal stores each content once)."""
     fleet = Fleet(key, devices=500, seed=seed)
     pushes = [fleet.next_push() for _ in range(n)]
     c = _client(f"bench-pub-{time.monotonic_ns()}", clean=True)
@@ -129,6 +131,7 @@ def _publish(host: str, port: int, key: str, n: int, seed: int = 1) -> None:
             info.wait_for_publish(120)
     c.disconnect()
     c.loop_stop()
+    return len(set(pushes))
 
 
 def find_mosquitto_sub() -> str | None:
@@ -296,7 +299,7 @@ def measure(n: int, *, kind: str = "auto", inflight: int | None = DEFAULT_INFLIG
             out["record_pg_not_measured"] = why
         for name in consumers:
             _subscribe_persistent(broker.host, broker.port, f"{key}-{name}", topic)
-        _publish(broker.host, broker.port, key, n)
+        out["distinct"] = _publish(broker.host, broker.port, key, n)
         for name in consumers:
             client_id = f"{key}-{name}"
             if name == "mosquitto_sub":

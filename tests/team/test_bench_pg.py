@@ -33,3 +33,12 @@ def test_a_url_of_your_own_is_used_as_given(monkeypatch):
     monkeypatch.setenv("SEALDESK_BENCH_PG", "postgresql://me@db.example/bench")
     with contextlib.ExitStack() as stack:
         assert throughput._pg_target(stack) == ("postgresql://me@db.example/bench", None, "")
+
+
+def test_pushes_alike_in_the_fill_are_counted_as_stored_once():
+    drain = {"messages": 1000, "distinct": 997, "record": {"rate": 10_000.0},
+             "record_pg": {"rate": 5_000.0, "ratio_to_sqlite": 0.5, "ratio_to_paho": 0.2,
+                           "cpu_us_per_push": {}, "journaled": 997}}
+    assert run._pg_row(drain)[2].endswith("; 3 pushes of the fill alike, each stored once")
+    drain["record_pg"]["journaled"] = 990
+    assert run._pg_row(drain)[2].endswith("; JOURNALED 990 of 997 distinct")
