@@ -188,3 +188,21 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def bench_desk_delay(quick: bool) -> dict[str, Any]:
+    """The figure `bench` prints: a desk on a throw-away PostgreSQL (or `$SEALDESK_BENCH_PG`),
+    or `not_measured` with the reason where PostgreSQL cannot be started here."""
+    import contextlib
+
+    from app.bench.throughput import _pg_target
+
+    seconds = 5.0 if quick else DEFAULT_SECONDS
+    with contextlib.ExitStack() as stack:
+        url, _pid, why = _pg_target(stack)
+        if url is None:
+            return {"not_measured": why}
+        try:
+            return measure_desk_delay(url, rate=DEFAULT_RATE, seconds=seconds)
+        except Exception as exc:  # a benchmark line that says why, not a crashed bench
+            return {"not_measured": f"not measured: {type(exc).__name__}: {exc}"}

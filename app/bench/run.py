@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.bench import journal_latency, throughput
+from app.bench import desk_delay, journal_latency, throughput
 from app.bench.sampling import JournalGrowth, MemorySampler
 from app.brokers import BrokerProcess
 
@@ -176,6 +176,8 @@ def run(quick: bool, json_path: str | None, *, flood_only: bool = False,
         results["journal"] = bench_journal(plan, tmp)
         print("start-up…", file=sys.stderr)
         results["startup"] = bench_startup(tmp)
+    print("desk live-feed delay on PostgreSQL…", file=sys.stderr)
+    results["desk_delay"] = desk_delay.bench_desk_delay(quick)
     _report(render(results), results, json_path)
     return 0
 
@@ -265,6 +267,17 @@ def _drain_rows(d: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _desk_row(d: dict) -> tuple[str, str, str]:
+    """A desk's live feed on the shared journal (issue 23): commit → on screen."""
+    name = "desk live feed: commit → screen"
+    if not d.get("shown"):
+        return name, "n/a", d.get("not_measured", "nothing shown")
+    missing = d["counted"] - d["shown"]
+    return (name, f"p50 {d['p50_ms']:,.0f} / p99 {d['p99_ms']:,.0f} ms",
+            f"max {d['max_ms']:,.0f} ms; {d['counted']:,} pushes at {d['rate']:g}/s into "
+            "PostgreSQL, LISTEN/NOTIFY" + (f"; {missing:,} NOT SHOWN" if missing else ""))
+
+
 def _pg_row(d: dict) -> tuple[str, str, str]:
     """record into a shared PostgreSQL journal (issue 23), beside SQLite's figure."""
     name = "drain: record into PostgreSQL"
@@ -314,6 +327,7 @@ def render(r: dict) -> str:
         ("start-up to painted window", f(r["startup"]["startup_s"], "{:.2f} s"),
          f"target <= 2 s (first start, compiling caches: "
          f"{f(r['startup'].get('first_startup_s'), '{:.2f}')} s)"),
+        _desk_row(r.get("desk_delay") or {}),
     ]
     width = max(len(a) for a, _, _ in rows)
     lines = [f"SealDesk benchmark ({'quick' if r['quick'] else 'full'}, {r['cpu_count']} cores, "
