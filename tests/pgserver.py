@@ -12,43 +12,17 @@ Speed over durability (fsync off): a test server's data dies with the test sessi
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
+from app.bench.pg_server import as_root, find_bindir  # one way to find and run them
+
+__all__ = ["PgServer", "find_bindir"]
+
 SUPERUSER = "sealdesk"
-
-
-def find_bindir() -> Path | None:
-    """Where initdb and pg_ctl are: `pg_config --bindir`, else the newest Debian-style
-    /usr/lib/postgresql/N/bin, else PATH."""
-    candidates: list[Path] = []
-    try:
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
-                             timeout=10)
-        if out.returncode == 0 and out.stdout.strip():
-            candidates.append(Path(out.stdout.strip()))
-    except (OSError, subprocess.SubprocessError):
-        pass
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
-                      else 0, reverse=True)
-    candidates += [Path(p) for p in versions]
-    initdb = shutil.which("initdb")
-    if initdb:
-        candidates.append(Path(initdb).parent)
-    for folder in candidates:
-        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
-            return folder
-    return None
-
-
-def _as_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 class PgServer:
@@ -63,7 +37,7 @@ class PgServer:
         self.passwords = passwords
         # As root the server runs as `postgres`, who must reach the folder: /tmp, not a
         # TMPDIR that may sit in root's own home.
-        where = "/tmp" if _as_root() and Path("/tmp").is_dir() else None
+        where = "/tmp" if as_root() and Path("/tmp").is_dir() else None
         self.folder = Path(tempfile.mkdtemp(prefix="sealdesk-pg-", dir=where))
         self.data = self.folder / "data"
         self.socket_dir = self.folder / "socket"
@@ -73,7 +47,7 @@ class PgServer:
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
-        if _as_root():
+        if as_root():
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               cwd=self.folder)
@@ -88,7 +62,7 @@ class PgServer:
         from app.brokers import PortReservation
 
         self.socket_dir.mkdir()
-        if _as_root():
+        if as_root():
             shutil.chown(self.folder, "postgres", "postgres")
             shutil.chown(self.socket_dir, "postgres", "postgres")
         host_auth = "scram-sha-256" if self.passwords else "trust"
@@ -117,7 +91,7 @@ class PgServer:
         shutil.copyfile(cert, own_cert)
         shutil.copyfile(key, own_key)
         own_key.chmod(0o600)
-        if _as_root():
+        if as_root():
             for path in (own_cert, own_key):
                 shutil.chown(path, "postgres", "postgres")
         return f" -c ssl=on -c ssl_cert_file={own_cert} -c ssl_key_file={own_key}"

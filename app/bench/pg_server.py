@@ -39,7 +39,11 @@ def find_bindir() -> Path | None:
             candidates.append(Path(out.stdout.strip()))
     except (OSError, subprocess.SubprocessError):
         pass
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    # The newest Debian-style /usr/lib/postgresql/N/bin first (by number: 9 < 15).
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
+                      else 0, reverse=True)
+    candidates += [Path(p) for p in versions]
     if shutil.which("initdb"):
         candidates.append(Path(shutil.which("initdb") or "").parent)
     for folder in candidates:
@@ -48,7 +52,8 @@ def find_bindir() -> Path | None:
     return None
 
 
-def _as_root() -> bool:
+def as_root() -> bool:
+    """PostgreSQL will not run as root: then initdb/pg_ctl go through runuser."""
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -59,7 +64,7 @@ class PgServer:
         bindir = find_bindir()
         if bindir is None:
             raise NotAvailable("PostgreSQL is not installed (no initdb/pg_ctl)")
-        if _as_root() and not shutil.which("runuser"):
+        if as_root() and not shutil.which("runuser"):
             raise NotAvailable("PostgreSQL will not run as root and runuser is missing")
         self.bindir = bindir
         self.folder = Path(tempfile.mkdtemp(prefix="sealdesk-bench-pg-"))
@@ -69,7 +74,7 @@ class PgServer:
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
-        if _as_root():
+        if as_root():
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               cwd=self.folder)
@@ -79,7 +84,7 @@ class PgServer:
 
         sockets = self.folder / "socket"
         sockets.mkdir()
-        if _as_root():
+        if as_root():
             shutil.chown(self.folder, "postgres", "postgres")
             shutil.chown(sockets, "postgres", "postgres")
         done = self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",

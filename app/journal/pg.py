@@ -66,7 +66,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from app.journal import pg_schema, pgconn, search
-from app.journal.store import _COLUMNS, JournalRow, Prepared, _where, prepare
+from app.journal.store import (
+    _COLUMNS,
+    AlarmAcknowledgements,
+    JournalRow,
+    Prepared,
+    _where,
+    prepare,
+)
 from app.journal.url import display
 from app.protocol.push import PushRecord
 
@@ -136,7 +143,7 @@ def _reading(push_id: int, rest: list[Any]) -> tuple:
             *(None if v is None else float(v) for v in values))
 
 
-class PgJournal:
+class PgJournal(AlarmAcknowledgements):
     """A journal in a PostgreSQL database, shared by recorders and desks. Its connection is
     safe to use from several threads (psycopg serialises it); open one per process."""
 
@@ -264,38 +271,3 @@ class PgJournal:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM push WHERE id=?",
                                 (push_id,)).fetchone()
         return JournalRow.from_sql(row) if row else None
-
-    # -- alarm acknowledgement ----------------------------------------------
-
-    def acknowledge(self, push_ids: Iterable[int], *, at: float, operator: str,
-                    reason: str = "", note: str = "") -> int:
-        """Acknowledge alarms (an alarm acknowledged already keeps its first
-        acknowledgement: two desks at once, the first wins)."""
-        ids = list(push_ids)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO alarm_ack (push_id, acked_at, operator, reason, note)"
-                " VALUES (?,?,?,?,?)",
-                [(i, at, operator, reason, note) for i in ids],
-            )
-        return len(ids)
-
-    def unacknowledge(self, push_ids: Iterable[int], *, acked_at: float) -> int:
-        """Undo an acknowledgement made at `acked_at`; returns how many were undone."""
-        ids = list(push_ids)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            cur = self.conn.executemany(
-                "DELETE FROM alarm_ack WHERE push_id=? AND acked_at=?",
-                [(i, acked_at) for i in ids],
-            )
-        return cur.rowcount
-
-    def unacknowledged_alarms(self, limit: int = 10000) -> list[JournalRow]:
-        sql = (
-            f"SELECT {', '.join('p.' + c.strip() for c in _COLUMNS.split(','))} FROM push p"
-            " LEFT JOIN alarm_ack a ON a.push_id = p.id"
-            " WHERE p.kind='alarm' AND a.push_id IS NULL ORDER BY p.id DESC LIMIT ?"
-        )
-        return [JournalRow.from_sql(r) for r in self.conn.execute(sql, (limit,))]

@@ -275,7 +275,47 @@ def _safe(text: object) -> str | None:
     return str(text).encode("utf-8", "replace").decode("utf-8")
 
 
-class Journal:
+class AlarmAcknowledgements:
+    """Alarm acknowledgements, the same SQL on both journals (`conn` is SQLite's or the
+    PostgreSQL adapter, which spells `INSERT OR IGNORE` its own way): an alarm acknowledged
+    already keeps its first acknowledgement — two desks at once, the first wins."""
+
+    conn: Any
+
+    def acknowledge(self, push_ids: Iterable[int], *, at: float, operator: str,
+                    reason: str = "", note: str = "") -> int:
+        ids = list(push_ids)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO alarm_ack (push_id, acked_at, operator, reason, note)"
+                " VALUES (?,?,?,?,?)",
+                [(i, at, operator, reason, note) for i in ids],
+            )
+        return len(ids)
+
+    def unacknowledge(self, push_ids: Iterable[int], *, acked_at: float) -> int:
+        """Undo an acknowledgement (made at `acked_at`, so an older one of the same alarm by
+        someone else is never undone); returns how many were undone."""
+        ids = list(push_ids)
+        with self.conn:
+            self.conn.execute("BEGIN")
+            cur = self.conn.executemany(
+                "DELETE FROM alarm_ack WHERE push_id=? AND acked_at=?",
+                [(i, acked_at) for i in ids],
+            )
+        return cur.rowcount
+
+    def unacknowledged_alarms(self, limit: int = 10000) -> list[JournalRow]:
+        sql = (
+            f"SELECT {', '.join('p.' + c.strip() for c in _COLUMNS.split(','))} FROM push p"
+            " LEFT JOIN alarm_ack a ON a.push_id = p.id"
+            " WHERE p.kind='alarm' AND a.push_id IS NULL ORDER BY p.id DESC LIMIT ?"
+        )
+        return [JournalRow.from_sql(r) for r in self.conn.execute(sql, (limit,))]
+
+
+class Journal(AlarmAcknowledgements):
     """A SQLite journal in WAL mode. Writes come in batches, one transaction each."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
@@ -411,40 +451,6 @@ class Journal:
     def get(self, push_id: int) -> JournalRow | None:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM push WHERE id=?", (push_id,)).fetchone()
         return JournalRow.from_sql(row) if row else None
-
-    # -- alarm acknowledgement ----------------------------------------------
-
-    def acknowledge(self, push_ids: Iterable[int], *, at: float, operator: str,
-                    reason: str = "", note: str = "") -> int:
-        ids = list(push_ids)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO alarm_ack (push_id, acked_at, operator, reason, note)"
-                " VALUES (?,?,?,?,?)",
-                [(i, at, operator, reason, note) for i in ids],
-            )
-        return len(ids)
-
-    def unacknowledge(self, push_ids: Iterable[int], *, acked_at: float) -> int:
-        """Undo an acknowledgement (made at `acked_at`, so an older one of the same alarm by
-        someone else is never undone); returns how many were undone."""
-        ids = list(push_ids)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            cur = self.conn.executemany(
-                "DELETE FROM alarm_ack WHERE push_id=? AND acked_at=?",
-                [(i, acked_at) for i in ids],
-            )
-        return cur.rowcount
-
-    def unacknowledged_alarms(self, limit: int = 10000) -> list[JournalRow]:
-        sql = (
-            f"SELECT {', '.join('p.' + c.strip() for c in _COLUMNS.split(','))} FROM push p"
-            " LEFT JOIN alarm_ack a ON a.push_id = p.id"
-            " WHERE p.kind='alarm' AND a.push_id IS NULL ORDER BY p.id DESC LIMIT ?"
-        )
-        return [JournalRow.from_sql(r) for r in self.conn.execute(sql, (limit,))]
 
 
 def _where(
