@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -39,6 +38,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from app.journal import url
 from app.journal.url import display
 from app.journal.writer import (
     OK,
@@ -70,23 +70,7 @@ BACKPRESSURE_WAIT_S = 5.0
 # -- the child: stores prepared batches --------------------------------------------------------
 
 
-def _retryable() -> tuple[type[BaseException], ...]:
-    """What a journal raises that may pass (busy, locked, disk full; PostgreSQL: the
-    connection lost, the server restarting, a serialisation failure): kept and retried."""
-    try:
-        import psycopg
-    except ImportError:
-        return (sqlite3.OperationalError,)
-    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
-
-
-def _fatal() -> tuple[type[BaseException], ...]:
-    """What a journal raises that stops it (damaged, refused, no such table…)."""
-    try:
-        import psycopg
-    except ImportError:
-        return (sqlite3.DatabaseError,)
-    return (sqlite3.DatabaseError, psycopg.DatabaseError)
+_retryable, _fatal = url.retryable_errors, url.fatal_errors
 
 
 def _open(path: str):

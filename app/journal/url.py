@@ -95,3 +95,23 @@ def display(target: str | Path) -> str:
         host += f":{parts.port}"
     user = f"{parts.username}@" if parts.username else ""
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def retryable_errors() -> tuple[type[BaseException], ...]:
+    """What a journal raises that may pass — busy, locked, disk full (sqlite3); the
+    connection lost, the server restarting, a serialisation failure (psycopg) — kept and
+    retried by the writers."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.OperationalError,)
+    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def fatal_errors() -> tuple[type[BaseException], ...]:
+    """What a journal raises that stops its writer: damaged, refused, no such table…"""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.DatabaseError,)
+    return (sqlite3.DatabaseError, psycopg.DatabaseError)

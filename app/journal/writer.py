@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.journal import url
 from app.journal.store import Journal
 from app.journal.url import display, is_journal_url, open_journal
 from app.protocol.decode import decode
@@ -79,23 +80,7 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _retryable() -> tuple[type[BaseException], ...]:
-    """What a journal raises that may pass: busy, locked, disk full (sqlite3), the
-    connection lost or the server restarting (psycopg)."""
-    try:
-        import psycopg
-    except ImportError:
-        return (sqlite3.OperationalError,)
-    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
-
-
-def _fatal() -> tuple[type[BaseException], ...]:
-    """What a journal raises that stops it: damaged, refused, no such table…"""
-    try:
-        import psycopg
-    except ImportError:
-        return (sqlite3.DatabaseError,)
-    return (sqlite3.DatabaseError, psycopg.DatabaseError)
+_retryable, _fatal = url.retryable_errors, url.fatal_errors
 
 
 class JournalStopped(Exception):
