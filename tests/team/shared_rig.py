@@ -57,8 +57,10 @@ class Proc:
             return psutil.Process(self.proc.pid).children(recursive=True)
         return []
 
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> None:
-        """Stop it (and, if need be, what it started); nothing is left running."""
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 90) -> None:
+        """Stop it (and, if need be, what it started); nothing is left running. The timeout
+        is generous: on a loaded CI machine a recorder's orderly stop (its last commit and
+        acknowledgements, its takeover watch) was once seen to take longer than 30 s."""
         import psutil
 
         children = self.children()
@@ -67,6 +69,7 @@ class Proc:
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                self.lines.append(f"(test: not stopped {timeout:g} s after signal {sig}: killed)")
                 self.proc.kill()
                 self.proc.wait()
         _, alive = psutil.wait_procs(children, timeout=timeout)
