@@ -57,10 +57,9 @@ class Proc:
             return psutil.Process(self.proc.pid).children(recursive=True)
         return []
 
-    def stop(self, sig: int = signal.SIGINT, timeout: float = 90) -> None:
-        """Stop it (and, if need be, what it started); nothing is left running. The timeout
-        is generous: on a loaded CI machine a recorder's orderly stop (its last commit and
-        acknowledgements, its takeover watch) was once seen to take longer than 30 s."""
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> None:
+        """Stop it (and, if need be, what it started); nothing is left running. One that does
+        not end in time is killed, and its output says so."""
         import psutil
 
         children = self.children()
