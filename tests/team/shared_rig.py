@@ -26,6 +26,10 @@ def content(topic: str | bytes, payload: bytes) -> bytes:
     return hashlib.sha256(topic + b"\0" + payload).digest()
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Proc:
     """A command in the background, its output read as it comes (never blocking it)."""
 
@@ -34,7 +38,11 @@ class Proc:
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), *args], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", SEALDESK_ACCESS_KEY=KEY))
+            env=dict(os.environ, PYTHONUNBUFFERED="1", SEALDESK_ACCESS_KEY=KEY),
+            # Ctrl-C as in a terminal: a test run started in the background by a
+            # non-interactive shell (CI) has SIGINT ignored, which its children inherit, and
+            # Python then never raises KeyboardInterrupt — the recorders were killed unheard.
+            preexec_fn=_sigint_default if os.name == "posix" else None)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 

@@ -82,9 +82,7 @@ def test_shared_recorders_store_every_push_once_when_one_is_killed_halfway(
     # What the broker kept for the killed member's client id was taken by the member still
     # running (a takeover), or by the killed one started again (it waits for a takeover).
     assert at_kill < distinct
-    # Known defect, not asserted here: in the whole suite's run (never in this file's, nor in
-    # tests/team's) the restarted member did not end within 90 s of Ctrl-C and was killed
-    # after the journal was complete; the cause is not yet found (see the closing note).
+    assert again.said("recorded "), again.output
     assert b.said("recorded "), b.output
     assert b.said("share: took ") or not again.said("recorded 0 messages"), (
         again.output, b.output)
