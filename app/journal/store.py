@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from app.journal import search
 from app.journal.schema import migrate
 from app.protocol.push import PushRecord, RawPush
@@ -149,8 +151,22 @@ def _new_encoder() -> Any:
 _ENCODER = _new_encoder()
 
 
-def _encode(obj: Any) -> str:
+_orjson_dumps = orjson.dumps
+_ORJSON_REFUSES = (TypeError, orjson.JSONEncodeError)
+
+
+def _encode(obj: Any, finite: bool = False) -> str:
+    """Compact JSON: orjson (~4 µs where json takes ~7, issue 22) when `finite` — the caller
+    knows no NaN or ±inf is in `obj` (orjson writes them as null where json raises: see
+    `_dumps`) — and json otherwise, or where orjson refuses (a key not a str, a number past
+    64 bits). The same value as json writes; a float below 1e-4 or from 1e16 is written
+    without json's exponent padding (0.00001 for 1e-05, 1e16 for 1e+16), the same number."""
     global _ENCODER
+    if finite:
+        try:
+            return _orjson_dumps(obj).decode()
+        except _ORJSON_REFUSES:
+            pass
     if _ENCODER is None:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
@@ -160,10 +176,10 @@ def _encode(obj: Any) -> str:
         raise
 
 
-def _dumps(obj: Any) -> str:
+def _dumps(obj: Any, finite: bool = False) -> str:
     # allow_nan=False keeps the journal strict JSON; the decoder already nulls NaN.
     try:
-        text = _encode(obj)
+        text = _encode(obj, finite)
     except (TypeError, ValueError, RecursionError) as exc:  # never lose the push over it
         return json.dumps({"_unserialisable": str(exc)})
     if not text.isascii():
@@ -186,7 +202,9 @@ def _push_row(r: PushRecord) -> tuple:
             errors.append(note)  # the writer's counts and the window see it too
         else:
             errors = [*errors, note]
-    return (raw.received_at, *safe, raw.payload, _dumps(r.data),
+    # The decoder turns NaN and ±inf into null and says so in the errors: a document
+    # decoded without an error has none, and may take the fast way (`_encode`).
+    return (raw.received_at, *safe, raw.payload, _dumps(r.data, finite=not errors),
             _dumps(errors) if errors else None, _dumps(r.warnings) if r.warnings else None)
 
 

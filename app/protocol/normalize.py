@@ -20,6 +20,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
+
 from app.protocol import codes
 from app.protocol.push import Kind
 
@@ -57,8 +59,31 @@ def json_error(exc: BaseException) -> str:
 _SCAN: Final = json.JSONDecoder().scan_once  # the C scanner, without json.loads' wrappers
 
 
+# orjson reads a whole number past 64 bits as a float, where json keeps it exact: a text with
+# 20 digits in a row anywhere (also in a string) goes the json way. Found with bytes.translate
+# (~0.6 µs; a regular expression takes ~5).
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS: Final = b"0" * 20
+_orjson_loads: Final = orjson.loads
+_OrjsonError: Final = orjson.JSONDecodeError
+
+
 def loads(text: str) -> Any:
-    """json.loads for a str, faster on good input; the same exceptions on bad input."""
+    """json.loads for a str, faster on good input; the same value, or the same exceptions.
+
+    orjson first (~1 µs where json's scanner takes ~3): on the JSON both accept they give
+    the same value, long numbers aside (above). What orjson refuses and json takes — NaN,
+    Infinity, 1e400, a lone surrogate escape — and bad input go through json itself, so
+    the value, or the error and its message, is json's."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: json's way
+        data = None
+    if data is not None and _TWENTY_DIGITS not in data.translate(_DIGITS_AS_ZERO):
+        try:
+            return _orjson_loads(data)
+        except _OrjsonError:
+            pass
     try:
         value, end = _SCAN(text, 0)
     except (StopIteration, ValueError):

@@ -5,6 +5,7 @@ journaled bare rather than holding up (or killing) the rest."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -83,3 +84,64 @@ def test_stop_commits_what_was_submitted(tmp_path, records):
     writer.stop()
     with Journal(path, readonly=True) as j:
         assert j.count() == 1200
+
+
+def _mixed_pushes(n: int) -> list[tuple[RawPush, str | None]]:
+    """Fleet pushes, damaged ones and webhooks with a kind from their path."""
+    from app.sim.fleet import Fleet
+
+    fleet = Fleet("K", devices=50, seed=3, now=lambda: 1_700_000_000.0)
+    out: list[tuple[RawPush, str | None]] = []
+    for i in range(n):
+        topic, payload = fleet.next_push()
+        if i % 7 == 3:
+            payload = payload[: len(payload) // 2]  # cut short: decoded with errors
+        if i % 11 == 5:
+            out.append((RawPush("webhook", "/hook", payload, 1000.0 + i, "hook"), "alarm"))
+        else:
+            out.append((RawPush("mqtt", topic, payload, 1000.0 + i, "p"), None))
+    return out
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.9])
+def test_pushes_the_journal_process_decodes_are_stored_as_decoded_here(tmp_path, share):
+    """`record`'s writer leaves a share of each batch to the journal process to decode
+    (`_Balance`): what it stores, and what the stats say, are what decoding here gives."""
+    from app.protocol.decode import decode
+
+    pushes = _mixed_pushes(3000)
+    here = [decode(push, hint) for push, hint in pushes]
+    path = tmp_path / "j.sqlite"
+    writer = ProcessJournalWriter(path)
+    assert writer._balance is not None
+    writer._balance.share = share
+    writer._balance.STEP = 0.0  # hold it where the test put it
+    writer.start()
+    acked: list[int] = []
+    try:
+        for start in range(0, len(pushes), 600):
+            for i, (push, hint) in enumerate(pushes[start:start + 600], start):
+                writer.submit(dataclasses.replace(push, ack_token=lambda i=i: acked.append(i)),
+                              hint)
+        assert writer.flush(60)
+    finally:
+        writer.stop()
+    assert acked == list(range(3000))
+    assert writer.stats.written == 3000
+    assert writer.stats.with_errors == sum(1 for r in here if r.errors) > 0
+    expected_kinds: dict[str, int] = {}
+    for r in here:
+        expected_kinds[r.kind] = expected_kinds.get(r.kind, 0) + 1
+    assert writer.stats.by_kind == expected_kinds
+    with Journal(path, readonly=True) as j:
+        rows = list(j.rows())
+    assert [(r.source, r.topic, r.raw, r.kind, r.device, r.sublock, r.data, r.errors)
+            for r in rows] == [
+        (r.raw.source, r.raw.topic, r.raw.payload, r.kind, r.device, r.sublock, r.data,
+         r.errors) for r in here]
+
+
+def test_a_writer_with_listeners_decodes_everything_itself(tmp_path):
+    writer = ProcessJournalWriter(tmp_path / "j.sqlite")
+    writer.add_listener(lambda records, ids: None)
+    assert writer._balance is None
