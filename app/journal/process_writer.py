@@ -52,7 +52,7 @@ from app.journal.writer import (
     WriterStats,
     describe_error,
 )
-from app.protocol.push import PushRecord, RawPush
+from app.protocol.push import PushRecord, RawPush, acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,13 @@ def _child(conn: Connection, path: str) -> None:
     from app.gctune import tune_for_throughput
 
     tune_for_throughput()
+    from app.journal.checkpointer import checkpoint_beside
+
     store = _Store(conn, display(path), reopen=lambda: _open(path))
+    checkpointer = None
     try:
         store.journal = _open(path)
+        checkpointer = checkpoint_beside(store.journal)
         conn.send(("ready",))
         store.serve()
     except BaseException as exc:  # the journal cannot go on: the parent stops acknowledging
@@ -97,6 +101,8 @@ def _child(conn: Connection, path: str) -> None:
             conn.send(("health", JournalHealth(STOPPED, describe_error(exc),
                                                path=display(path))))
     finally:
+        if checkpointer is not None:
+            checkpointer.stop()
         if store.journal is not None:
             with contextlib.suppress(Exception):
                 store.journal.close()
@@ -543,12 +549,7 @@ class ProcessJournalWriter:
             batch_records, batch_tokens = self._sent.popleft()
             records += batch_records
             tokens += batch_tokens
-        for ack in tokens:  # QoS 1: only now may the broker forget the push
-            if ack is not None:
-                try:
-                    ack()
-                except Exception:
-                    log.exception("acknowledgement failed")
+        acknowledge(tokens)  # QoS 1: only now may the broker forget the pushes
         stats = self.stats
         by_kind = stats.by_kind
         errors = 0

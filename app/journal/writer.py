@@ -30,7 +30,7 @@ from app.journal import url
 from app.journal.store import Journal
 from app.journal.url import display, is_journal_url, open_journal
 from app.protocol.decode import decode
-from app.protocol.push import PushRecord, RawPush
+from app.protocol.push import PushRecord, RawPush, acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -307,13 +307,8 @@ class JournalWriter:
             stats.by_kind[record.kind] = stats.by_kind.get(record.kind, 0) + 1
         stats.batches += 1
         stats.last_commit_at = time.time()
-        for record in records:  # QoS 1: only now may the broker forget the push
-            ack = record.raw.ack_token
-            if ack is not None:
-                try:
-                    ack()
-                except Exception:
-                    log.exception("acknowledgement failed")
+        # QoS 1: only now may the broker forget the pushes
+        acknowledge([record.raw.ack_token for record in records])
         for listener in self._listeners:
             try:
                 listener(records, ids)

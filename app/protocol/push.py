@@ -7,7 +7,8 @@ so that the journal can keep every push and say what was wrong with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,3 +48,47 @@ class PushRecord:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+class GroupedAck:
+    """An acknowledgement token that can go out with others of its group in one call: the
+    MQTT transport's, whose group is one connection's `ack_many` (one lock, one wake-up and
+    one write for a whole commit, not one each — ~2 µs a push on the thread that calls them).
+    Called alone it acknowledges just its push."""
+
+    __slots__ = ("group", "mid")
+
+    def __init__(self, group: Callable[[list[int]], object], mid: int) -> None:
+        self.group = group  # the same object for every push of one connection
+        self.mid = mid
+
+    def __call__(self) -> None:
+        self.group([self.mid])
+
+
+def acknowledge(tokens: Iterable[Callable[[], object] | None]) -> None:
+    """Call the tokens of committed pushes, in order; a `GroupedAck`'s group once for all of
+    its pushes. A token that fails is logged: the others still go out."""
+    groups: dict[Callable[[list[int]], object], list[int]] = {}
+    for token in tokens:
+        if token is None:
+            continue
+        if type(token) is GroupedAck:
+            mids = groups.get(token.group)
+            if mids is None:
+                groups[token.group] = [token.mid]
+            else:
+                mids.append(token.mid)
+            continue
+        try:
+            token()
+        except Exception:
+            _log.exception("acknowledgement failed")
+    for group, mids in groups.items():
+        try:
+            group(mids)
+        except Exception:
+            _log.exception("acknowledgement failed")
+
+
+_log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from functools import partial
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
-from app.protocol.push import RawPush
+from app.protocol.push import GroupedAck, RawPush
 from app.transport.backoff import MAX_RETRY_S, MIN_RETRY_S, Backoff
 from app.transport.paho_client import make_client
 from app.transport.settings import ConnectionSettings
@@ -300,6 +300,7 @@ class MqttTransport:
         self.backoff = backoff or Backoff()  # the waits between attempts, and what is shown
         self._connected = threading.Event()
         self._stopping = False
+        self._group: partial | None = None  # see _ack_group
         self.client = self._make_client()
 
     # -- public --------------------------------------------------------------
@@ -439,19 +440,17 @@ class MqttTransport:
 
     def _on_publishes(self, pushes: list[Publish]) -> None:
         """The pushes of one read of the socket (paho's thread), in order."""
-        client = self.client
         now = time.time()
         profile = self.settings.profile
         manual = self.manual_ack
-        connection = client.connection
-        acknowledge = self._acknowledge
+        group = self._ack_group()
         raws = []
         for topic, payload, mid, qos in pushes:
             try:
                 text = topic.decode("utf-8")
             except UnicodeDecodeError:  # a broken broker; keep the push all the same
                 text = topic.decode("utf-8", "replace")
-            ack = partial(acknowledge, mid, connection) if manual and qos == 1 else None
+            ack = GroupedAck(group, mid) if manual and qos == 1 else None
             raws.append(RawPush("mqtt", text, payload, now, profile, ack))
         self.received += len(raws)
         if self.sink_many is not None:
@@ -460,12 +459,16 @@ class MqttTransport:
             for raw in raws:
                 self.sink(raw)
 
-    def _acknowledge(self, mid: int, connection: int) -> None:
-        """A push's ack token: paho's `ack`, unless its connection has ended since (the broker
-        then sends the push again, and that copy is acknowledged in its turn)."""
+    def _ack_group(self) -> Callable[[list[int]], object]:
+        """The current connection's acknowledgement group (`GroupedAck`): one object per
+        connection, so that the writer sends a commit's acknowledgements in one call; those
+        of a connection that has since ended are dropped (the broker sends them again)."""
         client = self.client
-        if connection == client.connection:
-            client.ack(mid, 1)
+        connection = client.connection
+        group = self._group
+        if group is None or group.keywords["connection"] != connection:
+            group = self._group = partial(client.ack_many, connection=connection)
+        return group
 
     def _set_state(self, state: ConnectionState) -> None:
         self.state = state

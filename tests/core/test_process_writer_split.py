@@ -145,3 +145,29 @@ def test_a_writer_with_listeners_decodes_everything_itself(tmp_path):
     writer = ProcessJournalWriter(tmp_path / "j.sqlite")
     writer.add_listener(lambda records, ids: None)
     assert writer._balance is None
+
+
+def test_a_commits_grouped_acknowledgements_go_out_in_one_call_per_connection(tmp_path):
+    """The MQTT transport's tokens (`GroupedAck`) are acknowledged a connection at a time;
+    any other token (a webhook's) is called on its own, and one that fails stops none."""
+    from app.protocol.push import GroupedAck
+
+    calls: list[tuple[str, list[int]]] = []
+    first = lambda mids: calls.append(("first", list(mids)))  # noqa: E731
+    second = lambda mids: calls.append(("second", list(mids)))  # noqa: E731
+    other: list[int] = []
+
+    def broken() -> None:
+        raise RuntimeError("gone")
+
+    tokens = [GroupedAck(first, 1), GroupedAck(second, 7), None, lambda: other.append(1),
+              broken, GroupedAck(first, 2), GroupedAck(first, 3)]
+    pushes = [_push(i, token) for i, token in enumerate(tokens)]
+    writer = ProcessJournalWriter(tmp_path / "j.sqlite").start()
+    try:
+        writer.submit_many(pushes)
+        assert writer.flush(30)
+    finally:
+        writer.stop()
+    assert sorted(calls) == [("first", [1, 2, 3]), ("second", [7])]
+    assert other == [1]

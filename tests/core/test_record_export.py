@@ -207,15 +207,15 @@ def test_transport_ack_happens_after_commit(broker, tmp_path):
     )
     transport = recorder.connect(settings)
     assert transport.wait_connected(10)
-    original_ack = transport.client.ack
+    original_ack = transport.client.ack_many  # a commit's acknowledgements, in one call
     done = threading.Event()
 
-    def ack(mid: int, qos: int):
+    def ack(mids, connection: int):
         seen_at_ack.append(checker.count())
         done.set()
-        return original_ack(mid, qos)
+        return original_ack(mids, connection)
 
-    transport.client.ack = ack  # type: ignore[method-assign]
+    transport.client.ack_many = ack  # type: ignore[method-assign]
     _publish_all(broker, [("upload/KEY/D9/alarm", b'{"assetId":"D9","alarmType":51}')])
     assert done.wait(10)
     recorder.stop()
