@@ -279,21 +279,28 @@ class _Decoded:
 class _Balance:
     """How much of each batch the parent leaves to the journal process to decode.
 
-    Decoding and preparing a push (~20 µs) is the parent's biggest cost, beside its network
-    thread; storing it (~25 µs) is the child's. With everything decoded in the parent, the
+    Decoding and preparing a push (~25 µs) is the parent's biggest cost, beside its network
+    thread; storing it (~20 µs) is the child's. With everything decoded in the parent, the
     parent's one interpreter (one GIL for its network, decoding and pipe threads) ran flat
-    out while the child waited a third of the time. So while pushes wait, the share moves
-    by steps towards where both processes use the same CPU time (each says its own:
-    `time.process_time()`), and stays where it is when nothing waits. Only for a writer
-    that hands no decoded records to listeners (`record`): the window needs them here.
+    out while the child waited a third of the time. A quarter of each batch left to the
+    child evened them out in drains here (fixed shares of 0.2 and 0.3 both gave 29-32 000
+    msg/s, 0 gave 24 000). Machines differ, so while pushes wait the share moves by a step
+    each half second towards where both processes use the same CPU time (each measures
+    its own: `time.process_time()`), slowly and with a dead band: what is already sent
+    shows late, and faster controllers tried here overshot (the CPU ratio every 0.1 s, the
+    child's backlog, whether the child waited for work: shares swung from 0 to 0.9 within
+    a drain and the rate fell by a fifth). Only for a writer that hands no decoded records
+    to listeners (`record`): the window needs them here.
     """
 
     STEP = 0.05
     MOST = 0.9
-    EVERY_S = 0.2
+    START = 0.25
+    EVERY_S = 0.5
+    BAND = 1.15  # one process this much busier than the other before the share moves
 
     def __init__(self) -> None:
-        self.share = 0.0
+        self.share = self.START
         self._mark: tuple[float, float, float] | None = None
 
     def split(self, n: int) -> int:
@@ -301,6 +308,8 @@ class _Balance:
         return n - int(n * self.share)
 
     def update(self, child_cpu: float, loaded: bool) -> None:
+        """After each commit: `child_cpu` is the child's CPU time so far; `loaded`,
+        whether pushes wait (only then does the balance say anything)."""
         now, own = time.monotonic(), time.process_time()
         mark = self._mark
         if mark is None or not loaded:
@@ -310,9 +319,9 @@ class _Balance:
             return
         self._mark = (now, own, child_cpu)
         mine, theirs = own - mark[1], child_cpu - mark[2]
-        if mine > theirs * 1.1:
+        if mine > theirs * self.BAND:
             self.share = min(self.MOST, self.share + self.STEP)
-        elif theirs > mine * 1.1:
+        elif theirs > mine * self.BAND:
             self.share = max(0.0, self.share - self.STEP)
 
 
@@ -540,7 +549,10 @@ class ProcessJournalWriter:
         """The child stored the next `count` batches sent (n pushes): from id `ids` on, or
         with these ids (a shared journal's; a push stored twice has its first id).
         `decoded`: what the child decoded itself (`_Balance`), as (with errors, by kind);
-        `child_cpu`: its CPU time so far."""
+        `child_cpu`: its CPU time so far (`_Balance`)."""
+        balance = self._balance
+        if balance is not None and child_cpu is not None:
+            balance.update(child_cpu, loaded=self.pending - n >= MAX_BATCH)
         records: list[PushRecord] = []
         tokens: list = []
         for _ in range(count):
@@ -563,8 +575,6 @@ class ProcessJournalWriter:
                 by_kind[kind] = by_kind.get(kind, 0) + k
         stats.with_errors += errors
         stats.batches += 1
-        if self._balance is not None and child_cpu is not None:
-            self._balance.update(child_cpu, loaded=self.pending - n >= MAX_BATCH)
         stats.last_commit_at = time.time()
         if self._record_listeners:
             row_ids = list(range(ids, ids + n)) if isinstance(ids, int) else ids
