@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -136,6 +137,10 @@ def measure_desk_delay(url: str, *, rate: float = DEFAULT_RATE,
         session.recording.stop()
         window.deleteLater()
         app.processEvents()
+        # What the window wrote on closing goes to disk now, not when QSettings is destroyed
+        # at exit, which would make the folder again after it is removed.
+        settings.sync()
+        shutil.rmtree(folder, ignore_errors=True)
     delays = sorted((shown[i] - t) * 1000.0 for i, t in counted if i in shown)
     return {
         "journal": "postgresql",

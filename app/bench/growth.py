@@ -86,6 +86,8 @@ def measure(devices: int, per_device: int) -> str:
         window.close()
         feed.stop()
         session.recording.stop()
+        app.processEvents()
+        settings.sync()  # now, not at exit, when it would make the removed folder again
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -48,14 +48,45 @@ class _JournalClaim:
 
 class _LocalClaim:
     """The hold on this machine (a SQLite journal has no server to ask): an exclusive lock
-    on a file named after broker and id, let go when the process ends."""
+    on a file named after broker and id, let go when the process ends. The file is removed
+    when the hold is let go (a killed recorder leaves it; the next one takes it over)."""
 
-    def __init__(self, file) -> None:
+    def __init__(self, file, path: Path) -> None:
         self.file = file
+        self.path = path
 
     def close(self) -> None:
+        # Removed while still locked: whoever opens the path next makes a new file, and one
+        # that opened this file meanwhile sees it gone once it holds it (`_lock_file`).
+        with contextlib.suppress(OSError):
+            self.path.unlink()
         with contextlib.suppress(OSError):
             self.file.close()
+
+
+def _lock_file(path: Path):
+    """`path` opened and locked (exclusive, not waiting) — the file still at `path` once it
+    is held, not one another recorder removed meanwhile; None when another holds it."""
+    while True:
+        file = open(path, "a+b")  # noqa: SIM115 - held open for the recorder's life
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+                return file  # Windows cannot remove an open file: the race cannot happen
+            import fcntl
+
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            file.close()
+            return None
+        try:
+            if os.stat(path).st_ino == os.fstat(file.fileno()).st_ino:
+                return file
+        except FileNotFoundError:
+            pass
+        file.close()  # removed by the recorder that held it: try the new one
 
 
 def claim_client_id_here(client_id: str, broker: str = "") -> _LocalClaim:
@@ -67,23 +98,13 @@ def claim_client_id_here(client_id: str, broker: str = "") -> _LocalClaim:
     # The user's runtime folder where there is one (emptied at logout), else the temporary.
     folder = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
     path = folder / f"sealdesk-recorder-{user}-{digest}.lock"
-    file = open(path, "a+b")  # noqa: SIM115 - held open for the recorder's life
-    try:
-        if os.name == "nt":
-            import msvcrt
-
-            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        file.close()
+    file = _lock_file(path)
+    if file is None:
         raise ClientIdInUse(
             f"another recorder on this machine is running with client id {client_id!r}; "
             "each recorder needs its own --client-id (two with one id take the broker's "
-            "session from each other)") from None
-    return _LocalClaim(file)
+            "session from each other)")
+    return _LocalClaim(file, path)
 
 
 def claim_client_id(url: str, client_id: str, broker: str = "",

@@ -18,6 +18,7 @@ push, the journal keeps each once, and one that stops loses nothing.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -190,6 +191,16 @@ def _share_problem(args: argparse.Namespace, settings: ConnectionSettings | None
     return ""
 
 
+def _stop_on_sigterm(done: threading.Event):
+    """End as Ctrl-C does on SIGTERM — what a service manager (systemd, docker stop) sends:
+    the last acknowledgements go out and the summary line is printed. Returns the function
+    that puts the previous handler back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may set a handler (tests call run())
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def _record(args: argparse.Namespace, settings: ConnectionSettings | None,
             use_webhook: bool) -> int:
     """Record until --count, --duration, Ctrl-C or a stopped journal; the exit code."""
@@ -264,6 +275,7 @@ def _record(args: argparse.Namespace, settings: ConnectionSettings | None,
             lambda n: done.set() if stats.written + n >= args.count else None)
         if stats.written >= args.count:  # a resumed session's pushes may already be in
             done.set()
+    restore = _stop_on_sigterm(done)
     try:
         while not done.is_set():
             elapsed = time.monotonic() - started
@@ -277,6 +289,7 @@ def _record(args: argparse.Namespace, settings: ConnectionSettings | None,
     except KeyboardInterrupt:
         pass
     finally:
+        restore()
         if takeover is not None:
             takeover.stop()  # a session taken over is drained and hung up first
         if webhook is not None:

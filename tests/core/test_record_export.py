@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import threading
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from waiting import wait_for
 
 SEED = json.loads((Path(__file__).parent.parent / "data" / "seed_examples.json").read_text())
 
@@ -220,3 +223,31 @@ def test_transport_ack_happens_after_commit(broker, tmp_path):
     assert done.wait(10)
     recorder.stop()
     assert seen_at_ack and seen_at_ack[0] >= 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is a POSIX signal")
+def test_record_ends_in_order_on_sigterm(cli, broker, tmp_path):
+    """What a service manager sends (systemd, docker stop): the pushes so far are
+    journaled and acknowledged, the summary line is printed, exit 0 — as on Ctrl-C."""
+    journal = tmp_path / "j.sqlite"
+    proc = cli.start(
+        "record", "--host", broker.host, "--port", str(broker.port), "--access-key", "KEY",
+        "--topic", "#", "--journal", str(journal), "--qos", "1", "--clean-session",
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "connected" in line:
+            break
+    _publish_all(broker, [("upload/KEY/D1/alarm", b'{"assetId":"D1","alarmType":51}')] * 3)
+    wait_for(lambda: journal.exists() and _count_rows(journal) == 3, 30, "3 pushes journaled")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "recorded 3 messages" in out
+
+
+def _count_rows(journal: Path) -> int:
+    from app.journal.store import Journal
+
+    with Journal(journal, readonly=True) as j:
+        return j.count()
