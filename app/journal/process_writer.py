@@ -282,15 +282,16 @@ class _Balance:
     Decoding and preparing a push (~25 µs) is the parent's biggest cost, beside its network
     thread; storing it (~20 µs) is the child's. With everything decoded in the parent, the
     parent's one interpreter (one GIL for its network, decoding and pipe threads) ran flat
-    out while the child waited a third of the time. A quarter of each batch left to the
-    child evened them out in drains here (fixed shares of 0.2 and 0.3 both gave 29-32 000
-    msg/s, 0 gave 24 000). Machines differ, so while pushes wait the share moves by a step
-    each half second towards where both processes use the same CPU time (each measures
-    its own: `time.process_time()`), slowly and with a dead band: what is already sent
-    shows late, and faster controllers tried here overshot (the CPU ratio every 0.1 s, the
-    child's backlog, whether the child waited for work: shares swung from 0 to 0.9 within
-    a drain and the rate fell by a fifth). Only for a writer that hands no decoded records
-    to listeners (`record`): the window needs them here.
+    out while the child waited a third of the time. A fifth to a quarter of each batch left
+    to the child evened them out in drains here (fixed shares of 0.2 and 0.3 both gave
+    29-32 000 msg/s, 0 gave 24 000; three full `bench` runs each starting at 0.25 and at
+    0.2 gave 0.81/0.77/0.81 and 0.75/0.80/0.73 of paho). Machines differ, so while pushes wait the
+    share moves by a step each half second towards where both processes use the same CPU
+    time (each measures its own: `time.process_time()`), slowly and with a dead band: what
+    is already sent shows late, and faster controllers tried here overshot (the CPU ratio
+    every 0.1 s, the child's backlog, whether the child waited for work: shares swung from
+    0 to 0.9 within a drain and the rate fell by a fifth). Only for a writer that hands no
+    decoded records to listeners (`record`): the window needs them here.
     """
 
     STEP = 0.05
