@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +42,7 @@ from app.ui.widgets.history_loader import HistoryLoader
 from app.ui.widgets.hold import TRIAGE_KEYS, HoldStill, NewRowsBar, move_selection
 from app.ui.widgets.live_format import thousands
 from app.ui.widgets.live_model import LiveFilterProxy, LiveTableModel
+from app.ui.widgets.row_table import RowTableView
 from app.ui.widgets.time_range import TimeRangePicker
 from app.ui.widgets.types_dialog import TypesDialog
 
@@ -194,7 +194,7 @@ class LiveTablePanel(Panel):
     def _table_view(self) -> QWidget:
         """The sortable table over `self.proxy` (header widths from DEFAULT_WIDTHS) under the
         bar that counts the rows held back while the operator works on it."""
-        self.view = QTableView()
+        self.view = RowTableView()
         self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -65,6 +64,7 @@ from app.ui.panels.pushlog.query import (
 )
 from app.ui.widgets.elide import elide_cells
 from app.ui.widgets.flow import FlowLayout
+from app.ui.widgets.row_table import RowTableView
 from app.ui.widgets.visibility import WhenOnScreen
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ class PushLogPanel(Panel):
         lay.addLayout(line)
 
         # table | details
-        self.table = QTableView()
+        self.table = RowTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
