@@ -257,23 +257,19 @@ class _Decoded:
     prepared as the parent would, counted for its stats (errors, kinds)."""
 
     def __init__(self) -> None:
-        self.with_errors = 0
-        self.by_kind: dict[str, int] = {}
+        self.stats = WriterStats()
 
     def prepare(self, raws: list[tuple]):
         from app.protocol.decode import decode
 
         records = [decode(RawPush(source, topic, payload, at, profile), hint)
                    for source, topic, payload, at, profile, hint in raws]
-        by_kind = self.by_kind
-        for r in records:
-            if r.errors:
-                self.with_errors += 1
-            by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+        self.stats.count(records)
         return _prepare(records)
 
     def summary(self) -> tuple[int, dict[str, int]] | None:
-        return (self.with_errors, self.by_kind) if self.by_kind else None
+        stats = self.stats
+        return (stats.with_errors, stats.by_kind) if stats.by_kind else None
 
 
 class _Balance:
@@ -564,17 +560,9 @@ class ProcessJournalWriter:
             tokens += batch_tokens
         acknowledge(tokens)  # QoS 1: only now may the broker forget the pushes
         stats = self.stats
-        by_kind = stats.by_kind
-        errors = 0
-        for r in records:
-            if r.errors:
-                errors += 1
-            by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+        stats.count(records)
         if decoded is not None:
-            errors += decoded[0]
-            for kind, k in decoded[1].items():
-                by_kind[kind] = by_kind.get(kind, 0) + k
-        stats.with_errors += errors
+            stats.add(*decoded)
         stats.batches += 1
         stats.last_commit_at = time.time()
         if self._record_listeners:

@@ -95,6 +95,20 @@ class WriterStats:
     last_commit_at: float = 0.0
     by_kind: dict[str, int] = field(default_factory=dict)
 
+    def count(self, records: list[PushRecord]) -> None:
+        """Count decoded records in: those with errors, and each kind."""
+        by_kind = self.by_kind
+        for record in records:
+            if record.errors:
+                self.with_errors += 1
+            by_kind[record.kind] = by_kind.get(record.kind, 0) + 1
+
+    def add(self, with_errors: int, by_kind: dict[str, int]) -> None:
+        """Counts made elsewhere (the journal process's `count`)."""
+        self.with_errors += with_errors
+        for kind, n in by_kind.items():
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + n
+
 
 class JournalWriter:
     """Owns the journal's write connection; everything else only reads."""
@@ -301,10 +315,7 @@ class JournalWriter:
         records = [decode(push, hint) for push, hint in items]  # type: ignore[misc]
         ids = self._write(journal, records)
         stats = self.stats
-        for record in records:
-            if record.errors:
-                stats.with_errors += 1
-            stats.by_kind[record.kind] = stats.by_kind.get(record.kind, 0) + 1
+        stats.count(records)
         stats.batches += 1
         stats.last_commit_at = time.time()
         # QoS 1: only now may the broker forget the pushes
