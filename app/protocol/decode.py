@@ -12,7 +12,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from app.protocol.models import MODELS, LocationPush, validate
-from app.protocol.normalize import clean_top, json_error, loads, normalize
+from app.protocol.normalize import NOT_FAST, clean_top, fast_loads, json_error, loads, normalize
 from app.protocol.push import KINDS, Kind, PushRecord, RawPush
 from app.protocol.topics import parse_topic, webhook_kind
 
@@ -142,6 +142,9 @@ def _parse(payload: bytes, errors: list[str]) -> tuple[dict[str, Any], bool]:
     if not payload or payload.isspace():
         errors.append("empty payload")
         return {}, False
+    obj = fast_loads(payload)  # well-formed, as nearly every push: read as it came
+    if obj is not NOT_FAST:
+        return _as_object(obj, errors)
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -157,6 +160,11 @@ def _parse(payload: bytes, errors: list[str]) -> tuple[dict[str, Any], bool]:
         if obj:
             errors.append(f"kept {len(obj)} fields read before the damage")
         return obj, False
+    return _as_object(obj, errors)
+
+
+def _as_object(obj: Any, errors: list[str]) -> tuple[dict[str, Any], bool]:
+    """A parsed payload, if it is the JSON object a push must be."""
     if type(obj) is not dict:
         name = _JSON_TYPE_NAMES.get(type(obj), type(obj).__name__)
         errors.append(f"payload is a JSON {name}, not an object")

@@ -68,6 +68,21 @@ _orjson_loads: Final = orjson.loads
 _OrjsonError: Final = orjson.JSONDecodeError
 
 
+NOT_FAST: Final = object()  # what fast_loads returns when json must say
+
+
+def fast_loads(data: bytes) -> Any:
+    """UTF-8 JSON read by orjson, or NOT_FAST where only json can say what it is: the text
+    has 20 digits in a row (see above), or orjson refuses it (bad JSON, bad UTF-8, NaN…).
+    For bytes as they come (a payload): no decoding to str first."""
+    if _TWENTY_DIGITS in data.translate(_DIGITS_AS_ZERO):
+        return NOT_FAST
+    try:
+        return _orjson_loads(data)
+    except _OrjsonError:
+        return NOT_FAST
+
+
 def loads(text: str) -> Any:
     """json.loads for a str, faster on good input; the same value, or the same exceptions.
 
@@ -78,12 +93,11 @@ def loads(text: str) -> Any:
     try:
         data = text.encode()
     except UnicodeEncodeError:  # a lone surrogate: json's way
-        data = None
-    if data is not None and _TWENTY_DIGITS not in data.translate(_DIGITS_AS_ZERO):
-        try:
-            return _orjson_loads(data)
-        except _OrjsonError:
-            pass
+        pass
+    else:
+        value = fast_loads(data)
+        if value is not NOT_FAST:
+            return value
     try:
         value, end = _SCAN(text, 0)
     except (StopIteration, ValueError):
